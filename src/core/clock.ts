@@ -1,0 +1,78 @@
+/**
+ * Time, injected. The engine never calls Date.now() or setTimeout directly, so tests drive a
+ * VirtualClock and a three-day wait takes no time at all.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+export type TimerHandle = { readonly id: number } | ReturnType<typeof setTimeout>;
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+interface VirtualTimer {
+  id: number;
+  at: number;
+  fn: () => void;
+}
+
+/** A clock that moves only when told to. Timers fire in due order as `advance` passes them. */
+export class VirtualClock implements Clock {
+  private current: number;
+  private timers: VirtualTimer[] = [];
+  private nextId = 1;
+
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer = { id: this.nextId++, at: this.current + Math.max(0, ms), fn };
+    this.timers.push(timer);
+    return { id: timer.id };
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    const id = (handle as { id: number }).id;
+    this.timers = this.timers.filter((t) => t.id !== id);
+  }
+
+  /** When the earliest pending timer is due, or undefined when none is pending. */
+  nextTimerAt(): number | undefined {
+    let min: number | undefined;
+    for (const t of this.timers) if (min === undefined || t.at < min) min = t.at;
+    return min;
+  }
+
+  /** Moves time forward by `ms`, firing every timer due on the way, in order. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.current = Math.max(this.current, due.at);
+      due.fn();
+      await settle();
+    }
+    this.current = target;
+    await settle();
+  }
+}
+
+/** Lets pending promise callbacks and immediates run. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

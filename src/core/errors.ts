@@ -1,0 +1,115 @@
+/**
+ * The error catalog. Every error Stepwise raises carries a stable `code`; the HTTP API maps the
+ * code to a status. docs/errors.md lists the same table, and test/errors-catalog.test.ts fails
+ * when the two disagree.
+ */
+export const ErrorCodes = {
+  INVALID_DEFINITION: { status: 400, summary: 'A workflow definition is invalid (names the state).' },
+  VALIDATION_FAILED: { status: 400, summary: 'A request body, parameter or query failed its schema.' },
+  MALFORMED_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
+  INPUT_TOO_DEEP: { status: 400, summary: 'A JSON value is nested deeper than allowed.' },
+  UNAUTHORIZED: { status: 401, summary: 'A token is configured and the request lacks it.' },
+  WORKFLOW_NOT_FOUND: { status: 404, summary: 'No workflow is registered under that name.' },
+  EXECUTION_NOT_FOUND: { status: 404, summary: 'No execution has that id.' },
+  ROUTE_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
+  EXECUTION_CONFLICT: { status: 409, summary: 'An execution with that id exists with another input or workflow.' },
+  EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
+  PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body is not application/json.' },
+  RATE_LIMITED: { status: 429, summary: 'Too many starts from this client; retry later.' },
+  STORE_UNAVAILABLE: { status: 503, summary: 'The store is busy, locked or out of space; retry later.' },
+  ENGINE_STOPPING: { status: 503, summary: 'The engine is shutting down and takes no new work.' },
+  INTERNAL: { status: 500, summary: 'A bug in Stepwise; the log has the details.' },
+} as const;
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** The one error class Stepwise throws; `code` is stable, `message` is for people. */
+export class StepwiseError extends Error {
+  override readonly name = 'StepwiseError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+  get status(): number {
+    return ErrorCodes[this.code].status;
+  }
+}
+
+/** Thrown when a workflow definition is invalid; `state` names the offending state when there is one. */
+export class DefinitionError extends StepwiseError {
+  constructor(
+    message: string,
+    readonly state?: string,
+  ) {
+    super('INVALID_DEFINITION', message, state ? { state } : undefined);
+  }
+}
+
+/**
+ * Thrown by a handler to fail its step for good: no retry policy applies (a catch route still
+ * does, and compensations run). `code` is what retry and catch rules match, e.g. 'PaymentDeclined'.
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+  constructor(
+    readonly code: string,
+    message?: string,
+  ) {
+    super(message ?? code);
+  }
+}
+
+/** A step failure as it is stored in history and matched by retry and catch rules. */
+export interface StepError {
+  code: string;
+  message: string;
+  /** True when no retry may apply (TerminalError, or an engine-detected misbehaviour marked so). */
+  terminal?: boolean;
+}
+
+/** Error codes the engine itself assigns to step failures. */
+export const StepErrorCodes = {
+  /** The handler ran past its `timeoutMs`. */
+  Timeout: 'Stepwise.Timeout',
+  /** The execution was cancelled while the handler ran. */
+  Cancelled: 'Stepwise.Cancelled',
+  /** The handler threw something that is not an Error (a string, null, ...). */
+  NonErrorThrown: 'Stepwise.NonErrorThrown',
+  /** The handler returned a value JSON cannot hold (BigInt, a cycle, a function, ...). */
+  OutputNotJson: 'Stepwise.OutputNotJson',
+  /** The handler's output is over the engine's `maxOutputBytes`. */
+  OutputTooLarge: 'Stepwise.OutputTooLarge',
+  /** No handler is registered for the step (a definition version the process does not know). */
+  HandlerMissing: 'Stepwise.HandlerMissing',
+} as const;
+
+const MAX_MESSAGE = 2000;
+
+/**
+ * Turns anything a handler threw into stored error data. The code is, in order: a TerminalError's
+ * code, a string `code` property (Node's 'ECONNRESET', ...), the error's `name`.
+ */
+export function normaliseError(thrown: unknown): StepError {
+  if (thrown instanceof TerminalError) {
+    return { code: thrown.code, message: clip(thrown.message), terminal: true };
+  }
+  if (thrown instanceof Error) {
+    const code = (thrown as { code?: unknown }).code;
+    const name = typeof code === 'string' && code.length > 0 ? code : thrown.name || 'Error';
+    return { code: clip(name, 200), message: clip(String(thrown.message ?? '')) };
+  }
+  let shown: string;
+  try {
+    shown = typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown);
+  } catch {
+    shown = Object.prototype.toString.call(thrown);
+  }
+  return { code: StepErrorCodes.NonErrorThrown, message: clip(`handler threw a non-Error: ${shown}`) };
+}
+
+function clip(text: string, max = MAX_MESSAGE): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,45 @@
+/** Every kind of event an execution's history holds, in the order they can happen. */
+export const HistoryEventType = {
+  /** The execution was created; `data.input` is its input, `data.version` its definition version. */
+  ExecutionStarted: 'ExecutionStarted',
+  /** A non-task state was entered (choice, pass, parallel, map, succeed, fail). */
+  StateEntered: 'StateEntered',
+  /** A worker claimed a step attempt and called its handler; `data.worker` names the process. */
+  StepStarted: 'StepStarted',
+  /** A handler returned; `data.output` is what it returned. Exactly one per completed step. */
+  StepSucceeded: 'StepSucceeded',
+  /** A handler threw, timed out or returned something that is not JSON; `data.error` says what. */
+  StepFailed: 'StepFailed',
+  /** A failed step will run again at `data.dueAt` (attempt is the next attempt's number). */
+  RetryScheduled: 'RetryScheduled',
+  /** A result arrived from a worker that no longer held the step's lease; it was not applied. */
+  StepResultRefused: 'StepResultRefused',
+  /** A wait state armed its durable timer, due at `data.dueAt`. */
+  TimerStarted: 'TimerStarted',
+  /** A wait state's timer fired (never before `data.dueAt`). */
+  TimerFired: 'TimerFired',
+  /** Cancellation was requested; compensations follow. */
+  CancelRequested: 'CancelRequested',
+  /** A compensation handler was called; `step` names the compensation, `data.for` the step it undoes. */
+  CompensationStarted: 'CompensationStarted',
+  CompensationSucceeded: 'CompensationSucceeded',
+  CompensationFailed: 'CompensationFailed',
+  ExecutionSucceeded: 'ExecutionSucceeded',
+  ExecutionFailed: 'ExecutionFailed',
+  ExecutionCancelled: 'ExecutionCancelled',
+} as const;
+export type HistoryEventType = (typeof HistoryEventType)[keyof typeof HistoryEventType];
+
+/** One stored history event. `seq` starts at 1 and has no gaps within an execution. */
+export interface HistoryEvent {
+  seq: number;
+  type: HistoryEventType;
+  /** Milliseconds since the epoch, from the engine's clock. */
+  timestamp: number;
+  step?: string;
+  attempt?: number;
+  data?: Record<string, unknown>;
+}
+
+/** An event about to be appended; the store assigns its `seq`. */
+export type NewHistoryEvent = Omit<HistoryEvent, 'seq'>;

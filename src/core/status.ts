@@ -1,0 +1,18 @@
+/** The lifecycle of one execution. Terminal statuses never change again. */
+export const ExecutionStatus = {
+  /** Started and not yet ended: a step, timer, retry or compensation is pending. */
+  RUNNING: 'RUNNING',
+  /** Reached a succeed state (or the end of the workflow); `output` holds the result. */
+  SUCCEEDED: 'SUCCEEDED',
+  /** Ended by an uncaught error or a fail state, after its compensations ran; `error` says why. */
+  FAILED: 'FAILED',
+  /** Cancelled on request, after its compensations ran. */
+  CANCELLED: 'CANCELLED',
+} as const;
+export type ExecutionStatus = (typeof ExecutionStatus)[keyof typeof ExecutionStatus];
+
+export const EXECUTION_STATUSES: readonly ExecutionStatus[] = Object.values(ExecutionStatus);
+
+export function isTerminalStatus(status: ExecutionStatus): boolean {
+  return status !== ExecutionStatus.RUNNING;
+}

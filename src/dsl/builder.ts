@@ -1,0 +1,150 @@
+import { DefinitionError } from '../core/errors.js';
+import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from '../core/retry-policy.js';
+import {
+  DSL_DEFAULTS, type CatchRule, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
+  type StateDef, type StepContext,
+} from './definition.js';
+import { Workflow } from './workflow.js';
+
+/** Options every task-like state (task, map) accepts. */
+export interface TaskOptions<In, Out> {
+  retry?: RetryPolicy[];
+  catch?: CatchRule[];
+  /** Undoes this step when a later step fails for good (saga). */
+  compensate?: Handler<{ input: In; output: Out }, unknown> | CompensationOptions<In, Out>;
+  /** The handler's AbortSignal fires and the attempt fails with Stepwise.Timeout after this. @default 300000 */
+  timeoutMs?: number;
+  next?: string;
+  end?: boolean;
+}
+
+type Merge<Data, K extends string, V> = Omit<Data, K> & { [P in K]: V };
+type ArrayKeys<Data> = { [K in keyof Data & string]: Data[K] extends readonly unknown[] ? K : never }[keyof Data & string];
+type ElementOf<A> = A extends readonly (infer E)[] ? E : never;
+type Flow = { next?: string; end?: boolean };
+/** The data type at the end of a sequence builder. */
+export type OutputOf<B> = B extends Sequence<any, infer D> ? D : never;
+
+/**
+ * Builds a sequence of states. Each method adds a state and returns a builder whose type
+ * parameter `Data` is the data the *next* declared state receives, so types flow in
+ * declaration order. A state reached by a jump (choice, catch) receives the data of the state
+ * that jumped; keep such states' inputs compatible.
+ */
+export class Sequence<In, Data> {
+  /** @internal */
+  readonly states: StateDef[] = [];
+
+  /** @internal `name` is set on a workflow's root sequence only; branches have none. */
+  constructor(private readonly workflowName?: string) {}
+
+  /** Checks the definition (throws DefinitionError naming the state) and compiles it. Call it on the root. */
+  build(): Workflow<In> {
+    if (this.workflowName === undefined) throw new DefinitionError('build() is called on the workflow, not on a parallel branch');
+    return new Workflow<In>({ name: this.workflowName, states: this.states });
+  }
+
+  /** A task: calls `handler` with the data; its result replaces the data (see `resultPath`). */
+  task<Out>(name: string, handler: Handler<Data, Out>, options?: TaskOptions<Data, Awaited<Out>> & { resultPath?: undefined }): Sequence<In, Awaited<Out>>;
+  task<Out, K extends string>(name: string, handler: Handler<Data, Out>, options: TaskOptions<Data, Awaited<Out>> & { resultPath: K }): Sequence<In, Merge<Data, K, Awaited<Out>>>;
+  task<Out>(name: string, handler: Handler<Data, Out>, options: TaskOptions<Data, Awaited<Out>> & { resultPath: null }): Sequence<In, Data>;
+  task(name: string, handler: Handler, options: TaskOptions<any, any> & { resultPath?: string | null } = {}): Sequence<In, any> {
+    this.states.push({
+      type: 'task', name, handler, retry: retries(name, options.retry), catch: options.catch ?? [],
+      compensation: compensation(name, options.compensate), timeoutMs: options.timeoutMs ?? DSL_DEFAULTS.taskTimeoutMs,
+      resultPath: options.resultPath, next: options.next, end: options.end,
+    });
+    return this;
+  }
+
+  /** A choice: goes to the first rule's `next` whose `when` holds, else to `default`. Data passes unchanged. */
+  choice(name: string, options: { choices: Array<ChoiceRule & { when: (data: Data) => boolean }>; default: string }): Sequence<In, Data> {
+    this.states.push({ type: 'choice', name, choices: options.choices ?? [], default: options.default });
+    return this;
+  }
+
+  /** Runs every branch on the same data and joins when all finish; the result is the list of branch outputs. */
+  parallel<const Bs extends ReadonlyArray<(branch: Sequence<Data, Data>) => Sequence<Data, any>>>(
+    name: string, branches: Bs, options?: Flow & { catch?: CatchRule[]; resultPath?: undefined },
+  ): Sequence<In, { -readonly [I in keyof Bs]: OutputOf<ReturnType<Bs[I]>> }>;
+  parallel<const Bs extends ReadonlyArray<(branch: Sequence<Data, Data>) => Sequence<Data, any>>, K extends string>(
+    name: string, branches: Bs, options: Flow & { catch?: CatchRule[]; resultPath: K },
+  ): Sequence<In, Merge<Data, K, { -readonly [I in keyof Bs]: OutputOf<ReturnType<Bs[I]>> }>>;
+  parallel(name: string, branches: ReadonlyArray<(b: Sequence<any, any>) => Sequence<any, any>>, options: Flow & { catch?: CatchRule[]; resultPath?: string | null } = {}): Sequence<In, any> {
+    this.states.push({
+      type: 'parallel', name, branches: (branches ?? []).map((make) => make(new Sequence()).states),
+      catch: options.catch ?? [], resultPath: options.resultPath, next: options.next, end: options.end,
+    });
+    return this;
+  }
+
+  /** Calls `handler` once per item of the array at `itemsPath`, at most `concurrency` at a time; the result is the list of outputs in item order. */
+  map<P extends ArrayKeys<Data>, Out>(
+    name: string,
+    options: TaskOptions<ElementOf<Data[P]>, Awaited<Out>> & { itemsPath: P; handler: Handler<ElementOf<Data[P]>, Out>; concurrency?: number; resultPath?: undefined },
+  ): Sequence<In, Array<Awaited<Out>>>;
+  map<P extends ArrayKeys<Data>, Out, K extends string>(
+    name: string,
+    options: TaskOptions<ElementOf<Data[P]>, Awaited<Out>> & { itemsPath: P; handler: Handler<ElementOf<Data[P]>, Out>; concurrency?: number; resultPath: K },
+  ): Sequence<In, Merge<Data, K, Array<Awaited<Out>>>>;
+  map(name: string, options: TaskOptions<any, any> & { itemsPath: string; handler: Handler; concurrency?: number; resultPath?: string | null }): Sequence<In, any> {
+    this.states.push({
+      type: 'map', name, itemsPath: options.itemsPath, handler: options.handler,
+      concurrency: options.concurrency ?? DSL_DEFAULTS.mapConcurrency, retry: retries(name, options.retry),
+      catch: options.catch ?? [], compensation: compensation(name, options.compensate),
+      timeoutMs: options.timeoutMs ?? DSL_DEFAULTS.taskTimeoutMs, resultPath: options.resultPath, next: options.next, end: options.end,
+    });
+    return this;
+  }
+
+  /** A durable timer: waits `durationMs` (a number, or computed from the data) or until a timestamp taken from the data. */
+  wait(name: string, options: Flow & ({ durationMs: number | ((data: Data) => number) } | { until: (data: Data) => Date | string | number })): Sequence<In, Data> {
+    this.states.push({ type: 'wait', name, ...options });
+    return this;
+  }
+
+  /** Passes the data on, optionally reshaped by `transform`. */
+  pass<Out = Data>(name: string, options: Flow & { transform?: (data: Data) => Out } = {}): Sequence<In, Out> {
+    this.states.push({ type: 'pass', name, transform: options.transform, resultPath: undefined, next: options.next, end: options.end });
+    return this as unknown as Sequence<In, Out>;
+  }
+
+  /** Ends the workflow (or the branch) successfully; the output is the data, or `output(data)`. */
+  succeed(name: string, options: { output?: (data: Data) => unknown } = {}): Sequence<In, Data> {
+    this.states.push({ type: 'succeed', name, output: options.output });
+    return this;
+  }
+
+  /** Ends the workflow in failure with code `error` (compensations of completed steps run first). */
+  fail(name: string, options: { error: string; cause?: string | ((data: Data) => string) }): Sequence<In, Data> {
+    this.states.push({ type: 'fail', name, error: options?.error, cause: options?.cause });
+    return this;
+  }
+}
+
+/** Starts a workflow definition; `In` is the type of the execution's input. End it with `.build()`. */
+export function workflow<In = unknown>(name: string): Sequence<In, In> {
+  return new Sequence<In, In>(name);
+}
+
+function retries(state: string, policies: RetryPolicy[] | undefined): ResolvedRetryPolicy[] {
+  return (policies ?? []).map((p, i) => {
+    const { policy, problems } = resolveRetryPolicy(p);
+    if (problems.length > 0) throw new DefinitionError(`state '${state}': retry policy ${i + 1}: ${problems.join('; ')}`, state);
+    return policy;
+  });
+}
+
+function compensation(state: string, option: TaskOptions<any, any>['compensate']): ResolvedCompensation | undefined {
+  if (option === undefined) return undefined;
+  const opts: CompensationOptions = typeof option === 'function' ? { handler: option } : option;
+  const name = opts.name ?? opts.handler?.name;
+  if (typeof opts.handler !== 'function') throw new DefinitionError(`state '${state}': compensation has no handler`, state);
+  if (!name) throw new DefinitionError(`state '${state}': compensation needs a name (pass { name, handler } or a named function)`, state);
+  return {
+    name, handler: opts.handler, retry: retries(state, opts.retry ?? [DSL_DEFAULTS.compensationRetry]),
+    timeoutMs: opts.timeoutMs ?? DSL_DEFAULTS.taskTimeoutMs,
+  };
+}
+
+export type { StepContext };

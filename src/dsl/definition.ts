@@ -1,0 +1,148 @@
+import type { ResolvedRetryPolicy, RetryPolicy } from '../core/retry-policy.js';
+
+/**
+ * The runtime shape of a workflow definition: what the builders produce and what validation,
+ * compilation and the engine read. Users write it through the builders in builder.ts, which
+ * add the types that flow from step to step.
+ */
+
+/** What a handler gets besides its input. Everything it needs to be safe under retry. */
+export interface StepContext {
+  workflow: string;
+  executionId: string;
+  /** The state name (or the compensation's name). */
+  step: string;
+  /** 1 for the first try; a retry after a failure gets the next number. A crash re-run keeps it. */
+  attempt: number;
+  /** Stable across retries and crash re-runs of this step in this execution: pass it to payment APIs. */
+  idempotencyKey: string;
+  /** Fires on timeout and on cancel; a handler should stop soon after. */
+  signal: AbortSignal;
+  /** The item's position, for a map iteration. */
+  index?: number;
+}
+
+export type Handler<In = any, Out = unknown> = (input: In, ctx: StepContext) => Out | Promise<Out>;
+
+/** A compensation undoes a completed step; it gets that step's input and output. */
+export interface CompensationOptions<In = any, Out = any> {
+  /** Names the compensation in history (e.g. 'refundPayment'); defaults to the handler's function name. */
+  name?: string;
+  handler: Handler<{ input: In; output: Out }, unknown>;
+  /** @default [{ errors: ['*'], maxAttempts: 5 }] */
+  retry?: RetryPolicy[];
+  timeoutMs?: number;
+}
+
+export interface CatchRule {
+  /** Error codes to match; '*' matches every error, terminal ones included. */
+  errors: string[];
+  /** The state to go to, in the same sequence as the failing state. */
+  next: string;
+  /** Where the error goes in the data; null drops it. @default 'error' */
+  resultPath?: string | null;
+}
+
+export interface ResolvedCompensation {
+  name: string;
+  handler: Handler;
+  retry: ResolvedRetryPolicy[];
+  timeoutMs: number;
+}
+
+interface BaseState {
+  name: string;
+  /** Explicit successor; otherwise the next state declared in the same sequence. */
+  next?: string;
+  /** Ends the sequence here (the workflow, or the parallel branch). */
+  end?: boolean;
+}
+
+/** Where a step's result goes: undefined replaces the data, a key merges it in, null discards it. */
+export type ResultPath = string | null | undefined;
+
+export interface TaskState extends BaseState {
+  type: 'task';
+  handler: Handler;
+  retry: ResolvedRetryPolicy[];
+  catch: CatchRule[];
+  compensation?: ResolvedCompensation;
+  timeoutMs: number;
+  resultPath: ResultPath;
+}
+
+export interface ChoiceRule {
+  when: (data: any) => boolean;
+  next: string;
+  /** Shown on the graph's edge. */
+  label?: string;
+}
+
+export interface ChoiceState {
+  type: 'choice';
+  name: string;
+  choices: ChoiceRule[];
+  default: string;
+}
+
+export interface ParallelState extends BaseState {
+  type: 'parallel';
+  branches: StateDef[][];
+  catch: CatchRule[];
+  resultPath: ResultPath;
+}
+
+export interface MapState extends BaseState {
+  type: 'map';
+  /** Dotted path to the array in the data, e.g. 'items' or 'order.lines'. */
+  itemsPath: string;
+  handler: Handler;
+  /** How many items run at once. @default 10 */
+  concurrency: number;
+  retry: ResolvedRetryPolicy[];
+  catch: CatchRule[];
+  compensation?: ResolvedCompensation;
+  timeoutMs: number;
+  resultPath: ResultPath;
+}
+
+export interface WaitState extends BaseState {
+  type: 'wait';
+  durationMs?: number | ((data: any) => number);
+  until?: (data: any) => Date | string | number;
+}
+
+export interface PassState extends BaseState {
+  type: 'pass';
+  transform?: (data: any) => unknown;
+  resultPath: ResultPath;
+}
+
+export interface SucceedState {
+  type: 'succeed';
+  name: string;
+  output?: (data: any) => unknown;
+}
+
+export interface FailState {
+  type: 'fail';
+  name: string;
+  error: string;
+  cause?: string | ((data: any) => string);
+}
+
+export type StateDef = TaskState | ChoiceState | ParallelState | MapState | WaitState | PassState | SucceedState | FailState;
+export type StateType = StateDef['type'];
+
+export interface WorkflowDefinition {
+  name: string;
+  states: StateDef[];
+}
+
+/** Defaults, documented in docs/dsl.md. */
+export const DSL_DEFAULTS = {
+  taskTimeoutMs: 300_000,
+  mapConcurrency: 10,
+  compensationRetry: { errors: ['*'], maxAttempts: 5 } satisfies RetryPolicy,
+  catchResultPath: 'error',
+} as const;

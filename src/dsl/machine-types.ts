@@ -1,0 +1,82 @@
+import type { StepError } from '../core/errors.js';
+
+/** A completed step that has a compensation, kept until the execution ends. */
+export interface CompletedStep {
+  key: string;
+  step: string;
+  compensation: string;
+  input: unknown;
+  output: unknown;
+}
+
+/** A map state's progress; `progress[i]` is '.' pending, 'r' running or 'd' done. */
+export interface MapProgress {
+  items: unknown[];
+  results: unknown[];
+  progress: string;
+}
+
+/** The machine's context. Plain JSON: it is the persisted snapshot's payload. */
+export interface WorkflowContext {
+  /** Data by scope: '' is the root sequence, 'P/i' branch i of parallel P. */
+  data: Record<string, unknown>;
+  /** Failed attempts so far, by step key (compensations under 'comp:<key>'). */
+  attempts: Record<string, number>;
+  /** How many times each state was entered; a loop's second visit gets new step keys. */
+  visits: Record<string, number>;
+  completed: CompletedStep[];
+  /** The compensation stack while compensating; the last entry runs next. */
+  compensating: CompletedStep[];
+  maps: Record<string, MapProgress>;
+  /** Due instructions for the wait state being entered, by key. */
+  timers: Record<string, { durationMs?: number; until?: number }>;
+  /** The result of evaluating a choice, by state. */
+  choice: Record<string, number>;
+  /** An error raised by a definition function (choice rule, transform, itemsPath, ...), routed like a step failure. */
+  fault: StepError | null;
+  error: StepError | null;
+  output: unknown;
+  cancelled: boolean;
+  compensationFailures: Array<{ step: string; compensation: string; error: StepError }>;
+}
+
+/** Events the engine sends into the machine. Each one is also a history event, so replay is possible. */
+export type WorkflowEvent =
+  | { type: 'STEP_SUCCEEDED'; key: string; output: unknown }
+  | { type: 'STEP_FAILED'; key: string; error: StepError }
+  | { type: 'TIMER_FIRED'; key: string }
+  | { type: 'COMPENSATION_SUCCEEDED'; key: string }
+  | { type: 'COMPENSATION_FAILED'; key: string; error: StepError }
+  | { type: 'CANCEL' };
+
+/** What the machine asks for, as data. The engine turns commands into history events and work rows. */
+export type WorkflowCommand =
+  | { type: 'runTask'; params: { key: string; step: string; index?: number } }
+  | { type: 'retryTask'; params: { key: string; step: string; index?: number; attempt: number; policy: number } }
+  | { type: 'startTimer'; params: { key: string; step: string; durationMs?: number; until?: number } }
+  | { type: 'cancelWork'; params: { kind: 'task' | 'timer'; keys: string[] } }
+  | { type: 'entered'; params: { step: string } }
+  | { type: 'runCompensation'; params: { key: string; step: string; compensation: string } }
+  | { type: 'retryCompensation'; params: { key: string; step: string; compensation: string; attempt: number; policy: number } };
+
+export const COMMAND_TYPES = new Set<WorkflowCommand['type']>([
+  'runTask', 'retryTask', 'startTimer', 'cancelWork', 'entered', 'runCompensation', 'retryCompensation',
+]);
+
+/** Final states of every compiled machine. */
+export const FINAL = { succeeded: '$succeeded', failed: '$failed', cancelled: '$cancelled' } as const;
+
+/** The step key of a state's current visit (and map item). */
+export function stepKey(step: string, visit: number, index?: number): string {
+  const base = visit > 1 ? `${step}#${visit}` : step;
+  return index === undefined ? base : `${base}[${index}]`;
+}
+
+/** Splits a step key back into its state name, visit and map index. */
+export function parseStepKey(key: string): { step: string; visit: number; index?: number } {
+  const m = /^([A-Za-z][A-Za-z0-9_-]*)(?:#(\d+))?(?:\[(\d+)\])?$/.exec(key);
+  if (!m) return { step: key, visit: 1 };
+  const parsed: { step: string; visit: number; index?: number } = { step: m[1], visit: m[2] ? Number(m[2]) : 1 };
+  if (m[3] !== undefined) parsed.index = Number(m[3]);
+  return parsed;
+}

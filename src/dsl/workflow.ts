@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { AnyStateMachine } from 'xstate';
+import { canonicalJson } from '../core/json.js';
+import { compileMachine } from './compile.js';
+import type { Handler, ResolvedCompensation, StateDef, WorkflowDefinition } from './definition.js';
+import { describeStates, toMermaid, type StateDescription } from './describe.js';
+import type { StateInfo } from './scopes.js';
+import { validateDefinition } from './validate.js';
+
+/** What the engine needs to run one step: its handler and policies, found by state name. */
+export interface StepRuntime {
+  state: StateDef;
+  handler: Handler;
+  timeoutMs: number;
+}
+
+export interface WorkflowDescription {
+  name: string;
+  version: string;
+  startAt: string;
+  states: StateDescription[];
+  mermaid: string;
+  /** The compiled xstate machine's definition as JSON (functions left out). */
+  machine: unknown;
+}
+
+/**
+ * A checked, compiled workflow: its definition, its xstate machine and its version (a content
+ * hash of the definition's structure and of its choice, transform and wait functions; task
+ * handler bodies are left out so that fixing a handler does not strand running executions).
+ */
+export class Workflow<In = unknown> {
+  readonly name: string;
+  readonly version: string;
+  readonly definition: WorkflowDefinition;
+  readonly machine: AnyStateMachine;
+  /** @internal */
+  readonly index: Map<string, StateInfo>;
+  private readonly compensations = new Map<string, ResolvedCompensation>();
+  /** Phantom: the execution input's type. */
+  declare readonly __input?: In;
+
+  constructor(definition: WorkflowDefinition) {
+    this.index = validateDefinition(definition);
+    this.definition = definition;
+    this.name = definition.name;
+    this.machine = compileMachine(definition, this.index);
+    this.version = versionOf(definition);
+    for (const info of this.index.values()) {
+      const s = info.state;
+      if ((s.type === 'task' || s.type === 'map') && s.compensation) this.compensations.set(s.compensation.name, s.compensation);
+    }
+  }
+
+  /** The state named `name`, if it is a task or map (what a work row runs). */
+  step(name: string): StepRuntime | undefined {
+    const s = this.index.get(name)?.state;
+    if (s && (s.type === 'task' || s.type === 'map')) return { state: s, handler: s.handler, timeoutMs: s.timeoutMs };
+    return undefined;
+  }
+
+  compensation(name: string): ResolvedCompensation | undefined {
+    return this.compensations.get(name);
+  }
+
+  /** The plain-JSON description served by the API and drawn by the history page. */
+  describe(): WorkflowDescription {
+    return {
+      name: this.name,
+      version: this.version,
+      startAt: this.definition.states[0].name,
+      states: describeStates(this.definition.states),
+      mermaid: toMermaid(this.definition.states),
+      machine: JSON.parse(JSON.stringify(this.machine.definition)),
+    };
+  }
+
+  toMermaid(): string {
+    return toMermaid(this.definition.states);
+  }
+}
+
+function versionOf(def: WorkflowDefinition): string {
+  const shape = JSON.parse(JSON.stringify(def.states, (key, value) => {
+    if (typeof value === 'function') return key === 'handler' ? '[handler]' : value.toString();
+    return value;
+  }));
+  return createHash('sha256').update(canonicalJson({ name: def.name, states: shape })).digest('hex').slice(0, 16);
+}

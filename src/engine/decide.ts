@@ -1,0 +1,89 @@
+import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
+import type { StepError } from '../core/errors.js';
+import { HistoryEventType, type HistoryEvent } from '../core/events.js';
+import { ExecutionStatus } from '../core/status.js';
+import { COMMAND_TYPES, FINAL, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
+import type { Workflow } from '../dsl/workflow.js';
+
+/**
+ * The pure brain: snapshot and event in, snapshot and commands out. No I/O, no clock, no
+ * randomness; the same history always folds to the same snapshot.
+ */
+
+export type Snapshot = AnyMachineSnapshot & { context: WorkflowContext };
+
+export interface Decision {
+  snapshot: Snapshot;
+  commands: WorkflowCommand[];
+}
+
+export function begin(wf: Workflow, input: unknown): Decision {
+  const [snapshot, actions] = initialTransition(wf.machine, input);
+  return { snapshot: snapshot as Snapshot, commands: commandsOf(actions) };
+}
+
+export function decide(wf: Workflow, snapshot: Snapshot, event: WorkflowEvent): Decision {
+  const [next, actions] = transition(wf.machine, snapshot, event);
+  return { snapshot: next as Snapshot, commands: commandsOf(actions) };
+}
+
+/** The plain-JSON form stored with the execution. */
+export function persist(snapshot: Snapshot): { value: unknown; context: WorkflowContext } {
+  return { value: snapshot.value, context: snapshot.context };
+}
+
+/** Turns a stored snapshot back into one `decide` accepts. */
+export function restore(wf: Workflow, stored: unknown): Snapshot {
+  const { value, context } = stored as { value: any; context: WorkflowContext };
+  return wf.machine.resolveState({ value, context }) as Snapshot;
+}
+
+export interface Outcome {
+  status: ExecutionStatus;
+  output?: unknown;
+  error?: StepError;
+}
+
+/** RUNNING, or how the execution ended. */
+export function outcomeOf(snapshot: Snapshot): Outcome {
+  if (snapshot.status !== 'done') return { status: ExecutionStatus.RUNNING };
+  const c = snapshot.context;
+  if (snapshot.matches(FINAL.succeeded)) return { status: ExecutionStatus.SUCCEEDED, output: c.output ?? null };
+  const error = c.error ?? { code: 'Stepwise.Unknown', message: 'the execution failed' };
+  if (snapshot.matches(FINAL.cancelled)) return { status: ExecutionStatus.CANCELLED, error };
+  return { status: ExecutionStatus.FAILED, error };
+}
+
+/** The machine event a history event stands for, if it is one the machine consumed. */
+export function machineEventOf(event: HistoryEvent): WorkflowEvent | undefined {
+  const key = event.data?.key as string;
+  switch (event.type) {
+    case HistoryEventType.StepSucceeded: return { type: 'STEP_SUCCEEDED', key, output: event.data?.output ?? null };
+    case HistoryEventType.StepFailed: return { type: 'STEP_FAILED', key, error: event.data?.error as StepError };
+    case HistoryEventType.TimerFired: return { type: 'TIMER_FIRED', key };
+    case HistoryEventType.CompensationSucceeded: return { type: 'COMPENSATION_SUCCEEDED', key };
+    case HistoryEventType.CompensationFailed: return { type: 'COMPENSATION_FAILED', key, error: event.data?.error as StepError };
+    case HistoryEventType.CancelRequested: return { type: 'CANCEL' };
+    default: return undefined;
+  }
+}
+
+/**
+ * Folds a whole history through the machine, from the input in ExecutionStarted. Used by tests
+ * and `stepwise verify` to prove invariant 5: the stored snapshot is what the history says.
+ */
+export function replay(wf: Workflow, events: HistoryEvent[]): Snapshot {
+  const started = events.find((e) => e.type === HistoryEventType.ExecutionStarted);
+  let { snapshot } = begin(wf, started?.data?.input);
+  for (const e of events) {
+    const m = machineEventOf(e);
+    if (m) snapshot = decide(wf, snapshot, m).snapshot;
+  }
+  return snapshot;
+}
+
+function commandsOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): WorkflowCommand[] {
+  const out: WorkflowCommand[] = [];
+  for (const a of actions) if (COMMAND_TYPES.has(a.type as WorkflowCommand['type'])) out.push({ type: a.type, params: a.params } as WorkflowCommand);
+  return out;
+}

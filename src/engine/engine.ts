@@ -1,0 +1,830 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import pRetry from 'p-retry';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
+import { StepwiseError, type StepError } from '../core/errors.js';
+import { HistoryEventType, type HistoryEvent, type NewHistoryEvent } from '../core/events.js';
+import { isValidExecutionId, newExecutionId } from '../core/ids.js';
+import { canonicalJson, toJson } from '../core/json.js';
+import { backoffDelay } from '../core/retry-policy.js';
+import { EXECUTION_STATUSES, ExecutionStatus, isTerminalStatus } from '../core/status.js';
+import type {
+  CommitOutcome, ExecutionCommit, ExecutionSummary, NewWork, Store, WorkItem, WorkKind, WorkRef,
+} from '../core/store.js';
+import { parseStepKey, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
+import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
+import { begin, decide, outcomeOf, persist, restore, type Snapshot } from './decide.js';
+import { runHandler, type HandlerOutcome } from './handler-runner.js';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EngineOptions {
+  store: Store;
+  clock?: Clock;
+  /** Names this process in history (StepStarted data.worker) and in leases. @default host:pid:random */
+  workerId?: string;
+  /** Handlers running at once in this process. @default 128 */
+  concurrency?: number;
+  /** How long a claim holds before another worker may take the work over; renewed while a handler runs. @default 30000 */
+  leaseMs?: number;
+  /** Longest sleep between looks for due work when nothing wakes the engine sooner. @default 1000 */
+  pollIntervalMs?: number;
+  /** A handler output over this many bytes fails its step with Stepwise.OutputTooLarge. @default 262144 */
+  maxOutputBytes?: number;
+  /** An execution input over this many bytes is refused. @default 1048576 */
+  maxInputBytes?: number;
+  /** Source of randomness for retry jitter (tests pass a seeded one). */
+  random?: () => number;
+  logger?: Logger;
+}
+
+type Input =
+  | { kind: 'create'; wf: Workflow; input: unknown; done: Deferred<boolean> }
+  | { kind: 'claimed'; work: WorkItem }
+  | { kind: 'result'; work: WorkItem; outcome: HandlerOutcome; leaseLost?: boolean }
+  | { kind: 'timer'; work: WorkItem }
+  | { kind: 'cancel'; done: Deferred<void> };
+
+interface Running {
+  work: WorkItem;
+  abort: AbortController;
+  /** Set when the result must not be applied: the engine is handing the work back, or the step was left. */
+  discard?: boolean;
+  leaseLost?: boolean;
+}
+
+/** What the engine holds in memory for an execution while it has work in flight here. */
+interface Live {
+  id: string;
+  wf: Workflow;
+  snapshot: Snapshot;
+  lastSeq: number;
+  status: ExecutionStatus;
+}
+
+/** One execution's share of a group commit, built from its inputs on top of its live state. */
+interface Draft {
+  live: Live;
+  inputs: Input[];
+  commit: ExecutionCommit;
+  snapshot: Snapshot;
+  schedule: Map<string, NewWork>;
+  drop: Map<string, WorkRef>;
+  launches: Map<string, WorkItem>;
+  aborts: string[];
+  /** Earliest due time of work scheduled for later, to set the wake timer. */
+  wakeAt?: number;
+  backlog: boolean;
+}
+
+const silentLogger: Logger = { info() {}, warn: (o, m) => console.warn(m ?? '', o), error: (o, m) => console.error(m ?? '', o) };
+const TIMER_CLAIM_BATCH = 512;
+
+/**
+ * The durable engine. It drives each execution's machine with pure transitions, commits every
+ * step of progress (events, snapshot, work rows) before acting on it, and runs handlers outside
+ * any transaction. Work is rows with a due time and a lease; whatever this process holds when it
+ * dies is taken over when the lease expires (or at once by the next process on an SQLite file).
+ */
+export class Engine {
+  readonly workerId: string;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly maxOutputBytes: number;
+  private readonly maxInputBytes: number;
+  private readonly random: () => number;
+  private readonly log: Logger;
+
+  private readonly versions = new Map<string, Map<string, Workflow>>();
+  private readonly latest = new Map<string, Workflow>();
+  private readonly live = new Map<string, Live>();
+  private readonly running = new Map<string, Running>();
+  private inbox = new Map<string, Input[]>();
+  private reserved = 0;
+  private flushQueued = false;
+  private flushing: Promise<void> | undefined;
+  private polling = false;
+  /** Due handler work was left unclaimed for want of capacity: poll again when a handler finishes. */
+  private backlogged = false;
+  private pollAgain = false;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeTime = Infinity;
+  private renewTimer: TimerHandle | undefined;
+  private started = false;
+  private stopping = false;
+  private readonly stopController = new AbortController();
+  private readonly waiters = new Map<string, Array<(s: ExecutionStatus) => void>>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.concurrency = options.concurrency ?? 128;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.maxOutputBytes = options.maxOutputBytes ?? 256 * 1024;
+    this.maxInputBytes = options.maxInputBytes ?? 1024 * 1024;
+    this.random = options.random ?? Math.random;
+    this.log = options.logger ?? silentLogger;
+  }
+
+  // ---- registry ---------------------------------------------------------------------------
+
+  /** Registers workflows; the last registered version of a name is the one new executions use. */
+  register(...workflows: Workflow<any>[]): this {
+    for (const wf of workflows) {
+      const byVersion = this.versions.get(wf.name) ?? new Map<string, Workflow>();
+      byVersion.set(wf.version, wf);
+      this.versions.set(wf.name, byVersion);
+      this.latest.set(wf.name, wf);
+    }
+    return this;
+  }
+
+  listWorkflows(): WorkflowDescription[] {
+    return [...this.latest.values()].map((wf) => wf.describe());
+  }
+
+  describeWorkflow(name: string): WorkflowDescription {
+    return this.workflowNamed(name).describe();
+  }
+
+  private workflowNamed(name: string): Workflow {
+    const wf = this.latest.get(name);
+    if (!wf) throw new StepwiseError('WORKFLOW_NOT_FOUND', `no workflow named '${name}' is registered`, { workflow: name });
+    return wf;
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  /** Starts the work loop. Unfinished executions resume: their due work is claimed as usual. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (this.store.exclusive) await this.store.releaseAllLeases();
+    this.unsubscribe = this.store.onWorkAvailable?.(() => this.poll());
+    this.scheduleRenewal();
+    void this.poll();
+  }
+
+  /**
+   * Stops taking work, lets running handlers finish for up to `graceMs`, commits their results,
+   * then aborts the rest and hands their work back (releases the leases) for another process.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.unsubscribe?.();
+    if (this.wakeTimer) this.clock.clearTimeout(this.wakeTimer);
+    if (this.renewTimer) this.clock.clearTimeout(this.renewTimer);
+    const deadline = Date.now() + (options.graceMs ?? 8000);
+    while (this.running.size > 0 && Date.now() < deadline) await realSleep(10);
+    for (const r of this.running.values()) {
+      r.discard = true;
+      r.abort.abort(new Error('the engine is shutting down'));
+    }
+    this.running.clear();
+    await this.drain();
+    this.stopController.abort();
+    if (this.started) await this.store.releaseLeases(this.workerId).catch((e) => this.log.warn({ err: e }, 'could not release leases'));
+  }
+
+  /** Resolves once no input is waiting, no commit is under way and no handler runs here. */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.flushing) await this.flushing;
+      else if (this.inbox.size > 0 || this.flushQueued) await realSleep(0);
+      else if (this.running.size > 0 || this.polling) await realSleep(1);
+      else return;
+    }
+  }
+
+  /** For tests on a virtual clock: resolves when nothing is in flight and no work is due now. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.drain();
+      const due = await this.store.nextDueAt(this.clock.now());
+      if (due === undefined || due > this.clock.now()) {
+        await realSleep(0);
+        if (this.inbox.size === 0 && !this.flushing && this.running.size === 0 && !this.polling) return;
+      } else {
+        await this.poll();
+      }
+    }
+  }
+
+  // ---- executions -------------------------------------------------------------------------
+
+  /**
+   * Starts an execution. With an id that exists: the same workflow and an equal input return the
+   * existing execution (`created: false`); anything else is EXECUTION_CONFLICT.
+   */
+  async startExecution(workflow: string, input: unknown, options: { id?: string } = {}): Promise<{ execution: ExecutionSummary; created: boolean }> {
+    if (this.stopping) throw new StepwiseError('ENGINE_STOPPING', 'the engine is shutting down');
+    const wf = this.workflowNamed(workflow);
+    const id = options.id ?? newExecutionId();
+    if (!isValidExecutionId(id)) {
+      throw new StepwiseError('VALIDATION_FAILED', 'id must be 1-128 characters of letters, digits and ._:- starting with a letter or digit', { field: 'id' });
+    }
+    const checked = toJson(input, { maxBytes: this.maxInputBytes });
+    if (!checked.ok) {
+      throw new StepwiseError(checked.reason === 'too-deep' ? 'INPUT_TOO_DEEP' : 'VALIDATION_FAILED', `input: ${checked.message}`, { field: 'input' });
+    }
+    const done = deferred<boolean>();
+    this.enqueue(id, { kind: 'create', wf, input: JSON.parse(checked.json), done });
+    const created = await done.promise;
+    const execution = await this.getExecution(id);
+    if (!created && (execution.workflow !== wf.name || canonicalJson(execution.input) !== canonicalJson(JSON.parse(checked.json)))) {
+      throw new StepwiseError('EXECUTION_CONFLICT', `execution '${id}' exists with another ${execution.workflow !== wf.name ? 'workflow' : 'input'}`, { id });
+    }
+    return { execution, created };
+  }
+
+  async getExecution(id: string): Promise<ExecutionSummary> {
+    const stored = await this.store.getExecution(id);
+    if (!stored) throw new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`, { id });
+    const { snapshot: _s, lastSeq: _l, ...summary } = stored;
+    return summary;
+  }
+
+  async listExecutions(query: { workflow?: string; status?: string; limit?: number; cursor?: string } = {}): Promise<{ items: ExecutionSummary[]; nextCursor?: string }> {
+    if (query.status !== undefined && !EXECUTION_STATUSES.includes(query.status as ExecutionStatus)) {
+      throw new StepwiseError('VALIDATION_FAILED', `status must be one of ${EXECUTION_STATUSES.join(', ')}`, { field: 'status' });
+    }
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new StepwiseError('VALIDATION_FAILED', 'limit must be an integer from 1 to 500', { field: 'limit' });
+    return this.store.listExecutions({ workflow: query.workflow, status: query.status as ExecutionStatus | undefined, limit, cursor: query.cursor });
+  }
+
+  /** A page of history; `after` is the previous page's `nextCursor` (a sequence number). */
+  async getHistory(id: string, query: { after?: string; limit?: number } = {}): Promise<{ events: HistoryEvent[]; nextCursor?: string }> {
+    const limit = query.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new StepwiseError('VALIDATION_FAILED', 'limit must be an integer from 1 to 1000', { field: 'limit' });
+    let after = 0;
+    if (query.after !== undefined && query.after !== '') {
+      if (!/^\d{1,15}$/.test(query.after)) throw new StepwiseError('VALIDATION_FAILED', 'after must be a cursor this server returned', { field: 'after' });
+      after = Number(query.after);
+    }
+    const events = await this.store.readHistory(id, after, limit + 1);
+    if (events.length === 0 && after === 0 && !(await this.store.getExecution(id))) {
+      throw new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`, { id });
+    }
+    const page = events.slice(0, limit);
+    return events.length > limit ? { events: page, nextCursor: String(page[page.length - 1].seq) } : { events: page };
+  }
+
+  /** Requests cancellation: the running step's AbortSignal fires, compensations run, the execution ends CANCELLED. */
+  async cancel(id: string): Promise<ExecutionSummary> {
+    const current = await this.getExecution(id);
+    if (isTerminalStatus(current.status)) throw new StepwiseError('EXECUTION_ENDED', `execution '${id}' has already ended (${current.status})`, { id });
+    const done = deferred<void>();
+    this.enqueue(id, { kind: 'cancel', done });
+    await done.promise;
+    return this.getExecution(id);
+  }
+
+  /** Resolves with the execution once it has ended (or rejects after `timeoutMs`). */
+  async waitForEnd(id: string, timeoutMs = 60_000): Promise<ExecutionSummary> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const execution = await this.getExecution(id);
+      if (isTerminalStatus(execution.status)) return execution;
+      if (Date.now() >= deadline) throw new StepwiseError('INTERNAL', `execution '${id}' did not end within ${timeoutMs} ms`, { id });
+      await new Promise<void>((resolve) => {
+        const list = this.waiters.get(id) ?? [];
+        const wake = () => { clearTimeout(t); resolve(); };
+        const t = setTimeout(() => { this.waiters.set(id, (this.waiters.get(id) ?? []).filter((w) => w !== wake)); resolve(); }, 100);
+        list.push(wake);
+        this.waiters.set(id, list);
+      });
+    }
+  }
+
+  // ---- the step loop ----------------------------------------------------------------------
+
+  private enqueue(id: string, input: Input): void {
+    const list = this.inbox.get(id);
+    if (list) list.push(input);
+    else this.inbox.set(id, [input]);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.flushQueued = false;
+    if (this.flushing) {
+      await this.flushing;
+      if (this.inbox.size > 0 && !this.flushQueued && !this.flushing) return this.flush();
+      return;
+    }
+    if (this.inbox.size === 0) return;
+    const run = async () => {
+      while (this.inbox.size > 0) {
+        const batch = this.inbox;
+        this.inbox = new Map();
+        await this.commitBatch(batch);
+      }
+    };
+    this.flushing = run().catch((error) => this.log.error({ err: error }, 'commit loop failed')).finally(() => { this.flushing = undefined; });
+    await this.flushing;
+  }
+
+  /** Group commit: every execution's inputs since the last commit, in one store transaction. */
+  private async commitBatch(batch: Map<string, Input[]>): Promise<void> {
+    const drafts: Draft[] = [];
+    for (const [id, inputs] of batch) {
+      try {
+        const live = await this.liveFor(id, inputs);
+        if (!live) continue;
+        const draft = this.buildDraft(live, inputs);
+        if (draft) drafts.push(draft);
+      } catch (error) {
+        this.requeueLater(id, inputs, error);
+      }
+    }
+    if (drafts.length === 0) return;
+    let outcomes: CommitOutcome[];
+    try {
+      outcomes = await pRetry(() => this.store.commit(drafts.map((d) => d.commit)), {
+        retries: Number.POSITIVE_INFINITY, minTimeout: 20, maxTimeout: 2000, signal: this.stopController.signal,
+        shouldRetry: ({ error }) => error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE',
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (attemptNumber === 1 || attemptNumber % 20 === 0) this.log.warn({ err: error.message, attempt: attemptNumber }, 'store unavailable; backing off');
+        },
+      });
+    } catch (error) {
+      for (const d of drafts) {
+        this.releaseReservations(d);
+        this.live.delete(d.live.id);
+        if (!this.stopping) this.requeueLater(d.live.id, d.inputs, error);
+      }
+      return;
+    }
+    drafts.forEach((d, i) => this.afterCommit(d, outcomes[i]));
+  }
+
+  private async liveFor(id: string, inputs: Input[]): Promise<Live | undefined> {
+    const cached = this.live.get(id);
+    if (cached) return cached;
+    const create = inputs.find((i): i is Extract<Input, { kind: 'create' }> => i.kind === 'create');
+    const stored = await this.store.getExecution(id);
+    if (!stored && create) {
+      // A new execution: the draft's create commit fills in the snapshot.
+      return { id, wf: create.wf, snapshot: undefined as unknown as Snapshot, lastSeq: 0, status: ExecutionStatus.RUNNING };
+    }
+    if (!stored) {
+      for (const i of inputs) if (i.kind === 'cancel') i.done.reject(new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`));
+      return undefined;
+    }
+    const wf = this.versions.get(stored.workflow)?.get(stored.version);
+    if (!wf) {
+      this.log.warn({ executionId: id, workflow: stored.workflow, version: stored.version }, 'definition version not registered here; leaving the work for a process that has it');
+      for (const i of inputs) if (i.kind === 'cancel') i.done.reject(new StepwiseError('INTERNAL', `workflow '${stored.workflow}' version ${stored.version} is not registered in this process`));
+      this.releaseClaims(inputs);
+      return undefined;
+    }
+    const live: Live = { id, wf, snapshot: restore(wf, stored.snapshot), lastSeq: stored.lastSeq, status: stored.status };
+    this.live.set(id, live);
+    return live;
+  }
+
+  /** Applies inputs in order to a copy of the live state; nothing in memory changes until the commit lands. */
+  private buildDraft(live: Live, inputs: Input[]): Draft | undefined {
+    const now = this.clock.now();
+    const draft: Draft = {
+      live, inputs, snapshot: live.snapshot, schedule: new Map(), drop: new Map(), launches: new Map(), aborts: [], backlog: false,
+      commit: { executionId: live.id, expectedSeq: live.lastSeq, events: [], snapshot: undefined, status: live.status, consume: [] },
+    };
+    const events = draft.commit.events;
+    for (const input of inputs) {
+      if (input.kind === 'create') {
+        if (live.snapshot !== undefined || draft.commit.create) {
+          input.done.resolve(false);
+          continue;
+        }
+        const started = begin(live.wf, input.input);
+        draft.commit.create = { workflow: live.wf.name, version: live.wf.version, input: input.input, startedAt: now };
+        events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: { input: input.input, workflow: live.wf.name, version: live.wf.version } });
+        draft.snapshot = started.snapshot;
+        this.apply(draft, started.commands, now);
+        continue;
+      }
+      if (isTerminalStatus(live.status) || outcomeOf(draft.snapshot).status !== ExecutionStatus.RUNNING) {
+        this.settleAfterEnd(draft, input);
+        continue;
+      }
+      switch (input.kind) {
+        case 'claimed': {
+          // The claim's reservation of capacity passes to the launch.
+          const { step, index } = parseStepKey(input.work.key);
+          const ref = refKey(input.work);
+          if (input.work.kind === 'compensation') {
+            const comp = live.wf.step(step)?.state;
+            const name = comp && 'compensation' in comp ? comp.compensation?.name : undefined;
+            events.push({ type: HistoryEventType.CompensationStarted, timestamp: now, step: name ?? step, attempt: input.work.attempt, data: { for: step, key: input.work.key, worker: this.workerId } });
+          } else {
+            events.push({ type: HistoryEventType.StepStarted, timestamp: now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, worker: this.workerId }, index) });
+          }
+          draft.launches.set(ref, input.work);
+          break;
+        }
+        case 'result': {
+          const { step, index } = parseStepKey(input.work.key);
+          if (input.leaseLost) {
+            events.push({ type: HistoryEventType.StepResultRefused, timestamp: now, step, attempt: input.work.attempt, data: { key: input.work.key, worker: this.workerId, reason: 'lease lost' } });
+            break;
+          }
+          draft.commit.consume!.push({ executionId: live.id, kind: input.work.kind, key: input.work.key, owner: this.workerId });
+          let event: WorkflowEvent;
+          if (input.work.kind === 'compensation') {
+            const comp = (live.wf.step(step)?.state as { compensation?: { name: string } } | undefined)?.compensation?.name ?? step;
+            if (input.outcome.ok) {
+              events.push({ type: HistoryEventType.CompensationSucceeded, timestamp: now, step: comp, attempt: input.work.attempt, data: { for: step, key: input.work.key, output: input.outcome.output } });
+              event = { type: 'COMPENSATION_SUCCEEDED', key: input.work.key };
+            } else {
+              events.push({ type: HistoryEventType.CompensationFailed, timestamp: now, step: comp, attempt: input.work.attempt, data: { for: step, key: input.work.key, error: input.outcome.error } });
+              event = { type: 'COMPENSATION_FAILED', key: input.work.key, error: input.outcome.error };
+            }
+          } else if (input.outcome.ok) {
+            events.push({ type: HistoryEventType.StepSucceeded, timestamp: now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, output: input.outcome.output }, index) });
+            event = { type: 'STEP_SUCCEEDED', key: input.work.key, output: input.outcome.output };
+          } else {
+            events.push({ type: HistoryEventType.StepFailed, timestamp: now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, error: input.outcome.error }, index) });
+            event = { type: 'STEP_FAILED', key: input.work.key, error: input.outcome.error };
+          }
+          this.transition(draft, event, now);
+          break;
+        }
+        case 'timer': {
+          const { step } = parseStepKey(input.work.key);
+          draft.commit.consume!.push({ executionId: live.id, kind: 'timer', key: input.work.key, owner: this.workerId });
+          events.push({ type: HistoryEventType.TimerFired, timestamp: now, step, data: { key: input.work.key, dueAt: input.work.dueAt } });
+          this.transition(draft, { type: 'TIMER_FIRED', key: input.work.key }, now);
+          break;
+        }
+        case 'cancel': {
+          events.push({ type: HistoryEventType.CancelRequested, timestamp: now });
+          this.transition(draft, { type: 'CANCEL' }, now);
+          break;
+        }
+      }
+    }
+    if (events.length === 0 && draft.drop.size === 0 && draft.commit.consume!.length === 0) {
+      this.resolveDeferreds(draft.inputs);
+      return undefined;
+    }
+    const outcome = outcomeOf(draft.snapshot);
+    draft.commit.snapshot = persist(draft.snapshot);
+    draft.commit.status = outcome.status;
+    if (outcome.status !== ExecutionStatus.RUNNING && live.status === ExecutionStatus.RUNNING) {
+      draft.commit.endedAt = now;
+      if (outcome.output !== undefined) draft.commit.output = outcome.output;
+      if (outcome.error) draft.commit.error = outcome.error;
+      const failures = draft.snapshot.context.compensationFailures;
+      events.push({
+        type: outcome.status === ExecutionStatus.SUCCEEDED ? HistoryEventType.ExecutionSucceeded
+          : outcome.status === ExecutionStatus.CANCELLED ? HistoryEventType.ExecutionCancelled : HistoryEventType.ExecutionFailed,
+        timestamp: now,
+        data: outcome.status === ExecutionStatus.SUCCEEDED ? { output: outcome.output }
+          : { error: outcome.error, ...(failures.length > 0 ? { compensationFailures: failures } : {}) },
+      });
+    }
+    draft.commit.schedule = [...draft.schedule.values()];
+    draft.commit.drop = [...draft.drop.values()];
+    return draft;
+  }
+
+  /** An input for an execution that has ended: nothing to apply; give back what it holds. */
+  private settleAfterEnd(draft: Draft, input: Input): void {
+    if (input.kind === 'claimed') {
+      this.reserved--;
+      draft.drop.set(refKey(input.work), toRef(input.work));
+    } else if (input.kind === 'cancel') {
+      input.done.reject(new StepwiseError('EXECUTION_ENDED', `execution '${draft.live.id}' has already ended`, { id: draft.live.id }));
+    } else if (input.kind === 'timer' || input.kind === 'result') {
+      draft.drop.set(refKey(input.work), toRef(input.work));
+    }
+  }
+
+  private transition(draft: Draft, event: WorkflowEvent, now: number): void {
+    const decision = decide(draft.live.wf, draft.snapshot, event);
+    draft.snapshot = decision.snapshot;
+    this.apply(draft, decision.commands, now);
+  }
+
+  /** Turns the machine's commands into history events and work rows in the draft. */
+  private apply(draft: Draft, commands: WorkflowCommand[], now: number): void {
+    const id = draft.live.id;
+    const events = draft.commit.events;
+    for (const cmd of commands) {
+      switch (cmd.type) {
+        case 'entered':
+          events.push({ type: HistoryEventType.StateEntered, timestamp: now, step: cmd.params.step });
+          break;
+        case 'runTask':
+        case 'runCompensation': {
+          const kind: WorkKind = cmd.type === 'runTask' ? 'task' : 'compensation';
+          const work: NewWork = { executionId: id, kind, key: cmd.params.key, attempt: 1, dueAt: now };
+          if (!this.stopping && this.running.size + this.reserved < this.concurrency) {
+            this.reserved++;
+            work.leaseOwner = this.workerId;
+            work.leaseUntil = now + this.leaseMs;
+            draft.launches.set(refKey(work), work);
+            if (kind === 'task') {
+              events.push({ type: HistoryEventType.StepStarted, timestamp: now, step: cmd.params.step, attempt: 1, data: withIndex({ key: cmd.params.key, worker: this.workerId }, (cmd.params as { index?: number }).index) });
+            } else {
+              const c = cmd.params as { step: string; compensation: string; key: string };
+              events.push({ type: HistoryEventType.CompensationStarted, timestamp: now, step: c.compensation, attempt: 1, data: { for: c.step, key: c.key, worker: this.workerId } });
+            }
+          } else {
+            draft.backlog = true;
+          }
+          draft.schedule.set(refKey(work), work);
+          break;
+        }
+        case 'retryTask':
+        case 'retryCompensation': {
+          const kind: WorkKind = cmd.type === 'retryTask' ? 'task' : 'compensation';
+          const { step } = parseStepKey(cmd.params.key);
+          const runtime = draft.live.wf.step(step);
+          const policies = kind === 'task' ? (runtime?.state as { retry: [] } | undefined)?.retry : (runtime?.state as { compensation?: { retry: [] } })?.compensation?.retry;
+          const policy = policies?.[cmd.params.policy];
+          const delayMs = policy ? backoffDelay(policy, cmd.params.attempt, this.random()) : 1000;
+          const dueAt = now + delayMs;
+          const stepName = cmd.type === 'retryCompensation' ? cmd.params.compensation : step;
+          events.push({ type: HistoryEventType.RetryScheduled, timestamp: now, step: stepName, attempt: cmd.params.attempt, data: { key: cmd.params.key, dueAt, delayMs } });
+          const work: NewWork = { executionId: id, kind, key: cmd.params.key, attempt: cmd.params.attempt, dueAt };
+          draft.schedule.set(refKey(work), work);
+          draft.wakeAt = Math.min(draft.wakeAt ?? Infinity, dueAt);
+          break;
+        }
+        case 'startTimer': {
+          const dueAt = cmd.params.until ?? now + (cmd.params.durationMs ?? 0);
+          events.push({ type: HistoryEventType.TimerStarted, timestamp: now, step: cmd.params.step, data: { key: cmd.params.key, dueAt } });
+          const work: NewWork = { executionId: id, kind: 'timer', key: cmd.params.key, attempt: 1, dueAt };
+          draft.schedule.set(refKey(work), work);
+          draft.wakeAt = Math.min(draft.wakeAt ?? Infinity, dueAt);
+          break;
+        }
+        case 'cancelWork': {
+          for (const key of cmd.params.keys) {
+            const ref: WorkRef = { executionId: id, kind: cmd.params.kind, key };
+            const k = refKey(ref);
+            if (draft.commit.consume!.some((c: WorkRef) => refKey(c) === k)) continue;
+            if (draft.launches.has(k)) {
+              draft.launches.delete(k);
+              this.reserved--;
+            }
+            draft.schedule.delete(k);
+            draft.drop.set(k, ref);
+            draft.aborts.push(k);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  private afterCommit(draft: Draft, outcome: CommitOutcome): void {
+    const live = draft.live;
+    if (!outcome.ok) {
+      this.releaseReservations(draft);
+      this.live.delete(live.id);
+      if (outcome.reason === 'exists') {
+        for (const i of draft.inputs) if (i.kind === 'create') i.done.resolve(false);
+        return;
+      }
+      if (outcome.reason === 'lease-lost') {
+        const lost = refKey(outcome.work);
+        const retry = draft.inputs.map((i) => ('work' in i && refKey(i.work) === lost && i.kind === 'result' ? { ...i, leaseLost: true } : i))
+          .filter((i) => !('work' in i && refKey(i.work) === lost && i.kind !== 'result'));
+        this.requeue(live.id, retry);
+        return;
+      }
+      this.requeue(live.id, draft.inputs); // conflict: reload and recompute
+      return;
+    }
+    live.snapshot = draft.snapshot;
+    live.lastSeq = outcome.lastSeq;
+    live.status = draft.commit.status;
+    if (draft.commit.create) this.live.set(live.id, live);
+    this.resolveDeferreds(draft.inputs);
+    for (const k of draft.aborts) {
+      const r = this.running.get(k);
+      if (r) {
+        r.discard = true;
+        r.abort.abort(new Error('the step was left (cancel or failure elsewhere)'));
+        this.running.delete(k);
+      }
+    }
+    for (const [k, work] of draft.launches) {
+      this.reserved--;
+      this.launch(live, k, { ...work, leaseOwner: this.workerId } as WorkItem);
+    }
+    if (draft.wakeAt !== undefined) this.wakeAt(draft.wakeAt);
+    if (draft.backlog) this.wakeAt(this.clock.now());
+    if (isTerminalStatus(live.status)) {
+      for (const wake of this.waiters.get(live.id) ?? []) wake(live.status);
+      this.waiters.delete(live.id);
+    }
+    if (!this.hasRunning(live.id)) this.live.delete(live.id);
+  }
+
+  private hasRunning(executionId: string): boolean {
+    for (const r of this.running.values()) if (r.work.executionId === executionId) return true;
+    return false;
+  }
+
+  private resolveDeferreds(inputs: Input[]): void {
+    for (const i of inputs) {
+      if (i.kind === 'create') i.done.resolve(true);
+      else if (i.kind === 'cancel') i.done.resolve();
+    }
+  }
+
+  private releaseReservations(draft: Draft): void {
+    this.reserved -= draft.launches.size;
+    draft.launches.clear();
+  }
+
+  private releaseClaims(inputs: Input[]): void {
+    for (const i of inputs) if (i.kind === 'claimed') this.reserved--;
+  }
+
+  private requeue(id: string, inputs: Input[]): void {
+    for (const i of inputs) {
+      if (i.kind === 'claimed') this.reserved++;
+      this.enqueue(id, i);
+    }
+  }
+
+  private requeueLater(id: string, inputs: Input[], error: unknown): void {
+    this.log.error({ err: error instanceof Error ? error.message : String(error), executionId: id }, 'could not apply inputs; retrying in 1 s');
+    this.releaseClaims(inputs);
+    setTimeout(() => this.requeue(id, inputs), 1000).unref?.();
+  }
+
+  /** Runs a committed, leased step's handler; its outcome comes back as an input. */
+  private launch(live: Live, k: string, work: WorkItem): void {
+    const { step, index } = parseStepKey(work.key);
+    const runtime = live.wf.step(step);
+    const abort = new AbortController();
+    const running: Running = { work, abort };
+    this.running.set(k, running);
+    const context: WorkflowContext = live.snapshot.context;
+    let handler = runtime?.handler;
+    let timeoutMs = runtime?.timeoutMs ?? 1000;
+    let input: unknown;
+    let stepName = step;
+    if (work.kind === 'compensation') {
+      const comp = runtime && 'compensation' in runtime.state ? runtime.state.compensation : undefined;
+      const done = context.completed.find((c) => c.key === work.key);
+      handler = comp?.handler;
+      timeoutMs = comp?.timeoutMs ?? timeoutMs;
+      stepName = comp?.name ?? step;
+      input = done ? { input: done.input, output: done.output } : null;
+    } else if (index !== undefined) {
+      input = context.maps[step]?.items[index] ?? null;
+    } else {
+      input = context.data[live.wf.index.get(step)?.scope ?? ''] ?? null;
+    }
+    const finish = (outcome: HandlerOutcome) => {
+      if (running.discard || this.running.get(k) !== running) return;
+      this.running.delete(k);
+      this.enqueue(work.executionId, { kind: 'result', work, outcome, leaseLost: running.leaseLost });
+    };
+    if (!handler) {
+      finish({ ok: false, error: { code: 'Stepwise.HandlerMissing', message: `no handler for '${stepName}'`, terminal: true } });
+      return;
+    }
+    const ctx = {
+      workflow: live.wf.name, executionId: work.executionId, step: stepName, attempt: work.attempt,
+      idempotencyKey: `${work.executionId}:${work.key}${work.kind === 'compensation' ? ':compensate' : ''}`,
+      ...(index !== undefined ? { index } : {}),
+    };
+    void runHandler({ handler, input, ctx, timeoutMs, maxOutputBytes: this.maxOutputBytes, clock: this.clock, abort }).then((outcome) => {
+      finish(outcome);
+      if (this.running.size + this.reserved < this.concurrency && this.backlogged) void this.poll();
+    });
+  }
+
+  // ---- claiming due work ------------------------------------------------------------------
+
+  private wakeAt(at: number): void {
+    if (this.stopping || !this.started) return;
+    if (at >= this.wakeTime) return;
+    if (this.wakeTimer) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTime = at;
+    this.wakeTimer = this.clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeTime = Infinity;
+      void this.poll();
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  /** Claims due timers, and due handler work up to free capacity; then sleeps until the next due time. */
+  private async poll(): Promise<void> {
+    if (this.stopping || !this.started) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    this.polling = true;
+    let more = false;
+    try {
+      const now = this.clock.now();
+      const leaseUntil = now + this.leaseMs;
+      const timers = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer'] });
+      for (const w of timers) this.enqueue(w.executionId, { kind: 'timer', work: w });
+      const capacity = this.concurrency - this.running.size - this.reserved;
+      let tasks: WorkItem[] = [];
+      if (capacity > 0) {
+        tasks = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: capacity, kinds: ['task', 'compensation'] });
+        for (const w of tasks) {
+          this.reserved++;
+          this.enqueue(w.executionId, { kind: 'claimed', work: w });
+        }
+      }
+      this.backlogged = capacity <= 0 || tasks.length === capacity;
+      more = timers.length === TIMER_CLAIM_BATCH || (capacity > 0 && tasks.length === capacity);
+      if (!more) {
+        const after = this.clock.now();
+        const next = this.backlogged ? undefined : await this.store.nextDueAt(after);
+        this.wakeAt(Math.max(after + 1, Math.min(next ?? Infinity, after + this.pollIntervalMs)));
+      }
+    } catch (error) {
+      this.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'claiming work failed; retrying');
+      this.wakeAt(this.clock.now() + 500);
+    } finally {
+      this.polling = false;
+    }
+    if (more || this.pollAgain) {
+      this.pollAgain = false;
+      if (this.flushing) await this.flushing;
+      setImmediate(() => void this.poll());
+    }
+  }
+
+  /** Renews the leases of running handlers; a lease lost to another worker aborts its handler. */
+  private scheduleRenewal(): void {
+    if (this.stopping) return;
+    this.renewTimer = this.clock.setTimeout(async () => {
+      const refs = [...this.running.values()].map((r) => toRef(r.work));
+      if (refs.length > 0) {
+        try {
+          const lost = new Set((await this.store.renewLeases(this.workerId, refs, this.clock.now() + this.leaseMs)).map(refKey));
+          for (const [k, r] of this.running) {
+            if (lost.has(k)) {
+              r.leaseLost = true;
+              r.abort.abort(new Error('lease lost: another worker took this step over'));
+            }
+          }
+        } catch (error) {
+          this.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'lease renewal failed');
+        }
+      }
+      this.scheduleRenewal();
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+  }
+}
+
+function refKey(ref: WorkRef): string {
+  return `${ref.executionId}\u0000${ref.kind}\u0000${ref.key}`;
+}
+
+function toRef(w: WorkRef): WorkRef {
+  return { executionId: w.executionId, kind: w.kind, key: w.key };
+}
+
+function withIndex(data: Record<string, unknown>, index: number | undefined): Record<string, unknown> {
+  return index === undefined ? data : { ...data, index };
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type { StepError };

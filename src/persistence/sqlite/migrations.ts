@@ -1,0 +1,52 @@
+/**
+ * The SQLite schema, as an ordered list of migrations. `user_version` holds how many have run;
+ * a migration never changes once released: add a new one instead.
+ *
+ * Shape notes (measured, see docs/performance.md): history is WITHOUT ROWID keyed by
+ * (execution_id, seq) so an append touches one b-tree; no AUTOINCREMENT anywhere; the status and
+ * workflow indexes change only when an execution starts or ends, not on every step.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE executions (
+    id          TEXT PRIMARY KEY,
+    workflow    TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    input       TEXT NOT NULL,
+    output      TEXT,
+    error       TEXT,
+    snapshot    TEXT NOT NULL,
+    last_seq    INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    ended_at    INTEGER,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE INDEX executions_by_start ON executions (started_at DESC, id DESC);
+  CREATE INDEX executions_by_workflow ON executions (workflow, started_at DESC, id DESC);
+  CREATE INDEX executions_by_status ON executions (status, started_at DESC, id DESC);
+
+  CREATE TABLE history (
+    execution_id TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    ts           INTEGER NOT NULL,
+    step         TEXT,
+    attempt      INTEGER,
+    data         TEXT,
+    PRIMARY KEY (execution_id, seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE work (
+    execution_id TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    attempt      INTEGER NOT NULL,
+    due_at       INTEGER NOT NULL,
+    lease_owner  TEXT,
+    lease_until  INTEGER,
+    PRIMARY KEY (execution_id, kind, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX work_by_due ON work (due_at);
+  `,
+];
