@@ -40,6 +40,12 @@ export interface EngineOptions {
   /** Source of randomness for retry jitter (tests pass a seeded one). */
   random?: () => number;
   logger?: Logger;
+  /**
+   * Called at named points of the step loop; crash tests pass a function that kills the process
+   * there (DBOS's debug points, in spirit). 'before-commit': a batch is built, nothing written;
+   * 'after-commit': the batch is durable, no handler started for it yet.
+   */
+  faultPoint?: (point: 'before-commit' | 'after-commit', info: { events: number; executions: number }) => void;
 }
 
 type Input =
@@ -101,6 +107,7 @@ export class Engine {
   private readonly maxInputBytes: number;
   private readonly random: () => number;
   private readonly log: Logger;
+  private readonly faultPoint: EngineOptions['faultPoint'];
 
   private readonly versions = new Map<string, Map<string, Workflow>>();
   private readonly latest = new Map<string, Workflow>();
@@ -134,6 +141,7 @@ export class Engine {
     this.maxInputBytes = options.maxInputBytes ?? 1024 * 1024;
     this.random = options.random ?? Math.random;
     this.log = options.logger ?? silentLogger;
+    this.faultPoint = options.faultPoint;
   }
 
   // ---- registry ---------------------------------------------------------------------------
@@ -353,6 +361,8 @@ export class Engine {
       }
     }
     if (drafts.length === 0) return;
+    const info = { events: drafts.reduce((n, d) => n + d.commit.events.length, 0), executions: drafts.length };
+    this.faultPoint?.('before-commit', info);
     let outcomes: CommitOutcome[];
     try {
       outcomes = await pRetry(() => this.store.commit(drafts.map((d) => d.commit)), {
@@ -370,6 +380,7 @@ export class Engine {
       }
       return;
     }
+    this.faultPoint?.('after-commit', info);
     drafts.forEach((d, i) => this.afterCommit(d, outcomes[i]));
   }
 
