@@ -221,18 +221,16 @@ class Compiler {
           m?.progress.split('').forEach((ch, i) => { if (ch === 'r') keys.push(stepKey(name, context.visits[name] ?? 1, i)); });
           return { kind: 'task', keys };
         }),
-        assign(({ context }: Ctx) => {
-          const { [name]: _done, ...rest } = context.maps;
-          return { maps: rest };
-        }),
       ],
       always: [
         ...this.faultRoutes(name),
         {
           guard: ({ context }: Ctx) => context.maps[name] !== undefined && /^d*$/.test(context.maps[name].progress),
-          ...this.onComplete(name, [assign(({ context }: Ctx) => ({
-            data: { ...context.data, [scope]: applyResult(context.data[scope], state.resultPath, context.maps[name].results) },
-          }))]),
+          // Exit actions run before a transition's own, so the join reads and drops the progress here.
+          ...this.onComplete(name, [assign(({ context }: Ctx) => {
+            const { [name]: progress, ...maps } = context.maps;
+            return { maps, data: { ...context.data, [scope]: applyResult(context.data[scope], state.resultPath, progress.results) } };
+          })]),
         },
       ],
       on: {

@@ -58,13 +58,13 @@ export function toMermaid(states: StateDef[]): string {
       const shape = s.type === 'choice' ? `{${s.name}}` : s.type === 'succeed' || s.type === 'fail' ? `([${s.name}])` : `[${s.name}]`;
       lines.push(`  ${s.name}${shape}`);
       if (s.type === 'choice') {
-        for (const c of s.choices) lines.push(`  ${s.name} -->|${escapeLabel(c.label ?? 'when')}| ${c.next}`);
+        for (const c of s.choices) lines.push(`  ${s.name} -->|"${escapeLabel(c.label ?? 'when')}"| ${c.next}`);
         lines.push(`  ${s.name} -->|default| ${s.default}`);
         return;
       }
       if (s.type === 'succeed') { lines.push(`  ${s.name} --> ${end}`); return; }
       if (s.type === 'fail') { lines.push(`  ${s.name} --> failed((failed))`); return; }
-      if ('catch' in s) for (const c of s.catch) lines.push(`  ${s.name} -.->|${escapeLabel(c.errors.join(', '))}| ${c.next}`);
+      if ('catch' in s) for (const c of s.catch) lines.push(`  ${s.name} -.->|"${escapeLabel(c.errors.join(', '))}"| ${c.next}`);
       const next = s.next ?? (s.end ? undefined : following);
       if (s.type === 'parallel') {
         const join = `${s.name}_join`;
@@ -83,6 +83,7 @@ export function toMermaid(states: StateDef[]): string {
   return lines.join('\n');
 }
 
+/** Mermaid labels are quoted; a quote inside one is written as an entity. */
 function escapeLabel(text: string): string {
-  return text.replace(/[|"<>]/g, ' ');
+  return text.replace(/"/g, '#quot;');
 }

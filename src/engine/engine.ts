@@ -31,7 +31,11 @@ export interface EngineOptions {
   concurrency?: number;
   /** How long a claim holds before another worker may take the work over; renewed while a handler runs. @default 30000 */
   leaseMs?: number;
-  /** Longest sleep between looks for due work when nothing wakes the engine sooner. @default 1000 */
+  /**
+   * Longest sleep between looks for due work when nothing wakes the engine sooner. @default 1000;
+   * unbounded on an exclusive store (SQLite), where every due time comes from this process's own
+   * commits, each of which sets the wake-up timer.
+   */
   pollIntervalMs?: number;
   /** A handler output over this many bytes fails its step with Stepwise.OutputTooLarge. @default 262144 */
   maxOutputBytes?: number;
@@ -89,6 +93,8 @@ interface Draft {
 
 const silentLogger: Logger = { info() {}, warn: (o, m) => console.warn(m ?? '', o), error: (o, m) => console.error(m ?? '', o) };
 const TIMER_CLAIM_BATCH = 512;
+/** A claim on an exclusive store lasts as long as the process (about 285,000 years). */
+const EXCLUSIVE_LEASE_MS = 2 ** 53 / 1000;
 
 /**
  * The durable engine. It drives each execution's machine with pure transitions, commits every
@@ -135,8 +141,10 @@ export class Engine {
     this.clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.concurrency = options.concurrency ?? 128;
-    this.leaseMs = options.leaseMs ?? 30_000;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.pollIntervalMs = options.pollIntervalMs ?? (this.store.exclusive ? Number.POSITIVE_INFINITY : 1000);
+    // On an exclusive store no other process can take work over, so a claim holds until this
+    // process ends (the next one voids every lease at start-up) and needs no renewal.
+    this.leaseMs = this.store.exclusive ? EXCLUSIVE_LEASE_MS : options.leaseMs ?? 30_000;
     this.maxOutputBytes = options.maxOutputBytes ?? 256 * 1024;
     this.maxInputBytes = options.maxInputBytes ?? 1024 * 1024;
     this.random = options.random ?? Math.random;
@@ -179,7 +187,7 @@ export class Engine {
     this.started = true;
     if (this.store.exclusive) await this.store.releaseAllLeases();
     this.unsubscribe = this.store.onWorkAvailable?.(() => this.poll());
-    this.scheduleRenewal();
+    if (!this.store.exclusive) this.scheduleRenewal();
     void this.poll();
   }
 
@@ -215,17 +223,31 @@ export class Engine {
     }
   }
 
-  /** For tests on a virtual clock: resolves when nothing is in flight and no work is due now. */
-  async idle(): Promise<void> {
+  /**
+   * For tests on a virtual clock: resolves when no input waits, no commit or claim is under way,
+   * no work is due now, and no handler runs (or handlers still run after `handlerGraceMs` of real
+   * time: they wait on the virtual clock, e.g. for their timeout).
+   */
+  async idle(options: { handlerGraceMs?: number } = {}): Promise<void> {
+    const since = Date.now();
+    const grace = options.handlerGraceMs ?? Number.POSITIVE_INFINITY;
     for (;;) {
-      await this.drain();
-      const due = await this.store.nextDueAt(this.clock.now());
-      if (due === undefined || due > this.clock.now()) {
-        await realSleep(0);
-        if (this.inbox.size === 0 && !this.flushing && this.running.size === 0 && !this.polling) return;
-      } else {
-        await this.poll();
+      if (this.flushing) {
+        await this.flushing;
+        continue;
       }
+      if (this.inbox.size > 0 || this.flushQueued || this.polling || (this.running.size > 0 && Date.now() - since < grace)) {
+        await realSleep(this.running.size > 0 ? 1 : 0);
+        continue;
+      }
+      const now = this.clock.now();
+      const due = await this.store.nextDueAt(now);
+      if (due !== undefined && due <= now && this.running.size + this.reserved < this.concurrency) {
+        await this.poll();
+        continue;
+      }
+      await realSleep(0);
+      if (this.inbox.size === 0 && !this.flushing && !this.flushQueued && !this.polling) return;
     }
   }
 

@@ -31,8 +31,8 @@ export function runHandler(opts: RunOptions): Promise<HandlerOutcome> {
       resolve(outcome);
     };
     const timer = opts.clock.setTimeout(() => {
-      opts.abort.abort(new Error(`timed out after ${opts.timeoutMs} ms`));
       settle({ ok: false, error: { code: StepErrorCodes.Timeout, message: `step '${opts.ctx.step}' timed out after ${opts.timeoutMs} ms` } });
+      opts.abort.abort(new Error(`timed out after ${opts.timeoutMs} ms`));
     }, opts.timeoutMs);
     opts.abort.signal.addEventListener('abort', () => {
       settle({ ok: false, error: { code: StepErrorCodes.Cancelled, message: `step '${opts.ctx.step}' was aborted`, terminal: true } });

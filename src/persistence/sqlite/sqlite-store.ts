@@ -163,8 +163,8 @@ export class SqliteStore implements Store {
   }
 
   listExecutions(query: ListQuery): Promise<{ items: ExecutionSummary[]; nextCursor?: string }> {
-    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
     return this.guard(() => {
+      const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
       const where: string[] = [];
       const params: unknown[] = [];
       if (query.workflow !== undefined) { where.push('workflow = ?'); params.push(query.workflow); }

@@ -1,0 +1,289 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StepwiseError } from '../../src/core/errors.js';
+import type { ExecutionCommit } from '../../src/core/store.js';
+import { LATEST_VERSION } from '../../src/persistence/postgres/migrations.js';
+import { PostgresStore } from '../../src/persistence/postgres/postgres-store.js';
+import { describeStoreContract, T0 } from './contract.js';
+import { dropSchema, PG_URL, pgAvailable, throwawaySchema, truncateSchema, withAdmin } from './pg-helpers.js';
+
+const available = await pgAvailable();
+const schema = throwawaySchema();
+
+describe.skipIf(!available)('PostgresStore', () => {
+  afterAll(async () => {
+    await dropSchema(schema);
+  });
+
+  describeStoreContract(
+    'postgres',
+    () => PostgresStore.open(PG_URL, { schema, poolSize: 4 }),
+    async (store) => {
+      await store.close();
+      await truncateSchema(schema);
+    },
+    { openPeer: () => PostgresStore.open(PG_URL, { schema, poolSize: 4 }) },
+  );
+
+  describe('postgres specifics', () => {
+    let store: PostgresStore;
+    const own: string[] = [];
+    beforeAll(async () => {
+      store = await PostgresStore.open(PG_URL, { schema, poolSize: 4 });
+    });
+    afterAll(async () => {
+      await store?.close();
+      for (const s of own) await dropSchema(s);
+    });
+
+    const create = (id: string, extra: Partial<ExecutionCommit> = {}): ExecutionCommit => ({
+      executionId: id,
+      create: { workflow: 'wf', version: 'v1', input: null, startedAt: T0 },
+      expectedSeq: 0,
+      events: [{ type: 'ExecutionStarted', timestamp: T0 }],
+      snapshot: {},
+      status: 'RUNNING',
+      ...extra,
+    });
+
+    it('is a shared store', () => {
+      expect(store.kind).toBe('postgres');
+      expect(store.exclusive).toBe(false);
+    });
+
+    it('migrates a fresh schema once when several processes open it at the same time', async () => {
+      const fresh = throwawaySchema('sw_mig');
+      own.push(fresh);
+      const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresStore.open(PG_URL, { schema: fresh, poolSize: 2 })));
+      try {
+        const rows = await withAdmin(async (c) => (await c.query(`SELECT version FROM "${fresh}".schema_migrations ORDER BY version`)).rows);
+        expect(rows.map((r) => r.version)).toEqual(Array.from({ length: LATEST_VERSION }, (_, i) => i + 1));
+        const outcomes = await Promise.all(stores.map((s, i) => s.commit([create(`mig-${i}`)])));
+        expect(outcomes.flat().every((o) => o.ok)).toBe(true);
+        expect((await stores[0].listExecutions({ limit: 10 })).items).toHaveLength(4);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+      // reopening an up-to-date schema changes nothing
+      const again = await PostgresStore.open(PG_URL, { schema: fresh });
+      await again.close();
+    });
+
+    it('refuses a schema newer than it knows', async () => {
+      const fresh = throwawaySchema('sw_new');
+      own.push(fresh);
+      await (await PostgresStore.open(PG_URL, { schema: fresh })).close();
+      await withAdmin((c) => c.query(`INSERT INTO "${fresh}".schema_migrations (version, name) VALUES ($1, 'from the future')`, [LATEST_VERSION + 1]));
+      await expect(PostgresStore.open(PG_URL, { schema: fresh })).rejects.toThrow(/newer than this Stepwise knows/);
+    });
+
+    it('runs as a role without DDL rights once the schema is migrated', async () => {
+      const role = `sw_app_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+      await withAdmin(async (c) => {
+        await c.query(`CREATE ROLE "${role}" LOGIN`);
+        await c.query(`GRANT USAGE ON SCHEMA "${schema}" TO "${role}"`);
+        await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"`);
+      });
+      const appUrl = new URL(PG_URL);
+      appUrl.username = role;
+      try {
+        const app = await PostgresStore.open(appUrl.toString(), { schema });
+        try {
+          expect(await app.commit([create('least-privilege')])).toEqual([{ ok: true, lastSeq: 1 }]);
+          expect(await app.getExecution('least-privilege')).toMatchObject({ id: 'least-privilege' });
+        } finally {
+          await app.close();
+        }
+        const fresh = throwawaySchema('sw_denied');
+        own.push(fresh);
+        await expect(PostgresStore.open(appUrl.toString(), { schema: fresh })).rejects.toThrow(/permission denied/);
+      } finally {
+        await withAdmin(async (c) => {
+          await c.query(`DROP OWNED BY "${role}"`);
+          await c.query(`DROP ROLE "${role}"`);
+        });
+      }
+    });
+
+    it('refuses a schema name that is not a plain identifier', async () => {
+      await expect(PostgresStore.open(PG_URL, { schema: 'x"; DROP TABLE y; --' })).rejects.toBeInstanceOf(StepwiseError);
+    });
+
+    it('reports an unreachable server as STORE_UNAVAILABLE', async () => {
+      const error = await PostgresStore.open('postgres://postgres@127.0.0.1:1/test', { schema }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StepwiseError);
+      expect((error as StepwiseError).code).toBe('STORE_UNAVAILABLE');
+    });
+
+    it('replaces a pooled connection the server killed while it was idle', async () => {
+      const s = await PostgresStore.open(PG_URL, { schema, poolSize: 1 });
+      try {
+        await s.commit([create('killed-1')]);
+        const pid = (await s.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        await withAdmin((c) => c.query('SELECT pg_terminate_backend($1)', [pid]));
+        await new Promise((r) => setTimeout(r, 50));
+        expect(await s.getExecution('killed-1')).toMatchObject({ id: 'killed-1' });
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('reports a connection killed during a query as STORE_UNAVAILABLE, then recovers', async () => {
+      const s = await PostgresStore.open(PG_URL, { schema, poolSize: 1 });
+      try {
+        await s.commit([create('killed-2')]);
+        const pid = (await s.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        const error = await withAdmin(async (admin) => {
+          await admin.query('BEGIN');
+          await admin.query(`SELECT 1 FROM "${schema}".executions WHERE id = 'killed-2' FOR UPDATE`);
+          const pending = s.commit([{ ...create('killed-2'), create: undefined, expectedSeq: 1 }]);
+          await new Promise((r) => setTimeout(r, 100));
+          await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+          const caught = await pending.catch((e: unknown) => e);
+          await admin.query('ROLLBACK');
+          return caught;
+        });
+        expect(error).toBeInstanceOf(StepwiseError);
+        expect((error as StepwiseError).code).toBe('STORE_UNAVAILABLE');
+        expect(await s.getExecution('killed-2')).toMatchObject({ lastSeq: 1 });
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('rolls back a whole batch when the connection dies inside it', async () => {
+      const s = await PostgresStore.open(PG_URL, { schema, poolSize: 1 });
+      try {
+        const pid = (await s.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        // an admin transaction holds a row lock the batch's second commit waits on; the batch's
+        // connection is killed while it waits, after its first commit was applied
+        await withAdmin(async (admin) => {
+          await admin.query('BEGIN');
+          await s.commit([create('batch-lock')]);
+          await admin.query(`SELECT 1 FROM "${schema}".executions WHERE id = 'batch-lock' FOR UPDATE`);
+          const pending = s.commit([create('batch-first'), { ...create('batch-lock'), create: undefined, expectedSeq: 1 }]);
+          await new Promise((r) => setTimeout(r, 200));
+          await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+          const error = await pending.catch((e: unknown) => e);
+          await admin.query('ROLLBACK');
+          expect(error).toBeInstanceOf(StepwiseError);
+          expect((error as StepwiseError).code).toBe('STORE_UNAVAILABLE');
+        });
+        expect(await s.getExecution('batch-first')).toBeUndefined();
+        expect(await s.getExecution('batch-lock')).toMatchObject({ lastSeq: 1 });
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('lets exactly one of many concurrent commits from several processes land per version', async () => {
+      const peers = await Promise.all([1, 2, 3].map(() => PostgresStore.open(PG_URL, { schema, poolSize: 4 })));
+      try {
+        const id = 'race-1';
+        await store.commit([create(id)]);
+        let seq = 1;
+        for (let round = 0; round < 10; round++) {
+          const attempts = [store, ...peers].flatMap((s, i) =>
+            [0, 1].map((j) =>
+              s.commit([{ executionId: id, expectedSeq: seq, events: [{ type: 'StateEntered', timestamp: T0, step: `r${round}-${i}-${j}` }], snapshot: { round, i, j }, status: 'RUNNING' }]),
+            ),
+          );
+          const outcomes = (await Promise.all(attempts)).flat();
+          expect(outcomes.filter((o) => o.ok)).toEqual([{ ok: true, lastSeq: seq + 1 }]);
+          expect(outcomes.filter((o) => !o.ok).every((o) => !o.ok && o.reason === 'conflict')).toBe(true);
+          seq++;
+        }
+        const history = await store.readHistory(id, 0, 100);
+        expect(history.map((e) => e.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+      } finally {
+        await Promise.all(peers.map((p) => p.close()));
+      }
+    });
+
+    it('never applies a result whose lease another process took over', async () => {
+      const peer = await PostgresStore.open(PG_URL, { schema, poolSize: 4 });
+      try {
+        for (let i = 0; i < 20; i++) {
+          const id = `takeover-${i}`;
+          await store.commit([create(id, { schedule: [{ executionId: id, kind: 'task', key: 'A', attempt: 1, dueAt: T0, leaseOwner: 'old', leaseUntil: T0 + 10 }] })]);
+          // the old owner's lease expired: it commits its result while the peer claims the row
+          const [outcome, claimed] = await Promise.all([
+            store.commit([{ executionId: id, expectedSeq: 1, events: [{ type: 'StepSucceeded', timestamp: T0 + 20, step: 'A' }], snapshot: {}, status: 'RUNNING', consume: [{ executionId: id, kind: 'task', key: 'A', owner: 'old' }] }]),
+            peer.claimWork({ owner: 'new', now: T0 + 20, leaseUntil: T0 + 100, limit: 1000 }),
+          ]);
+          const mine = claimed.filter((w) => w.executionId === id);
+          if (outcome[0].ok) {
+            expect(mine).toEqual([]);
+            expect(await store.listWork(id)).toEqual([]);
+          } else {
+            expect(outcome[0]).toEqual({ ok: false, reason: 'lease-lost', work: { executionId: id, kind: 'task', key: 'A' } });
+            expect(mine).toHaveLength(1);
+            expect(await store.readHistory(id, 0, 10)).toHaveLength(1);
+          }
+        }
+      } finally {
+        await peer.close();
+      }
+    });
+
+    it('notifies listeners in other processes when unleased work is committed', async () => {
+      const listenerStore = await PostgresStore.open(PG_URL, { schema, poolSize: 2 });
+      try {
+        let calls = 0;
+        const off = listenerStore.onWorkAvailable(() => calls++);
+        await listenerStore.listening();
+        const waitFor = async (n: number) => {
+          for (let i = 0; i < 200 && calls < n; i++) await new Promise((r) => setTimeout(r, 10));
+          return calls;
+        };
+        // work the committer leases for itself wakes no one
+        await store.commit([create('notify-1', { schedule: [{ executionId: 'notify-1', kind: 'task', key: 'A', attempt: 1, dueAt: T0, leaseOwner: 'me', leaseUntil: T0 + 10 }] })]);
+        // a refused commit notifies no one either
+        await store.commit([create('notify-1', { schedule: [{ executionId: 'notify-1', kind: 'task', key: 'B', attempt: 1, dueAt: T0 }] })]);
+        // unleased work does (once per transaction, however many commits the batch has)
+        await store.commit([
+          create('notify-2', { schedule: [{ executionId: 'notify-2', kind: 'task', key: 'A', attempt: 1, dueAt: T0 }] }),
+          create('notify-3', { schedule: [{ executionId: 'notify-3', kind: 'timer', key: 'W', attempt: 1, dueAt: T0 + 5 }] }),
+        ]);
+        expect(await waitFor(1)).toBe(1);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(calls).toBe(1);
+        // handing leases back makes work available too
+        await store.releaseLeases('me');
+        expect(await waitFor(2)).toBe(2);
+        off();
+        await store.commit([create('notify-4', { schedule: [{ executionId: 'notify-4', kind: 'task', key: 'A', attempt: 1, dueAt: T0 }] })]);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(calls).toBe(2);
+      } finally {
+        await listenerStore.close();
+        await truncateSchema(schema);
+      }
+    });
+
+    it('re-listens after its LISTEN connection is killed, and calls listeners on reconnect', async () => {
+      const listenerStore = await PostgresStore.open(PG_URL, { schema, poolSize: 2 });
+      try {
+        let calls = 0;
+        listenerStore.onWorkAvailable(() => calls++);
+        await listenerStore.listening();
+        await withAdmin((c) => c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'stepwise-listen' AND query ILIKE 'LISTEN%${schema}%'`));
+        for (let i = 0; i < 300 && calls < 1; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(calls).toBe(1); // the reconnect itself
+        await listenerStore.listening();
+        await store.commit([create('relisten', { schedule: [{ executionId: 'relisten', kind: 'task', key: 'A', attempt: 1, dueAt: T0 }] })]);
+        for (let i = 0; i < 300 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(calls).toBe(2);
+      } finally {
+        await listenerStore.close();
+        await truncateSchema(schema);
+      }
+    });
+
+    it('stores JSON as text, keeping it byte-for-byte', async () => {
+      const raw = '{"b":1,"a":[1.5,"\\u0000"],"aa":{}}';
+      await store.commit([create('as-text', { create: { workflow: 'wf', version: 'v1', input: JSON.parse(raw), startedAt: T0 } })]);
+      const row = await withAdmin(async (c) => (await c.query(`SELECT input, pg_typeof(input)::text AS t FROM "${schema}".executions WHERE id = 'as-text'`)).rows[0]);
+      expect(row).toEqual({ input: raw, t: 'text' });
+    });
+  });
+});
