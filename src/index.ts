@@ -8,6 +8,7 @@ export { Engine, type EngineOptions, type Logger } from './engine/engine.js';
 export { replay, restore, outcomeOf, machineEventOf } from './engine/decide.js';
 export { openStore } from './persistence/open.js';
 export { SqliteStore, type SqliteStoreOptions } from './persistence/sqlite/sqlite-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './persistence/postgres/postgres-store.js';
 export { StepwiseError, DefinitionError, TerminalError, ErrorCodes, StepErrorCodes, type ErrorCode, type StepError } from './core/errors.js';
 export { ExecutionStatus } from './core/status.js';
 export { HistoryEventType, type HistoryEvent } from './core/events.js';
