@@ -16,6 +16,7 @@ export const ErrorCodes = {
   EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body is not application/json.' },
+  WAIT_TIMEOUT: { status: 408, summary: 'The execution did not end within the time the caller waited.' },
   RATE_LIMITED: { status: 429, summary: 'Too many starts from this client; retry later.' },
   STORE_UNAVAILABLE: { status: 503, summary: 'The store is busy, locked or out of space; retry later.' },
   ENGINE_STOPPING: { status: 503, summary: 'The engine is shutting down and takes no new work.' },

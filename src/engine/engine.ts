@@ -304,7 +304,7 @@ export class Engine {
       after = Number(query.after);
     }
     const events = await this.store.readHistory(id, after, limit + 1);
-    if (events.length === 0 && after === 0 && !(await this.store.getExecution(id))) {
+    if (events.length === 0 && !(await this.store.getExecution(id))) {
       throw new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`, { id });
     }
     const page = events.slice(0, limit);
@@ -327,7 +327,7 @@ export class Engine {
     for (;;) {
       const execution = await this.getExecution(id);
       if (isTerminalStatus(execution.status)) return execution;
-      if (Date.now() >= deadline) throw new StepwiseError('INTERNAL', `execution '${id}' did not end within ${timeoutMs} ms`, { id });
+      if (Date.now() >= deadline) throw new StepwiseError('WAIT_TIMEOUT', `execution '${id}' did not end within ${timeoutMs} ms`, { id });
       await new Promise<void>((resolve) => {
         const list = this.waiters.get(id) ?? [];
         const wake = () => { clearTimeout(t); resolve(); };

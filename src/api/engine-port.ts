@@ -1,0 +1,33 @@
+import type { HistoryEvent } from '../core/events.js';
+import type { ExecutionStatus } from '../core/status.js';
+import type { ExecutionSummary } from '../core/store.js';
+
+/**
+ * What the HTTP API needs from the engine, and nothing more. The real `Engine` (src/engine)
+ * satisfies it structurally; keeping the port here lets the API compile and be read on its own.
+ */
+export interface WorkflowDescriptionLike {
+  name: string;
+  version: string;
+  mermaid: string;
+  machine: unknown;
+}
+
+export interface ApiEngine {
+  listWorkflows(): WorkflowDescriptionLike[];
+  describeWorkflow(name: string): WorkflowDescriptionLike;
+  startExecution(
+    workflowName: string,
+    input: unknown,
+    options?: { id?: string },
+  ): Promise<{ execution: ExecutionSummary; created: boolean }>;
+  getExecution(id: string): Promise<ExecutionSummary>;
+  listExecutions(query: {
+    workflow?: string;
+    status?: ExecutionStatus;
+    limit?: number;
+    cursor?: string;
+  }): Promise<{ items: ExecutionSummary[]; nextCursor?: string }>;
+  getHistory(id: string, options: { after?: string; limit?: number }): Promise<{ events: HistoryEvent[]; nextCursor?: string }>;
+  cancel(id: string): Promise<ExecutionSummary>;
+}

@@ -1,0 +1,143 @@
+/**
+ * One place that turns anything thrown while serving a request into `{ error: { code, message } }`
+ * with the catalog's status. Nothing here ever puts a stack trace or an internal message for an
+ * unknown error into a response.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCodes, StepwiseError, type ErrorCode } from '../core/errors.js';
+
+export interface ApiError {
+  status: number;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+export function apiError(code: ErrorCode, message: string): ApiError {
+  return { status: ErrorCodes[code].status, code, message };
+}
+
+export function errorBody(error: ApiError): ErrorBody {
+  return { error: { code: error.code, message: error.message } };
+}
+
+/** An error to throw from a handler or hook; the error handler sends it as is. */
+export function httpError(code: ErrorCode, message: string): StepwiseError {
+  return new StepwiseError(code, message);
+}
+
+interface AjvError {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** "body.input is required", "querystring.limit must be <= 500", "body.id must match pattern ...". */
+export function validationMessage(context: string | undefined, errors: AjvError[]): string {
+  const where = context ?? 'request';
+  const first = errors[0];
+  if (!first) return `${where} is invalid`;
+  const path = (first.instancePath ?? '')
+    .split('/')
+    .filter((p) => p.length > 0)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const field = [where, ...path].join('.');
+  const params = first.params ?? {};
+  switch (first.keyword) {
+    case 'required':
+      return `${field}.${String(params.missingProperty)} is required`;
+    case 'additionalProperties':
+      return `${field}.${String(params.additionalProperty)} is not allowed`;
+    case 'enum':
+      return `${field} must be one of ${(params.allowedValues as unknown[] | undefined)?.map(String).join(', ') ?? 'the allowed values'}`;
+    default:
+      return `${field} ${first.message ?? 'is invalid'}`;
+  }
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
+  FST_ERR_MAX_PARAM_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'the request body must be application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the request body does not match its Content-Length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'the request body is empty; send a JSON value',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'the request body is not valid JSON',
+  FST_ERR_BAD_URL: 'the URL is not valid',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is too long',
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'the request needs a Content-Type',
+};
+
+/** The status-only fallback for 4xx errors from plugins that carry no catalog code. */
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHORIZED',
+  404: 'ROUTE_NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'ENGINE_STOPPING',
+};
+
+/**
+ * Classifies `thrown`. `internal` is true when the error is unexpected (a bug or an outage):
+ * the caller logs it and the response says only that something went wrong.
+ */
+export function classifyError(thrown: unknown, bodyLimit: number): ApiError & { internal: boolean } {
+  if (thrown instanceof StepwiseError && thrown.code in ErrorCodes) {
+    const internal = thrown.status >= 500;
+    // STORE_UNAVAILABLE and ENGINE_STOPPING are safe to name; INTERNAL never shows its message.
+    const message = thrown.code === 'INTERNAL' ? 'internal error' : thrown.message;
+    return { ...apiError(thrown.code, message), internal };
+  }
+  const err = thrown as Partial<FastifyError> & { validation?: AjvError[]; validationContext?: string };
+  if (err && Array.isArray(err.validation)) {
+    return { ...apiError('VALIDATION_FAILED', validationMessage(err.validationContext, err.validation)), internal: false };
+  }
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  if (code && FASTIFY_CODES[code]) {
+    const mapped = FASTIFY_CODES[code];
+    const message =
+      code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the request body is over the limit of ${bodyLimit} bytes` : (FASTIFY_MESSAGES[code] ?? ErrorCodes[mapped].summary);
+    return { ...apiError(mapped, message), internal: false };
+  }
+  if (thrown instanceof SyntaxError) {
+    return { ...apiError('MALFORMED_JSON', 'the request body is not valid JSON'), internal: false };
+  }
+  const status = typeof err?.statusCode === 'number' ? err.statusCode : undefined;
+  if (status === 429) {
+    return { ...apiError('RATE_LIMITED', typeof err.message === 'string' ? err.message : 'too many requests'), internal: false };
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    const mapped = BY_STATUS[status] ?? 'VALIDATION_FAILED';
+    return { ...apiError(mapped, ErrorCodes[mapped].summary), internal: false };
+  }
+  return { ...apiError('INTERNAL', 'internal error'), internal: true };
+}
+
+export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error));
+}
+
+/** Logs an unexpected error without the request's headers (the Authorization header never reaches a log). */
+/** Masks secret-looking query parameters (the history page takes its token from `?token=`). */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|access_token|api_key)=)[^&#]*/gi, '$1[redacted]');
+}
+
+export function logInternal(request: FastifyRequest, thrown: unknown): void {
+  const err = thrown instanceof Error ? thrown : new Error(String(thrown));
+  request.log.error({ err, method: request.method, url: redactUrl(request.url) }, 'request failed');
+}

@@ -1,0 +1,186 @@
+/**
+ * The HTTP API. `buildServer` returns a fastify instance that is not listening, so tests drive it
+ * with `app.inject()`; src/cli/serve.ts reads the environment and listens.
+ */
+import { existsSync } from 'node:fs';
+import fastifySwagger from '@fastify/swagger';
+import fastifyRateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { ApiEngine } from './engine-port.js';
+import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
+import { installJsonBodyParser } from './json-body.js';
+import { registerRoutes } from './routes.js';
+import { MAX_PARAM_LENGTH } from './schemas.js';
+import { PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_START_RATE_LIMIT = { max: 1000, timeWindowMs: 60_000 } as const;
+
+export interface BuildServerOptions {
+  engine: ApiEngine;
+  /** When set, every route but /healthz needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Largest accepted request body in bytes. @default 1 MiB */
+  bodyLimit?: number;
+  /** false (default) for no logs, true for info-level JSON logs, or pino options. */
+  logger?: boolean | Record<string, unknown>;
+  /** Starts allowed per client (IP) per window. @default { max: 1000, timeWindowMs: 60000 } */
+  startRateLimit?: { max: number; timeWindowMs: number };
+  /** Mount the history web page (src/api/page) when it exists. @default true */
+  page?: boolean;
+}
+
+/** Never log credentials, whatever else logs a request. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'request.headers.authorization',
+  'headers.authorization',
+  'res.headers["set-cookie"]',
+];
+
+/** What a request looks like in the log: no headers at all, secrets in the query string masked. */
+function serializeRequest(req: FastifyRequest) {
+  return {
+    method: req.method,
+    url: redactUrl(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket ? req.socket.remotePort : undefined,
+  };
+}
+
+function loggerOptions(logger: BuildServerOptions['logger']): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (!logger) return { logger: false };
+  const base = { level: 'info', redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: serializeRequest } };
+  if (logger === true) return { logger: base };
+  const looksLikeInstance = typeof logger.info === 'function' && typeof logger.child === 'function';
+  if (looksLikeInstance) return { loggerInstance: logger as unknown as FastifyServerOptions['loggerInstance'] };
+  const given = logger.redact;
+  const paths = Array.isArray(given) ? given : Array.isArray((given as { paths?: unknown })?.paths) ? (given as { paths: string[] }).paths : [];
+  const serializers = { ...((logger.serializers as object | undefined) ?? {}), req: serializeRequest };
+  return {
+    logger: { ...base, ...logger, serializers, redact: { paths: [...new Set([...REDACT, ...paths])], censor: '[redacted]' } },
+  };
+}
+
+export function buildServer(opts: BuildServerOptions): FastifyInstance {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const startRateLimit = opts.startRateLimit ?? DEFAULT_START_RATE_LIMIT;
+
+  const app = Fastify({
+    ...loggerOptions(opts.logger),
+    bodyLimit,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Requests that arrive while closing are still served: the engine stops only after the server.
+    return503OnClosing: false,
+    ajv: {
+      customOptions: {
+        // Reject what the schemas do not allow instead of silently dropping or converting it;
+        // query integers are converted explicitly below.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const mapped = classifyError(error, bodyLimit);
+      if (mapped.internal) logInternal(request, error);
+      applySecurityHeaders(reply);
+      reply.code(mapped.status).type('application/json; charset=utf-8').send({ error: { code: mapped.code, message: mapped.message } });
+    },
+  }) as unknown as FastifyInstance;
+
+  installJsonBodyParser(app);
+  installSecurityHeaders(app);
+  if (opts.token !== undefined && opts.token.length > 0) installAuth(app, opts.token);
+
+  // Query strings are text; turn integer parameters into numbers so the schema can check ranges.
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
+    const query = request.query as Record<string, unknown> | undefined;
+    if (!schema?.properties || !query) return;
+    for (const [key, property] of Object.entries(schema.properties)) {
+      const value = query[key];
+      if (property.type === 'integer' && typeof value === 'string' && /^[+-]?\d{1,15}$/.test(value)) query[key] = Number(value);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = classifyError(error, bodyLimit);
+    if (mapped.internal) logInternal(request, error);
+    return sendError(reply, mapped);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const url = redactUrl(request.url);
+    const path = url.length > 200 ? `${url.slice(0, 200)}…` : url;
+    return sendError(reply, apiError('ROUTE_NOT_FOUND', `no route for ${request.method} ${path}`));
+  });
+
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Stepwise HTTP API',
+        description: 'Start, inspect and cancel durable workflow executions. See docs/http-api.md.',
+        version: '1.0.0',
+      },
+      tags: [
+        { name: 'meta', description: 'Health and this document' },
+        { name: 'workflows', description: 'Registered workflow definitions' },
+        { name: 'executions', description: 'Executions and their histories' },
+      ],
+      ...(opts.token
+        ? {
+            components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+            security: [{ bearerAuth: [] }],
+          }
+        : {}),
+    },
+  });
+  void app.register(fastifyRateLimit, { global: false });
+  void app.register(registerRoutes, { engine: opts.engine, startRateLimit });
+
+  if (opts.page !== false) {
+    void app.register(async (instance) => {
+      // The page's HTML, script and styles hold no data (the script reads the /v1 API, sending the
+      // token), so a browser can load them without an Authorization header. Only GET/HEAD routes
+      // registered by the page are public; everything else it might add still needs the token.
+      instance.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        if (methods.every((m) => m === 'GET' || m === 'HEAD')) {
+          route.config = { ...(route.config as object | undefined), [PUBLIC_ROUTE_FLAG]: true } as typeof route.config;
+        }
+      });
+      const page = await loadPagePlugin();
+      if (page) await page(instance, { engine: opts.engine });
+    });
+  }
+
+  return app;
+}
+
+type PagePlugin = (app: FastifyInstance, opts: { engine: ApiEngine }) => unknown;
+
+/**
+ * The history page lives in src/api/page (another module, possibly absent in a build). The import
+ * specifier is computed so this file compiles whether or not the page exists.
+ */
+async function loadPagePlugin(): Promise<PagePlugin | undefined> {
+  const candidates = ['./page/index.js', './page/index.ts'];
+  const present = candidates.find((c) => existsSync(new URL(c, import.meta.url)));
+  if (!present) return undefined;
+  const specifier = './page/index.js';
+  const mod = (await import(specifier)) as { registerPage?: unknown };
+  if (typeof mod.registerPage !== 'function') return undefined;
+  const registerPage = mod.registerPage as (...args: unknown[]) => unknown;
+  if (registerPage.length >= 3) {
+    // A callback-style fastify plugin: let fastify call it.
+    return (app, pageOpts) => app.register(registerPage as never, pageOpts);
+  }
+  return async (app, pageOpts) => {
+    await registerPage(app, pageOpts);
+  };
+}

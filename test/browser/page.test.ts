@@ -1,0 +1,303 @@
+/**
+ * The history page in a real headless Chromium against the real server and engine: a checkout
+ * execution is watched while it runs and after it ends, listed on `/`, failed with compensation,
+ * fed hostile and huge input, and loaded through a token-protected server.
+ *
+ * Needs /usr/bin/chromium (.ci/install-chromium.sh installs it); skipped, saying so, without it.
+ */
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { checkout } from '../../examples/checkout/workflow.js';
+import { buildServer } from '../../src/api/server.js';
+import { Engine, openStore } from '../../src/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const SKIP_REASON = `SKIPPED: ${CHROMIUM} is not installed (run .ci/install-chromium.sh)`;
+if (!HAVE_CHROMIUM) console.warn(`[test/browser/page.test.ts] ${SKIP_REASON}`);
+
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const TOKEN = 'page-test-token-0123456789';
+
+type Simulate = {
+  stepDelayMs?: number;
+  paymentTransientFailures?: number;
+  paymentDeclined?: boolean;
+  outOfStock?: boolean;
+  shippingDelayMs?: number;
+};
+
+function order(orderId: string, simulate: Simulate = {}, extra: { email?: string; items?: Array<{ sku: string; qty: number; price: number }> } = {}) {
+  return {
+    orderId,
+    customer: { id: 'cust-1', email: extra.email ?? 'ada@example.com' },
+    items: extra.items ?? [
+      { sku: 'BOOK-1', qty: 1, price: 25 },
+      { sku: 'PEN-2', qty: 3, price: 2.5 },
+    ],
+    simulate,
+  };
+}
+
+interface StateDesc {
+  name: string;
+  type: string;
+  branches?: StateDesc[][];
+}
+
+function flatten(states: StateDesc[]): StateDesc[] {
+  return states.flatMap((s) => [s, ...(s.branches ?? []).flatMap((b) => flatten(b))]);
+}
+
+/** State name -> data-status of its node in the page's SVG graph. */
+async function nodeStatuses(page: Page): Promise<Record<string, string>> {
+  return page.$$eval('#graph svg .node', (nodes) =>
+    Object.fromEntries(nodes.map((n) => [n.getAttribute('data-state') ?? '', n.getAttribute('data-status') ?? ''])),
+  );
+}
+
+describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromium' : `history page: ${SKIP_REASON}`, () => {
+  let store: Awaited<ReturnType<typeof openStore>>;
+  let engine: Engine;
+  let app: FastifyInstance;
+  let securedApp: FastifyInstance;
+  let base: string;
+  let securedBase: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let problems: string[];
+  const allStates = () => flatten(engine.describeWorkflow('checkout').states as StateDesc[]);
+
+  beforeAll(async () => {
+    store = await openStore(':memory:');
+    engine = new Engine({ store });
+    engine.register(checkout);
+    await engine.start();
+
+    app = buildServer({ engine });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+    securedApp = buildServer({ engine, token: TOKEN });
+    await securedApp.listen({ host: '127.0.0.1', port: 0 });
+    securedBase = `http://127.0.0.1:${(securedApp.server.address() as AddressInfo).port}`;
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await securedApp?.close();
+    await engine?.stop({ graceMs: 2000 });
+    await store?.close();
+  });
+
+  async function openPage(): Promise<Page> {
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    problems = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      // A 401 from the API is expected in the token test; anything else (CSP violations included) is not.
+      if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    return page;
+  }
+
+  afterEach(async () => {
+    await context?.close();
+    expect(problems, 'page errors, CSP violations or failed loads').toEqual([]);
+  });
+
+  it('shows a running checkout live and turns SUCCEEDED without a reload', async () => {
+    const id = 'order-live-1';
+    await engine.startExecution('checkout', order(id, { stepDelayMs: 150, shippingDelayMs: 2000 }), { id });
+    await openPage();
+    let navigations = 0;
+    page.on('framenavigated', (f) => {
+      if (f === page.mainFrame()) navigations++;
+    });
+
+    await page.goto(`${base}/executions/${id}`);
+    const loadsAfterGoto = navigations;
+    await page.evaluate(() => {
+      (window as unknown as { sameDocument: boolean }).sameDocument = true;
+    });
+
+    // While it runs: the header says RUNNING and some state is running.
+    await page.waitForSelector('#exec-status[data-status="RUNNING"]', { timeout: 10_000 });
+    await page.waitForSelector('#graph svg .node[data-status="running"]', { timeout: 10_000 });
+    const running = await nodeStatuses(page);
+    expect(Object.values(running)).toContain('running');
+    expect(Object.values(running)).toContain('not-reached');
+    await page.screenshot({ path: '/tmp/page-running.png', fullPage: true });
+
+    // One node per state, top level and inside the parallel branches.
+    const names = allStates().map((s) => s.name);
+    expect(Object.keys(running).sort()).toEqual([...names].sort());
+    for (const name of names) expect(await page.locator(`#graph svg .node[data-state="${name}"]`).count(), name).toBe(1);
+
+    // Then, without any navigation, it turns SUCCEEDED.
+    await page.waitForSelector('#exec-status[data-status="SUCCEEDED"]', { timeout: 25_000 });
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('final'));
+    expect(navigations).toBe(loadsAfterGoto);
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+
+    const statuses = await nodeStatuses(page);
+    const path = ['validateCart', 'cartValid', 'processPayment', 'fulfil', 'createOrder', 'sendReceipt', 'reserveInventory', 'waitForShipping', 'scheduleShipping', 'sendConfirmation', 'done'];
+    for (const name of names) expect(statuses[name], name).toBe(path.includes(name) ? 'succeeded' : 'not-reached');
+    expect(statuses.InvalidCart).toBe('not-reached');
+    expect(await page.locator('#graph svg .edge.taken[data-from="cartValid"][data-to="processPayment"]').count()).toBe(1);
+    expect(await page.locator('#graph svg .edge.taken[data-to="InvalidCart"]').count()).toBe(0);
+
+    // The timeline has every event, in order, with durations.
+    const history = await engine.getHistory(id, { limit: 1000 });
+    const rows = page.locator('#timeline tbody tr');
+    expect(await rows.count()).toBe(history.events.length);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-type')))).toEqual(history.events.map((e) => e.type));
+    const paid = page.locator('#timeline tbody tr[data-type="StepSucceeded"][data-step="processPayment"]');
+    expect(await paid.count()).toBe(1);
+    expect(await paid.locator('td').nth(4).textContent()).toMatch(/\d+(\.\d+)? (ms|s)$/);
+    expect(await page.locator('#timeline tbody tr[data-type="TimerFired"][data-step="waitForShipping"]').count()).toBe(1);
+    expect(await rows.last().getAttribute('data-type')).toBe('ExecutionSucceeded');
+    expect(await page.locator('#legend [data-legend]').count()).toBe(6);
+
+    // Clicking a state filters the timeline to its events.
+    await page.click('#graph svg .node[data-state="processPayment"]');
+    const shown = await page.locator('#timeline tbody tr:not(.hidden)').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-step')));
+    expect(shown.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(shown)).toEqual(new Set(['processPayment']));
+    await page.click('#graph svg .node[data-state="processPayment"]');
+    expect(await page.locator('#timeline tbody tr.hidden').count()).toBe(0);
+
+    await page.screenshot({ path: '/tmp/page.png', fullPage: true });
+  });
+
+  it('lists recent executions on / and links to each', async () => {
+    const id = 'order-list-1';
+    await engine.startExecution('checkout', order(id), { id });
+    await engine.waitForEnd(id, 15_000);
+    await openPage();
+    await page.goto(`${base}/`);
+    const row = page.locator(`#executions tbody tr[data-id="${id}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[0]).toBe(id);
+    expect(cells[1]).toContain('checkout');
+    expect(cells[2]).toBe('SUCCEEDED');
+    expect(cells[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(cells[4]).toMatch(/\d+(\.\d+)? (ms|s)$/);
+    expect(await page.locator('#executions tbody tr[data-id="order-live-1"]').count()).toBe(1);
+    await page.screenshot({ path: '/tmp/page-list.png' });
+
+    await row.locator('a').click();
+    await page.waitForURL(`${base}/executions/${id}`);
+    await page.waitForSelector('#exec-status[data-status="SUCCEEDED"]');
+  });
+
+  it('colours a failed step and the compensated one when inventory runs out', async () => {
+    const id = 'order-out-of-stock';
+    await engine.startExecution('checkout', order(id, { outOfStock: true }), { id });
+    const ended = await engine.waitForEnd(id, 15_000);
+    expect(ended.status).toBe('FAILED');
+    await openPage();
+    await page.goto(`${base}/executions/${id}`);
+    await page.waitForSelector('#exec-status[data-status="FAILED"]');
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('final'));
+    const statuses = await nodeStatuses(page);
+    expect(statuses.reserveInventory).toBe('failed');
+    expect(statuses.processPayment).toBe('compensated');
+    expect(statuses.fulfil).toBe('failed');
+    expect(statuses.createOrder).toBe('succeeded');
+    // sendReceipt may have been running when the sibling branch failed: cut short, never "failed".
+    expect(['cancelled', 'succeeded', 'not-reached']).toContain(statuses.sendReceipt);
+    expect(statuses.waitForShipping).toBe('not-reached');
+    expect(statuses.done).toBe('not-reached');
+    expect(await page.locator('#timeline tbody tr[data-type="CompensationSucceeded"]').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('#exec-error').textContent()).not.toBe('');
+    await page.screenshot({ path: '/tmp/page-failed.png', fullPage: true });
+  });
+
+  it('follows a cancel live: the waiting state is cut short and done steps are compensated', async () => {
+    const id = 'order-cancelled';
+    await engine.startExecution('checkout', order(id, { shippingDelayMs: 60_000 }), { id });
+    await openPage();
+    await page.goto(`${base}/executions/${id}`);
+    await page.waitForSelector('#graph svg .node[data-state="waitForShipping"][data-status="running"]', { timeout: 10_000 });
+    expect(await page.locator('#graph svg .node[data-state="waitForShipping"] text.detail').textContent()).toMatch(/^waiting until/);
+
+    await engine.cancel(id);
+    await page.waitForSelector('#exec-status[data-status="CANCELLED"]', { timeout: 10_000 });
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('final'));
+    const statuses = await nodeStatuses(page);
+    expect(statuses.waitForShipping).toBe('cancelled');
+    expect(statuses.processPayment).toBe('compensated');
+    expect(statuses.reserveInventory).toBe('compensated');
+    expect(statuses.createOrder).toBe('succeeded');
+    expect(statuses.scheduleShipping).toBe('not-reached');
+    expect(await page.locator('#timeline tbody tr[data-type="CancelRequested"]').count()).toBe(1);
+    expect(await page.locator('#timeline tbody tr[data-type="ExecutionCancelled"]').count()).toBe(1);
+  });
+
+  it('renders hostile input as text and cuts huge payloads behind an expander', async () => {
+    const id = 'order-hostile';
+    const evil = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+    const items = Array.from({ length: 400 }, (_, i) => ({ sku: `SKU-${i}-${evil}`, qty: 1, price: 1 }));
+    await engine.startExecution('checkout', order(id, {}, { email: `a@example.com${evil}`, items }), { id });
+    await engine.waitForEnd(id, 15_000);
+    await openPage();
+    await page.goto(`${base}/executions/${id}`);
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('final'));
+
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await page.locator('main script').count()).toBe(0);
+
+    const input = page.locator('#exec-input pre');
+    const preview = (await input.textContent()) ?? '';
+    expect(preview).toContain('<img src=x');
+    expect(preview.length).toBeLessThan(1000);
+    await page.locator('#exec-input button.expander').click();
+    const full = (await input.textContent()) ?? '';
+    expect(full.length).toBeGreaterThan(20_000);
+    expect(full).toContain('SKU-399-');
+    expect(await page.locator('#timeline tbody tr[data-type="ExecutionStarted"] button.expander').count()).toBe(1);
+  });
+
+  it('asks for the token when the API needs one, then keeps it in the tab and out of the URL', async () => {
+    const id = 'order-live-1';
+    await openPage();
+    const authHeaders: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/v1/')) authHeaders.push(r.headers()['authorization'] ?? '');
+    });
+
+    await page.goto(`${securedBase}/executions/${id}`);
+    await page.waitForSelector('#banner.error form.token-form', { timeout: 10_000 });
+    expect(await page.locator('#timeline tbody tr').count()).toBe(0);
+
+    await page.goto(`${securedBase}/executions/${id}?token=${TOKEN}`);
+    await page.waitForSelector('#exec-status[data-status="SUCCEEDED"]', { timeout: 10_000 });
+    expect(page.url()).toBe(`${securedBase}/executions/${id}`);
+    expect(await page.evaluate(() => sessionStorage.getItem('stepwise.token'))).toBe(TOKEN);
+
+    await page.click('header a.brand');
+    await page.locator(`#executions tbody tr[data-id="${id}"]`).waitFor({ timeout: 10_000 });
+    expect(authHeaders.filter((h) => h === `Bearer ${TOKEN}`).length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MAIN = join(ROOT, 'dist/src/cli/main.js');
+
+
+function staleOutputs(): string[] {
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+        const out = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(path).mtimeMs) stale.push(out);
+      }
+    }
+  };
+  walk(join(ROOT, 'src'));
+  walk(join(ROOT, 'examples'));
+  return stale;
+}
+
+/** Compiles the project (`npm run build`'s tsc) when dist/ is missing or older than a source. */
+export async function ensureBuilt(): Promise<void> {
+  if (existsSync(MAIN) && staleOutputs().length === 0) return;
+  const result = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+    cwd: ROOT,
+    timeoutMs: 180_000,
+  });
+  // Type errors elsewhere in the tree still emit JavaScript; the CLI tests need only that.
+  if (!existsSync(MAIN)) throw new Error(`build failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; stdin?: string } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** The environment for a CLI child: no inherited Stepwise settings. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('STEPWISE_') || key === 'HOST' || key === 'PORT') delete env[key];
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export function cli(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return run(process.execPath, [MAIN, ...args], { env: cleanEnv(opts.env), stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+}
+
+/** Starts `stepwise serve` and resolves once it logs its address. */
+export function spawnServe(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, 'serve'], { env: cleanEnv(env), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const output = () => out;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start:\n${out}`));
+    }, 20_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const match = /Server listening at (http:\/\/[^"\s]+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]!.replace('0.0.0.0', '127.0.0.1'), output });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+export function waitExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
