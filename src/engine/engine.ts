@@ -386,13 +386,11 @@ export class Engine {
     const info = { events: drafts.reduce((n, d) => n + d.commit.events.length, 0), executions: drafts.length };
     this.faultPoint?.('before-commit', info);
     let outcomes: CommitOutcome[];
+    const commits = drafts.map((d) => d.commit);
     try {
-      outcomes = await pRetry(() => this.store.commit(drafts.map((d) => d.commit)), {
-        retries: Number.POSITIVE_INFINITY, minTimeout: 20, maxTimeout: 2000, signal: this.stopController.signal,
-        shouldRetry: ({ error }) => error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE',
-        onFailedAttempt: ({ error, attemptNumber }) => {
-          if (attemptNumber === 1 || attemptNumber % 20 === 0) this.log.warn({ err: error.message, attempt: attemptNumber }, 'store unavailable; backing off');
-        },
+      outcomes = await this.store.commit(commits).catch((error) => {
+        if (!isStoreUnavailable(error)) throw error;
+        return this.commitWithBackoff(commits, error);
       });
     } catch (error) {
       for (const d of drafts) {
@@ -404,6 +402,22 @@ export class Engine {
     }
     this.faultPoint?.('after-commit', info);
     drafts.forEach((d, i) => this.afterCommit(d, outcomes[i]));
+  }
+
+  /**
+   * A storage fault (busy, locked, disk full, connection lost): nothing was written. Retry the
+   * same batch with exponential backoff until it lands or the engine stops; inputs that arrive
+   * meanwhile wait for the next batch, and no handler starts for uncommitted progress.
+   */
+  private commitWithBackoff(commits: ExecutionCommit[], first: unknown): Promise<CommitOutcome[]> {
+    this.log.warn({ err: (first as Error).message }, 'store unavailable; backing off');
+    return pRetry(() => this.store.commit(commits), {
+      retries: Number.POSITIVE_INFINITY, minTimeout: 20, maxTimeout: 2000, signal: this.stopController.signal,
+      shouldRetry: ({ error }) => isStoreUnavailable(error),
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        if (attemptNumber % 20 === 0) this.log.warn({ err: error.message, attempt: attemptNumber }, 'store still unavailable; backing off');
+      },
+    });
   }
 
   private async liveFor(id: string, inputs: Input[]): Promise<Live | undefined> {
@@ -453,6 +467,13 @@ export class Engine {
         continue;
       }
       if (isTerminalStatus(live.status) || outcomeOf(draft.snapshot).status !== ExecutionStatus.RUNNING) {
+        this.settleAfterEnd(draft, input);
+        continue;
+      }
+      if (input.kind !== 'cancel' && draft.drop.has(refKey(input.work))) {
+        // An earlier input of this batch made the machine leave this step (a sibling branch failed,
+        // or cancel): its row is dropped. Its result, claim or timer is not applied, just as it
+        // would not be one batch later (there the consume check refuses it).
         this.settleAfterEnd(draft, input);
         continue;
       }
@@ -829,6 +850,10 @@ export class Engine {
       this.scheduleRenewal();
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
   }
+}
+
+function isStoreUnavailable(error: unknown): boolean {
+  return error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE';
 }
 
 function refKey(ref: WorkRef): string {
