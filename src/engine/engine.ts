@@ -53,7 +53,8 @@ export interface EngineOptions {
 }
 
 type Input =
-  | { kind: 'create'; wf: Workflow; input: unknown; done: Deferred<boolean> }
+  /** `done` resolves with the new execution, or undefined when the id was taken. */
+  | { kind: 'create'; wf: Workflow; input: unknown; done: Deferred<ExecutionSummary | undefined> }
   | { kind: 'claimed'; work: WorkItem }
   | { kind: 'result'; work: WorkItem; outcome: HandlerOutcome; leaseLost?: boolean }
   | { kind: 'timer'; work: WorkItem }
@@ -119,6 +120,8 @@ export class Engine {
   private readonly latest = new Map<string, Workflow>();
   private readonly live = new Map<string, Live>();
   private readonly running = new Map<string, Running>();
+  /** How many handlers run per execution: an execution stays in memory while it has any. */
+  private readonly runningPer = new Map<string, number>();
   private inbox = new Map<string, Input[]>();
   private reserved = 0;
   private flushQueued = false;
@@ -208,6 +211,7 @@ export class Engine {
       r.abort.abort(new Error('the engine is shutting down'));
     }
     this.running.clear();
+    this.runningPer.clear();
     await this.drain();
     this.stopController.abort();
     if (this.started) await this.store.releaseLeases(this.workerId).catch((e) => this.log.warn({ err: e }, 'could not release leases'));
@@ -268,14 +272,16 @@ export class Engine {
     if (!checked.ok) {
       throw new StepwiseError(checked.reason === 'too-deep' ? 'INPUT_TOO_DEEP' : 'VALIDATION_FAILED', `input: ${checked.message}`, { field: 'input' });
     }
-    const done = deferred<boolean>();
-    this.enqueue(id, { kind: 'create', wf, input: JSON.parse(checked.json), done });
+    const done = deferred<ExecutionSummary | undefined>();
+    const value = JSON.parse(checked.json);
+    this.enqueue(id, { kind: 'create', wf, input: value, done });
     const created = await done.promise;
+    if (created) return { execution: created, created: true };
     const execution = await this.getExecution(id);
-    if (!created && (execution.workflow !== wf.name || canonicalJson(execution.input) !== canonicalJson(JSON.parse(checked.json)))) {
+    if (execution.workflow !== wf.name || canonicalJson(execution.input) !== canonicalJson(value)) {
       throw new StepwiseError('EXECUTION_CONFLICT', `execution '${id}' exists with another ${execution.workflow !== wf.name ? 'workflow' : 'input'}`, { id });
     }
-    return { execution, created };
+    return { execution, created: false };
   }
 
   async getExecution(id: string): Promise<ExecutionSummary> {
@@ -456,7 +462,7 @@ export class Engine {
     for (const input of inputs) {
       if (input.kind === 'create') {
         if (live.snapshot !== undefined || draft.commit.create) {
-          input.done.resolve(false);
+          input.done.resolve(undefined);
           continue;
         }
         const started = begin(live.wf, input.input);
@@ -534,7 +540,7 @@ export class Engine {
       }
     }
     if (events.length === 0 && draft.drop.size === 0 && draft.commit.consume!.length === 0) {
-      this.resolveDeferreds(draft.inputs);
+      this.resolveDeferreds(draft);
       return undefined;
     }
     const outcome = outcomeOf(draft.snapshot);
@@ -655,7 +661,7 @@ export class Engine {
       this.releaseReservations(draft);
       this.live.delete(live.id);
       if (outcome.reason === 'exists') {
-        for (const i of draft.inputs) if (i.kind === 'create') i.done.resolve(false);
+        for (const i of draft.inputs) if (i.kind === 'create') i.done.resolve(undefined);
         return;
       }
       if (outcome.reason === 'lease-lost') {
@@ -672,13 +678,13 @@ export class Engine {
     live.lastSeq = outcome.lastSeq;
     live.status = draft.commit.status;
     if (draft.commit.create) this.live.set(live.id, live);
-    this.resolveDeferreds(draft.inputs);
+    this.resolveDeferreds(draft);
     for (const k of draft.aborts) {
       const r = this.running.get(k);
       if (r) {
         r.discard = true;
         r.abort.abort(new Error('the step was left (cancel or failure elsewhere)'));
-        this.running.delete(k);
+        this.untrack(k);
       }
     }
     for (const [k, work] of draft.launches) {
@@ -691,18 +697,30 @@ export class Engine {
       for (const wake of this.waiters.get(live.id) ?? []) wake(live.status);
       this.waiters.delete(live.id);
     }
-    if (!this.hasRunning(live.id)) this.live.delete(live.id);
+    if (!this.runningPer.has(live.id)) this.live.delete(live.id);
   }
 
-  private hasRunning(executionId: string): boolean {
-    for (const r of this.running.values()) if (r.work.executionId === executionId) return true;
-    return false;
+  private track(k: string, running: Running): void {
+    this.running.set(k, running);
+    const id = running.work.executionId;
+    this.runningPer.set(id, (this.runningPer.get(id) ?? 0) + 1);
   }
 
-  private resolveDeferreds(inputs: Input[]): void {
-    for (const i of inputs) {
-      if (i.kind === 'create') i.done.resolve(true);
-      else if (i.kind === 'cancel') i.done.resolve();
+  private untrack(k: string): void {
+    const running = this.running.get(k);
+    if (!running) return;
+    this.running.delete(k);
+    const id = running.work.executionId;
+    const left = (this.runningPer.get(id) ?? 1) - 1;
+    if (left > 0) this.runningPer.set(id, left);
+    else this.runningPer.delete(id);
+  }
+
+  /** After a commit landed (or had nothing to write): tell the callers waiting on it. */
+  private resolveDeferreds(draft: Draft): void {
+    for (const i of draft.inputs) {
+      if (i.kind === 'cancel') i.done.resolve();
+      else if (i.kind === 'create') i.done.resolve(draft.commit.create ? summaryOf(draft) : undefined);
     }
   }
 
@@ -734,7 +752,7 @@ export class Engine {
     const runtime = live.wf.step(step);
     const abort = new AbortController();
     const running: Running = { work, abort };
-    this.running.set(k, running);
+    this.track(k, running);
     const context: WorkflowContext = live.snapshot.context;
     let handler = runtime?.handler;
     let timeoutMs = runtime?.timeoutMs ?? 1000;
@@ -754,7 +772,7 @@ export class Engine {
     }
     const finish = (outcome: HandlerOutcome) => {
       if (running.discard || this.running.get(k) !== running) return;
-      this.running.delete(k);
+      this.untrack(k);
       this.enqueue(work.executionId, { kind: 'result', work, outcome, leaseLost: running.leaseLost });
     };
     if (!handler) {
@@ -850,6 +868,19 @@ export class Engine {
       this.scheduleRenewal();
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
   }
+}
+
+/** The summary of an execution as its creating commit wrote it, without reading it back. */
+function summaryOf(draft: Draft): ExecutionSummary {
+  const c = draft.commit;
+  const summary: ExecutionSummary = {
+    id: c.executionId, workflow: c.create!.workflow, version: c.create!.version, status: c.status,
+    input: c.create!.input, startedAt: c.create!.startedAt,
+  };
+  if (c.output !== undefined) summary.output = c.output;
+  if (c.error) summary.error = c.error;
+  if (c.endedAt !== undefined) summary.endedAt = c.endedAt;
+  return summary;
 }
 
 function isStoreUnavailable(error: unknown): boolean {
