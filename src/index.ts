@@ -1,5 +1,5 @@
 /** Stepwise's public API. Everything a user imports comes from here. */
-export { workflow, Sequence, type TaskOptions } from './dsl/builder.js';
+export { workflow, Sequence, type TaskOptions, type WorkflowOptions } from './dsl/builder.js';
 export { Workflow, type WorkflowDescription } from './dsl/workflow.js';
 export type { StepContext, Handler, CatchRule, CompensationOptions } from './dsl/definition.js';
 export type { StateDescription } from './dsl/describe.js';

@@ -36,12 +36,12 @@ export class Sequence<In, Data> {
   readonly states: StateDef[] = [];
 
   /** @internal `name` is set on a workflow's root sequence only; branches have none. */
-  constructor(private readonly workflowName?: string) {}
+  constructor(private readonly workflowName?: string, private readonly options: WorkflowOptions = {}) {}
 
   /** Checks the definition (throws DefinitionError naming the state) and compiles it. Call it on the root. */
   build(): Workflow<In> {
     if (this.workflowName === undefined) throw new DefinitionError('build() is called on the workflow, not on a parallel branch');
-    return new Workflow<In>({ name: this.workflowName, states: this.states });
+    return new Workflow<In>({ name: this.workflowName, states: this.states, ...(this.options.version ? { version: this.options.version } : {}) });
   }
 
   /** A task: calls `handler` with the data; its result replaces the data (see `resultPath`). */
@@ -122,9 +122,21 @@ export class Sequence<In, Data> {
   }
 }
 
+export interface WorkflowOptions {
+  /**
+   * The version recorded with each execution. @default a hash of the definition's structure.
+   * Set it when you change a choice rule, transform or wait function (which the hash cannot see)
+   * and running executions must finish on the old logic: register the old and the new workflow.
+   */
+  version?: string;
+}
+
 /** Starts a workflow definition; `In` is the type of the execution's input. End it with `.build()`. */
-export function workflow<In = unknown>(name: string): Sequence<In, In> {
-  return new Sequence<In, In>(name);
+export function workflow<In = unknown>(name: string, options: WorkflowOptions = {}): Sequence<In, In> {
+  if (options.version !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(options.version)) {
+    throw new DefinitionError(`workflow '${name}': version '${options.version}' must be 1-64 letters, digits, '.', '_' or '-'`);
+  }
+  return new Sequence<In, In>(name, options);
 }
 
 function retries(state: string, policies: RetryPolicy[] | undefined): ResolvedRetryPolicy[] {

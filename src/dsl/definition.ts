@@ -137,6 +137,8 @@ export type StateType = StateDef['type'];
 export interface WorkflowDefinition {
   name: string;
   states: StateDef[];
+  /** An explicit version; otherwise a hash of the structure. */
+  version?: string;
 }
 
 /** Defaults, documented in docs/dsl.md. */

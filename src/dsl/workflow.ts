@@ -25,9 +25,10 @@ export interface WorkflowDescription {
 }
 
 /**
- * A checked, compiled workflow: its definition, its xstate machine and its version (a content
- * hash of the definition's structure and of its choice, transform and wait functions; task
- * handler bodies are left out so that fixing a handler does not strand running executions).
+ * A checked, compiled workflow: its definition, its xstate machine and its version: a content
+ * hash of the definition's structure, or the `version` given to `workflow(name, { version })`.
+ * Changing a choice rule or transform in a way running executions must not see calls for an
+ * explicit new version (register both; each execution finishes on its own).
  */
 export class Workflow<In = unknown> {
   readonly name: string;
@@ -45,7 +46,7 @@ export class Workflow<In = unknown> {
     this.definition = definition;
     this.name = definition.name;
     this.machine = compileMachine(definition, this.index);
-    this.version = versionOf(definition);
+    this.version = definition.version ?? versionOf(definition);
     for (const info of this.index.values()) {
       const s = info.state;
       if ((s.type === 'task' || s.type === 'map') && s.compensation) this.compensations.set(s.compensation.name, s.compensation);
@@ -80,10 +81,12 @@ export class Workflow<In = unknown> {
   }
 }
 
+/**
+ * The structure's hash: state names, types, edges, policies, labels and options. Functions count
+ * only by their presence: their source text differs between compilers (tsc, esbuild, a minifier)
+ * for the same definition, and a version must not change because the build tool did.
+ */
 function versionOf(def: WorkflowDefinition): string {
-  const shape = JSON.parse(JSON.stringify(def.states, (key, value) => {
-    if (typeof value === 'function') return key === 'handler' ? '[handler]' : value.toString();
-    return value;
-  }));
+  const shape = JSON.parse(JSON.stringify(def.states, (_key, value) => (typeof value === 'function' ? '[function]' : value)));
   return createHash('sha256').update(canonicalJson({ name: def.name, states: shape })).digest('hex').slice(0, 16);
 }

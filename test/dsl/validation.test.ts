@@ -90,6 +90,17 @@ describe('a definition is checked when it is built', () => {
     expect(make(3).version).toBe(make(3).version);
     expect(make(3).version).not.toBe(make(4).version);
   });
+
+  it('does not let the compiled form of a function change the version', () => {
+    const a = workflow<{ n: number }>('w').choice('c', { choices: [{ when: (d) => d.n > 1, next: 'x' }], default: 'x' }).succeed('x').build();
+    const b = workflow<{ n: number }>('w').choice('c', { choices: [{ when: (d) => { return d.n > 1; }, next: 'x' }], default: 'x' }).succeed('x').build();
+    expect(a.version).toBe(b.version);
+  });
+
+  it('takes an explicit version, and refuses a malformed one', () => {
+    expect(workflow('w', { version: 'v2' }).task('a', noop).build().version).toBe('v2');
+    expect(() => workflow('w', { version: 'has space' })).toThrow(DefinitionError);
+  });
 });
 
 describe('types flow from step to step', () => {
