@@ -49,4 +49,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX work_by_due ON work (due_at);
   `,
+  // 2: claims go by kind (timers apart from handler work); a due_at-only index made a task claim
+  // step over every due timer first (measured: 14% of a 10,000-timer burst).
+  `
+  CREATE INDEX work_by_kind_due ON work (kind, due_at);
+  DROP INDEX work_by_due;
+  `,
 ];
