@@ -35,7 +35,7 @@ interface ExecutionRow {
 interface HistoryRow { seq: number; type: string; ts: number; step: string | null; attempt: number | null; data: string | null }
 interface WorkRow { execution_id: string; kind: string; key: string; attempt: number; due_at: number; lease_owner: string | null; lease_until: number | null }
 
-const CHECKPOINT_EVERY_COMMITS = 500;
+const CHECKPOINT_EVERY_COMMITS = 4000;
 const WORK_KINDS: WorkKind[] = ['timer', 'task', 'compensation'];
 
 /** The embedded store: one SQLite file in WAL mode, owned by one process. */
@@ -171,7 +171,7 @@ export class SqliteStore implements Store {
 
   commit(commits: ExecutionCommit[]): Promise<CommitOutcome[]> {
     // A WAL left to grow makes each checkpoint long (measured: 70-110 ms stalls at ~200 MB), so
-    // checkpoint every few hundred commits too, just after one, rather than inside one.
+    // checkpoint every few thousand commits too, just after one, rather than inside one.
     if (++this.commitsSinceCheckpoint === CHECKPOINT_EVERY_COMMITS && this.checkpointTimer) setImmediate(() => this.checkpointIfDirty());
     return this.guard(() => this.commitAll(commits));
   }
