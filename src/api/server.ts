@@ -3,15 +3,16 @@
  * with `app.inject()`; src/cli/serve.ts reads the environment and listens.
  */
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import fastifySwagger from '@fastify/swagger';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ApiEngine } from './engine-port.js';
-import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
+import { apiError, classifyError, errorBody, logInternal, redactUrl, sendError } from './http-errors.js';
 import { installJsonBodyParser } from './json-body.js';
 import { registerRoutes } from './routes.js';
 import { MAX_PARAM_LENGTH } from './schemas.js';
-import { PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
+import { JSON_CSP, PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_START_RATE_LIMIT = { max: 1000, timeWindowMs: 60_000 } as const;
@@ -64,6 +65,34 @@ function loggerOptions(logger: BuildServerOptions['logger']): Pick<FastifyServer
   };
 }
 
+/**
+ * Answers a request that Node's HTTP parser refused before fastify saw it (a control character in
+ * the request line or a header, a bad or doubled Content-Length, Content-Length with
+ * Transfer-Encoding, bad chunk framing, an unknown method, headers over 16 KiB, a body cut short)
+ * in the API's error shape with the security headers; fastify's default answers
+ * `{"error":"Bad Request","message":"Client Error","statusCode":400}`.
+ */
+function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const message =
+    error.code === 'HPE_HEADER_OVERFLOW' ? 'the request line and headers are over the size limit'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'the request did not arrive in time'
+        : 'the request is not valid HTTP/1.1';
+  const body = JSON.stringify(errorBody(apiError('VALIDATION_FAILED', message)));
+  this.log.debug({ err: { code: error.code, message: error.message } }, 'client error');
+  if (socket.writable) {
+    socket.write(
+      'HTTP/1.1 400 Bad Request\r\n' +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n' +
+        `Cross-Origin-Resource-Policy: same-origin\r\nContent-Security-Policy: ${JSON_CSP}\r\nCache-Control: no-store\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 export function buildServer(opts: BuildServerOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const startRateLimit = opts.startRateLimit ?? DEFAULT_START_RATE_LIMIT;
@@ -84,6 +113,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
         allErrors: false,
       },
     },
+    clientErrorHandler,
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       const mapped = classifyError(error, bodyLimit);
       if (mapped.internal) logInternal(request, error);

@@ -15,8 +15,9 @@ export function validateDefinition(def: WorkflowDefinition): Map<string, StateIn
 
   const seen = new Set<string>();
   const compensations = new Map<string, string>();
-  const visit = (sequence: StateDef[], where: string) => {
-    if (sequence.length === 0) throw new DefinitionError(`${where} has no states`);
+  const visit = (sequence: StateDef[], where: string, owner?: string) => {
+    // An empty parallel branch is blamed on its parallel.
+    if (sequence.length === 0) throw new DefinitionError(`${where} has no states`, owner);
     for (const state of sequence) {
       if (!isValidName(state.name ?? '')) {
         throw new DefinitionError(`state name '${state.name}' must start with a letter and hold only letters, digits, '_' or '-' (64 at most)`, state.name);
@@ -30,7 +31,7 @@ export function validateDefinition(def: WorkflowDefinition): Map<string, StateIn
         if (compensations.has(c)) throw new DefinitionError(`compensation '${c}' is used by both '${compensations.get(c)}' and '${state.name}'`, state.name);
         compensations.set(c, state.name);
       }
-      if (state.type === 'parallel') state.branches.forEach((b, i) => visit(b, `branch ${i + 1} of parallel '${state.name}'`));
+      if (state.type === 'parallel') state.branches.forEach((b, i) => visit(b, `branch ${i + 1} of parallel '${state.name}'`, state.name));
     }
   };
   visit(def.states, `workflow '${def.name}'`);

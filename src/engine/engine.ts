@@ -90,6 +90,8 @@ interface Draft {
   /** Earliest due time of work scheduled for later, to set the wake timer. */
   wakeAt?: number;
   backlog: boolean;
+  /** The start whose input this draft's create commit writes (other starts of the id read it back). */
+  creator?: Input;
 }
 
 const silentLogger: Logger = { info() {}, warn: (o, m) => console.warn(m ?? '', o), error: (o, m) => console.error(m ?? '', o) };
@@ -212,8 +214,15 @@ export class Engine {
     }
     this.running.clear();
     this.runningPer.clear();
-    await this.drain();
+    // Commit what finished. A store that stays unavailable gets until the grace deadline (at least
+    // a second); then the commit retry loop (which waits for this abort) is abandoned: nothing of
+    // it was written, and its work is still in the store for the next start.
+    const drained = this.drain();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([drained, new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(1000, deadline - Date.now())); })]);
+    clearTimeout(timer);
     this.stopController.abort();
+    await drained;
     if (this.started) await this.store.releaseLeases(this.workerId).catch((e) => this.log.warn({ err: e }, 'could not release leases'));
   }
 
@@ -403,6 +412,7 @@ export class Engine {
         this.releaseReservations(d);
         this.live.delete(d.live.id);
         if (!this.stopping) this.requeueLater(d.live.id, d.inputs, error);
+        else this.abandon(d.inputs);
       }
       return;
     }
@@ -461,10 +471,14 @@ export class Engine {
     const events = draft.commit.events;
     for (const input of inputs) {
       if (input.kind === 'create') {
-        if (live.snapshot !== undefined || draft.commit.create) {
+        if (live.snapshot !== undefined) {
           input.done.resolve(undefined);
           continue;
         }
+        // Another start of an id this batch creates: it settles after the commit (resolveDeferreds),
+        // when there is something to read back; settling now would read before the commit lands.
+        if (draft.commit.create) continue;
+        draft.creator = input;
         const started = begin(live.wf, input.input);
         draft.commit.create = { workflow: live.wf.name, version: live.wf.version, input: input.input, startedAt: now };
         events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: { input: input.input, workflow: live.wf.name, version: live.wf.version } });
@@ -586,6 +600,8 @@ export class Engine {
   private apply(draft: Draft, commands: WorkflowCommand[], now: number): void {
     const id = draft.live.id;
     const events = draft.commit.events;
+    /** Waits already due (a zero or past duration) fire in this same commit: no row, no poll. */
+    const dueNow: Array<{ key: string; step: string; dueAt: number }> = [];
     for (const cmd of commands) {
       switch (cmd.type) {
         case 'entered':
@@ -631,6 +647,10 @@ export class Engine {
         case 'startTimer': {
           const dueAt = cmd.params.until ?? now + (cmd.params.durationMs ?? 0);
           events.push({ type: HistoryEventType.TimerStarted, timestamp: now, step: cmd.params.step, data: { key: cmd.params.key, dueAt } });
+          if (dueAt <= now) {
+            dueNow.push({ key: cmd.params.key, step: cmd.params.step, dueAt });
+            break;
+          }
           const work: NewWork = { executionId: id, kind: 'timer', key: cmd.params.key, attempt: 1, dueAt };
           draft.schedule.set(refKey(work), work);
           draft.wakeAt = Math.min(draft.wakeAt ?? Infinity, dueAt);
@@ -640,8 +660,17 @@ export class Engine {
           for (const key of cmd.params.keys) {
             const ref: WorkRef = { executionId: id, kind: cmd.params.kind, key };
             const k = refKey(ref);
-            if (draft.commit.consume!.some((c: WorkRef) => refKey(c) === k)) continue;
+            if (draft.commit.consume!.some((c: WorkRef) => refKey(c) === k)) {
+              // This commit consumes its row; a retry of it scheduled earlier in this batch must not
+              // outlive the step either (it would run the handler of a step the machine has left).
+              draft.schedule.delete(k);
+              continue;
+            }
             if (draft.launches.has(k)) {
+              // Entered (or claimed) and left within this batch: its handler never runs, so the
+              // StepStarted this draft holds for it would report a call that never happened.
+              const started = events.findIndex((e) => e.type === HistoryEventType.StepStarted && e.data?.key === key);
+              if (started !== -1) events.splice(started, 1);
               draft.launches.delete(k);
               this.reserved--;
             }
@@ -652,6 +681,10 @@ export class Engine {
           break;
         }
       }
+    }
+    for (const timer of dueNow) {
+      events.push({ type: HistoryEventType.TimerFired, timestamp: now, step: timer.step, data: { key: timer.key, dueAt: timer.dueAt } });
+      this.transition(draft, { type: 'TIMER_FIRED', key: timer.key }, now);
     }
   }
 
@@ -720,7 +753,7 @@ export class Engine {
   private resolveDeferreds(draft: Draft): void {
     for (const i of draft.inputs) {
       if (i.kind === 'cancel') i.done.resolve();
-      else if (i.kind === 'create') i.done.resolve(draft.commit.create ? summaryOf(draft) : undefined);
+      else if (i.kind === 'create') i.done.resolve(i === draft.creator ? summaryOf(draft) : undefined);
     }
   }
 
@@ -731,6 +764,12 @@ export class Engine {
 
   private releaseClaims(inputs: Input[]): void {
     for (const i of inputs) if (i.kind === 'claimed') this.reserved--;
+  }
+
+  /** The engine stopped before these inputs could be committed: whoever waits on them hears so. */
+  private abandon(inputs: Input[]): void {
+    const error = new StepwiseError('ENGINE_STOPPING', 'the engine stopped before this could be committed');
+    for (const i of inputs) if (i.kind === 'create' || i.kind === 'cancel') i.done.reject(error);
   }
 
   private requeue(id: string, inputs: Input[]): void {
