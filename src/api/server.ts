@@ -29,6 +29,12 @@ export interface BuildServerOptions {
   startRateLimit?: { max: number; timeWindowMs: number };
   /** Mount the history web page (src/api/page) when it exists. @default true */
   page?: boolean;
+  /**
+   * A request whose headers and body have not all arrived by then is answered 400 and its
+   * connection closed, so slow clients cannot hold connections open (Node checks every 30 s).
+   * @default 30000
+   */
+  requestTimeoutMs?: number;
 }
 
 /** Never log credentials, whatever else logs a request. */
@@ -100,6 +106,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
   const app = Fastify({
     ...loggerOptions(opts.logger),
     bodyLimit,
+    requestTimeout: opts.requestTimeoutMs ?? 30_000,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Requests that arrive while closing are still served: the engine stops only after the server.
     return503OnClosing: false,

@@ -633,7 +633,8 @@ describe('hostile HTTP requests over a real socket', () => {
     const pending = rawRequest(port, `POST ${START} HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"input":1}`, { waitMs: 500 });
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
-    // The server answers nothing on the stalled connection (it waits for the rest of the body).
+    // The server answers nothing on the stalled connection yet: it waits for the rest of the body
+    // until requestTimeoutMs (30 s by default), then answers 400 and closes it.
     expect(await pending).toBe('');
   });
 
