@@ -2,7 +2,7 @@ import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyState
 import type { StepError } from '../core/errors.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import { ExecutionStatus } from '../core/status.js';
-import { COMMAND_TYPES, FINAL, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
+import { COMMAND_TYPES, FINAL, parseStepKey, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
 import type { Workflow } from '../dsl/workflow.js';
 
 /**
@@ -84,6 +84,20 @@ export function outcomeOf(snapshot: Snapshot): Outcome {
   const error = c.error ?? { code: 'Stepwise.Unknown', message: 'the execution failed' };
   if (snapshot.matches(FINAL.cancelled)) return { status: ExecutionStatus.CANCELLED, error };
   return { status: ExecutionStatus.FAILED, error };
+}
+
+/**
+ * Whether the machine still waits for this work: the task's state is active on this visit (a map
+ * item still running, the compensation on top of the stack, the wait still armed). A claim for
+ * work the machine no longer expects, which a lease that lapsed can produce, must not run.
+ */
+export function expectsWork(snapshot: Snapshot, work: { kind: 'task' | 'timer' | 'compensation'; key: string }): boolean {
+  const c = snapshot.context;
+  if (work.kind === 'compensation') return c.compensating[c.compensating.length - 1]?.key === work.key;
+  const { step, visit, index } = parseStepKey(work.key);
+  if ((c.visits[step] ?? 0) !== visit) return false;
+  if (index !== undefined) return c.maps[step]?.progress[index] === 'r';
+  return (snapshot as unknown as { _nodes: Array<{ id: string }> })._nodes.some((node) => node.id === step);
 }
 
 /** The machine event a history event stands for, if it is one the machine consumed. */

@@ -9,11 +9,11 @@ import { canonicalJson, toJson } from '../core/json.js';
 import { backoffDelay } from '../core/retry-policy.js';
 import { EXECUTION_STATUSES, ExecutionStatus, isTerminalStatus } from '../core/status.js';
 import type {
-  CommitOutcome, ExecutionCommit, ExecutionSummary, NewWork, Store, WorkItem, WorkKind, WorkRef,
+  CommitOutcome, ExecutionCommit, ExecutionSummary, NewWork, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../core/store.js';
 import { parseStepKey, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
 import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
-import { begin, decide, outcomeOf, persist, restore, type Snapshot } from './decide.js';
+import { begin, decide, expectsWork, outcomeOf, persist, restore, type Snapshot } from './decide.js';
 import { runHandler, type HandlerOutcome } from './handler-runner.js';
 
 export interface Logger {
@@ -96,6 +96,8 @@ interface Draft {
 
 const silentLogger: Logger = { info() {}, warn: (o, m) => console.warn(m ?? '', o), error: (o, m) => console.error(m ?? '', o) };
 const TIMER_CLAIM_BATCH = 512;
+/** Work for a definition version this process lacks is handed back, due again after this. */
+const HAND_BACK_DELAY_MS = 60_000;
 /** A claim on an exclusive store lasts as long as the process (about 285,000 years). */
 const EXCLUSIVE_LEASE_MS = 2 ** 53 / 1000;
 
@@ -122,6 +124,12 @@ export class Engine {
   private readonly latest = new Map<string, Workflow>();
   private readonly live = new Map<string, Live>();
   private readonly running = new Map<string, Running>();
+  /**
+   * Every work row this process holds a lease on: claimed, running, or with a result waiting to
+   * commit. All of them are renewed, not only running handlers: a lease that lapsed while a result
+   * waited for its commit would let another claim re-run a completed step.
+   */
+  private readonly held = new Map<string, WorkRef>();
   /** How many handlers run per execution: an execution stays in memory while it has any. */
   private readonly runningPer = new Map<string, number>();
   private inbox = new Map<string, Input[]>();
@@ -224,6 +232,7 @@ export class Engine {
     this.stopController.abort();
     await drained;
     if (this.started) await this.store.releaseLeases(this.workerId).catch((e) => this.log.warn({ err: e }, 'could not release leases'));
+    this.held.clear();
   }
 
   /** Resolves once no input is waiting, no commit is under way and no handler runs here. */
@@ -454,11 +463,28 @@ export class Engine {
       this.log.warn({ executionId: id, workflow: stored.workflow, version: stored.version }, 'definition version not registered here; leaving the work for a process that has it');
       for (const i of inputs) if (i.kind === 'cancel') i.done.reject(new StepwiseError('INTERNAL', `workflow '${stored.workflow}' version ${stored.version} is not registered in this process`));
       this.releaseClaims(inputs);
+      this.handBack(stored, inputs);
       return undefined;
     }
     const live: Live = { id, wf, snapshot: restore(wf, stored.snapshot), lastSeq: stored.lastSeq, status: stored.status };
     this.live.set(id, live);
     return live;
+  }
+
+  /**
+   * Gives claimed work this process cannot run (its definition version is not registered here)
+   * back to the store, unleased and due in a minute, for a process that has the version.
+   */
+  private handBack(stored: StoredExecution, inputs: Input[]): void {
+    const rows = inputs.flatMap((i) => ('work' in i && i.kind !== 'result' ? [i.work] : []));
+    if (rows.length === 0) return;
+    const dueAt = this.clock.now() + HAND_BACK_DELAY_MS;
+    const commit: ExecutionCommit = {
+      executionId: stored.id, expectedSeq: stored.lastSeq, events: [], snapshot: stored.snapshot, status: stored.status,
+      schedule: rows.map((w) => ({ executionId: w.executionId, kind: w.kind, key: w.key, attempt: w.attempt, dueAt })),
+    };
+    for (const w of rows) this.held.delete(refKey(w));
+    this.store.commit([commit]).catch((error) => this.log.warn({ err: (error as Error).message, executionId: stored.id }, 'could not hand work back'));
   }
 
   /** Applies inputs in order to a copy of the live state; nothing in memory changes until the commit lands. */
@@ -490,10 +516,11 @@ export class Engine {
         this.settleAfterEnd(draft, input);
         continue;
       }
-      if (input.kind !== 'cancel' && draft.drop.has(refKey(input.work))) {
+      if (input.kind !== 'cancel' && (draft.drop.has(refKey(input.work)) || !expectsWork(draft.snapshot, input.work))) {
         // An earlier input of this batch made the machine leave this step (a sibling branch failed,
-        // or cancel): its row is dropped. Its result, claim or timer is not applied, just as it
-        // would not be one batch later (there the consume check refuses it).
+        // or cancel), or the machine no longer waits for it at all (a claim made after a lease
+        // lapsed, for a step whose result is committed): its row is dropped, its result, claim
+        // or timer not applied. A completed step never runs again.
         this.settleAfterEnd(draft, input);
         continue;
       }
@@ -699,6 +726,7 @@ export class Engine {
       }
       if (outcome.reason === 'lease-lost') {
         const lost = refKey(outcome.work);
+        this.held.delete(lost);
         const retry = draft.inputs.map((i) => ('work' in i && refKey(i.work) === lost && i.kind === 'result' ? { ...i, leaseLost: true } : i))
           .filter((i) => !('work' in i && refKey(i.work) === lost && i.kind !== 'result'));
         this.requeue(live.id, retry);
@@ -710,6 +738,9 @@ export class Engine {
     live.snapshot = draft.snapshot;
     live.lastSeq = outcome.lastSeq;
     live.status = draft.commit.status;
+    for (const ref of draft.commit.consume ?? []) this.held.delete(refKey(ref));
+    for (const k of draft.drop.keys()) this.held.delete(k);
+    for (const [k, work] of draft.launches) this.held.set(k, toRef(work));
     if (draft.commit.create) this.live.set(live.id, live);
     this.resolveDeferreds(draft);
     for (const k of draft.aborts) {
@@ -856,12 +887,16 @@ export class Engine {
       const now = this.clock.now();
       const leaseUntil = now + this.leaseMs;
       const timers = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer'] });
-      for (const w of timers) this.enqueue(w.executionId, { kind: 'timer', work: w });
+      for (const w of timers) {
+        this.held.set(refKey(w), toRef(w));
+        this.enqueue(w.executionId, { kind: 'timer', work: w });
+      }
       const capacity = this.concurrency - this.running.size - this.reserved;
       let tasks: WorkItem[] = [];
       if (capacity > 0) {
         tasks = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: capacity, kinds: ['task', 'compensation'] });
         for (const w of tasks) {
+          this.held.set(refKey(w), toRef(w));
           this.reserved++;
           this.enqueue(w.executionId, { kind: 'claimed', work: w });
         }
@@ -890,7 +925,7 @@ export class Engine {
   private scheduleRenewal(): void {
     if (this.stopping) return;
     this.renewTimer = this.clock.setTimeout(async () => {
-      const refs = [...this.running.values()].map((r) => toRef(r.work));
+      const refs = [...this.held.values()];
       if (refs.length > 0) {
         try {
           const lost = new Set((await this.store.renewLeases(this.workerId, refs, this.clock.now() + this.leaseMs)).map(refKey));
