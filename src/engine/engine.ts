@@ -408,6 +408,7 @@ export class Engine {
     }
     if (drafts.length === 0) return;
     const info = { events: drafts.reduce((n, d) => n + d.commit.events.length, 0), executions: drafts.length };
+    const draftedAt = this.clock.now();
     this.faultPoint?.('before-commit', info);
     let outcomes: CommitOutcome[];
     const commits = drafts.map((d) => d.commit);
@@ -426,7 +427,31 @@ export class Engine {
       return;
     }
     this.faultPoint?.('after-commit', info);
+    if (!this.store.exclusive && this.clock.now() - draftedAt > this.leaseMs / 3) await this.confirmLaunches(drafts, outcomes);
     drafts.forEach((d, i) => this.afterCommit(d, outcomes[i]));
+  }
+
+  /**
+   * A commit that took a good part of the lease may have landed with the leases of the steps it
+   * claimed for this process already lapsed, and another process may have claimed them. Renew
+   * them before running anything: a step whose lease cannot be renewed is someone else's now.
+   */
+  private async confirmLaunches(drafts: Draft[], outcomes: CommitOutcome[]): Promise<void> {
+    const refs = drafts.flatMap((d, i) => (outcomes[i].ok ? [...d.launches.values()].map(toRef) : []));
+    if (refs.length === 0) return;
+    let lost: Set<string>;
+    try {
+      lost = new Set((await this.store.renewLeases(this.workerId, refs, this.clock.now() + this.leaseMs)).map(refKey));
+    } catch {
+      lost = new Set(refs.map(refKey)); // cannot tell: run none; their leases expire and they are claimed again
+    }
+    for (const d of drafts) {
+      for (const k of [...d.launches.keys()]) {
+        if (!lost.has(k)) continue;
+        d.launches.delete(k);
+        this.reserved--;
+      }
+    }
   }
 
   /**
@@ -887,7 +912,10 @@ export class Engine {
       const now = this.clock.now();
       const leaseUntil = now + this.leaseMs;
       const timers = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer'] });
+      // A row this process already holds came back because its lease lapsed while its work was in
+      // flight here: the claim renewed it; the work is already under way, so it is not queued twice.
       for (const w of timers) {
+        if (this.held.has(refKey(w))) continue;
         this.held.set(refKey(w), toRef(w));
         this.enqueue(w.executionId, { kind: 'timer', work: w });
       }
@@ -896,6 +924,7 @@ export class Engine {
       if (capacity > 0) {
         tasks = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: capacity, kinds: ['task', 'compensation'] });
         for (const w of tasks) {
+          if (this.held.has(refKey(w))) continue;
           this.held.set(refKey(w), toRef(w));
           this.reserved++;
           this.enqueue(w.executionId, { kind: 'claimed', work: w });
