@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { markdown, targetsSummary, textTable, writeDoc, writeJson, type Machine, type RunReport } from './report.js';
 import { filesystemOf, type BenchResult } from './util.js';
 
-const ALL = ['step', 'throughput', 'http', 'scale', 'history'] as const;
+const ALL = ['step', 'throughput', 'http', 'scale', 'history', 'cluster'] as const;
 type Bench = (typeof ALL)[number];
 
 const REPO = resolve(new URL('../..', import.meta.url).pathname);
@@ -31,6 +31,7 @@ const QUICK: Record<Bench, unknown> = {
   http: { durationSec: 2, warmupSec: 1, rounds: 1 },
   scale: { parked: 10_000, timers: 2_000 },
   history: { reads: 5 },
+  cluster: { executions: 150, processes: [1, 2], handlerBound: { executions: 60, stepDelayMs: 50, concurrency: 16 }, pickupSamples: { listen: 5, poll: 3 } },
 };
 
 function parseArgs(argv: string[]): { only: Bench[]; quick: boolean; profile: boolean } {
@@ -47,7 +48,7 @@ function parseArgs(argv: string[]): { only: Bench[]; quick: boolean; profile: bo
     } else if (a === '--quick') quick = true;
     else if (a === '--profile') profile = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--only step,throughput,http,scale,history] [--quick] [--profile]');
+      console.log('usage: node dist/bench/run.js [--only step,throughput,http,scale,history,cluster] [--quick] [--profile]');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}'`);
   }
