@@ -1,5 +1,6 @@
 import { assign, enqueueActions, setup, type AnyStateMachine } from 'xstate';
 import { StepErrorCodes, type StepError } from '../core/errors.js';
+import { toJson } from '../core/json.js';
 import { findRetryPolicy, type ResolvedRetryPolicy } from '../core/retry-policy.js';
 import { DSL_DEFAULTS, type CatchRule, type ResultPath, type StateDef, type WorkflowDefinition } from './definition.js';
 import {
@@ -86,7 +87,8 @@ class Compiler {
   /** Where a state goes when it completes, with the action that finishes its sequence if it is the last. */
   private onComplete(name: string, extra: unknown[] = []): Transition {
     const info = this.info(name);
-    if (info.successor) return { target: `#${info.successor}`, actions: extra };
+    // A state that goes to itself must be re-entered (xstate's default keeps it, running no entry).
+    if (info.successor) return { target: `#${info.successor}`, actions: extra, ...(info.successor === name ? { reenter: true } : {}) };
     if (info.scope === '') {
       return { target: `#${FINAL.succeeded}`, actions: [...extra, assign({ output: ({ context }: Ctx) => context.data[''] })] };
     }
@@ -106,6 +108,7 @@ class Compiler {
         routes.push({
           guard: (args) => guard(args) && catchMatches(rule, errorOf(args)),
           target: `#${rule.next}`,
+          ...(rule.next === name ? { reenter: true } : {}),
           actions: [assign(({ context, event }: Ctx) => ({
             fault: null,
             data: { ...context.data, [scope]: applyResult(context.data[scope], resultPath, publicError(errorOf({ context, event }))) },
@@ -126,8 +129,12 @@ class Compiler {
     return routes;
   }
 
-  private faultRoutes(name: string): Transition[] {
-    return this.failureRoutes(name, ({ context }) => context.fault!, ({ context }) => context.fault !== null, []);
+  /**
+   * Routes for an error a definition function raised while entering `name` (its own fault only:
+   * in a parallel, another branch's fault is not this state's business).
+   */
+  private faultRoutes(name: string, ownCatch: CatchRule[] = []): Transition[] {
+    return this.failureRoutes(name, ({ context }) => context.fault!, ({ context }) => context.fault?.state === name, ownCatch);
   }
 
   private visit(name: string) {
@@ -205,9 +212,9 @@ class Compiler {
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
           const found = safely(() => getPath(context.data[scope], state.itemsPath));
-          if (!found.ok) return { fault: found.error };
+          if (!found.ok) return { fault: faultAt(name, found.error) };
           if (!Array.isArray(found.value)) {
-            return { fault: { code: 'Stepwise.MapItemsNotArray', message: `map '${name}': '${state.itemsPath}' is not an array`, terminal: true } };
+            return { fault: faultAt(name, { code: 'Stepwise.MapItemsNotArray', message: `map '${name}': '${state.itemsPath}' is not an array`, terminal: true }) };
           }
           const items = found.value as unknown[];
           return { maps: { ...context.maps, [name]: { items, results: new Array(items.length).fill(null), progress: '.'.repeat(items.length) } } };
@@ -223,7 +230,7 @@ class Compiler {
         }),
       ],
       always: [
-        ...this.faultRoutes(name),
+        ...this.faultRoutes(name, state.catch),
         {
           guard: ({ context }: Ctx) => context.maps[name] !== undefined && /^d*$/.test(context.maps[name].progress),
           // Exit actions run before a transition's own, so the join reads and drops the progress here.
@@ -268,8 +275,11 @@ class Compiler {
       entry: [
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
-          const found = safely(() => state.choices.findIndex((rule) => rule.when(context.data[scope]) === true));
-          return found.ok ? { choice: { ...context.choice, [name]: found.value as number } } : { fault: found.error };
+          const found = safely(() => {
+            const data = copyOf(context.data[scope]);
+            return state.choices.findIndex((rule) => rule.when(data) === true);
+          });
+          return found.ok ? { choice: { ...context.choice, [name]: found.value as number } } : { fault: faultAt(name, found.error) };
         }),
       ],
       always: [
@@ -318,12 +328,12 @@ class Compiler {
       entry: [
         this.visit(name),
         assign(({ context }: Ctx) => {
-          const found = safely(() => dueOf(state, context.data[scope]));
-          if (!found.ok) return { fault: found.error };
+          const found = safely(() => dueOf(state, copyOf(context.data[scope])));
+          if (!found.ok) return { fault: faultAt(name, found.error) };
           return { timers: { ...context.timers, [key(context)]: found.value as { durationMs?: number; until?: number } } };
         }),
         enqueueActions(({ context, enqueue }: any) => {
-          if (context.fault === null) enqueue({ type: 'startTimer', params: { key: key(context), step: name, ...context.timers[key(context)] } });
+          if (context.fault?.state !== name) enqueue({ type: 'startTimer', params: { key: key(context), step: name, ...context.timers[key(context)] } });
         }),
       ],
       exit: [
@@ -349,8 +359,8 @@ class Compiler {
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
           if (!state.transform) return {};
-          const found = safely(() => state.transform!(context.data[scope]));
-          return found.ok ? { data: { ...context.data, [scope]: found.value ?? null } } : { fault: found.error };
+          const found = safeJson(state.transform!, context.data[scope]);
+          return found.ok ? { data: { ...context.data, [scope]: found.value ?? null } } : { fault: faultAt(name, found.error) };
         }),
       ],
       always: [...this.faultRoutes(name), this.onComplete(name)],
@@ -369,8 +379,8 @@ class Compiler {
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
           if (!state.output) return {};
-          const found = safely(() => state.output!(context.data[info.scope]));
-          return found.ok ? { data: { ...context.data, [info.scope]: found.value ?? null } } : { fault: found.error };
+          const found = safeJson(state.output!, context.data[info.scope]);
+          return found.ok ? { data: { ...context.data, [info.scope]: found.value ?? null } } : { fault: faultAt(name, found.error) };
         }),
       ],
       always: [...this.faultRoutes(name), end],
@@ -387,7 +397,7 @@ class Compiler {
         assign(({ context }: Ctx) => {
           const cause = typeof state.cause === 'function' ? safely(() => (state.cause as (d: unknown) => string)(context.data[scope])) : { ok: true as const, value: state.cause };
           const message = cause.ok && typeof cause.value === 'string' ? cause.value : `failed at state '${name}'`;
-          return { fault: { code: state.error, message, terminal: true } };
+          return { fault: faultAt(name, { code: state.error, message, terminal: true }) };
         }),
       ],
       always: this.faultRoutes(name),
@@ -534,6 +544,28 @@ function dueOf(state: Extract<StateDef, { type: 'wait' }>, data: unknown): { dur
   const at = raw instanceof Date ? raw.getTime() : typeof raw === 'string' ? Date.parse(raw) : raw;
   if (typeof at !== 'number' || !Number.isFinite(at)) throw new Error(`wait '${state.name}': ${String(raw)} is not a timestamp`);
   return { until: at };
+}
+
+/** Definition functions get a private copy: a mutation must not reach the execution's state. */
+function copyOf(data: unknown): unknown {
+  return data === null || typeof data !== 'object' ? data : structuredClone(data);
+}
+
+function faultAt(state: string, error: StepError): StepError & { state: string } {
+  return { ...error, state };
+}
+
+/**
+ * Runs a definition function (choice rule, transform, output, wait) on a private copy of the data,
+ * and keeps its result only if JSON can hold it: the snapshot is stored as JSON, and a value that
+ * changed on the way (a Date, a BigInt) would make a restored execution decide differently.
+ */
+function safeJson(fn: (data: unknown) => unknown, data: unknown): { ok: true; value: unknown } | { ok: false; error: StepError } {
+  const found = safely(() => fn(copyOf(data)));
+  if (!found.ok || found.value === undefined) return found;
+  const checked = toJson(found.value, { maxBytes: Number.MAX_SAFE_INTEGER });
+  if (!checked.ok) return { ok: false, error: { code: StepErrorCodes.OutputNotJson, message: checked.message, terminal: true } };
+  return { ok: true, value: JSON.parse(checked.json) };
 }
 
 function safely(fn: () => unknown): { ok: true; value: unknown } | { ok: false; error: StepError } {

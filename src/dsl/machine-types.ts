@@ -32,8 +32,8 @@ export interface WorkflowContext {
   timers: Record<string, { durationMs?: number; until?: number }>;
   /** The result of evaluating a choice, by state. */
   choice: Record<string, number>;
-  /** An error raised by a definition function (choice rule, transform, itemsPath, ...), routed like a step failure. */
-  fault: StepError | null;
+  /** An error raised by a definition function (choice rule, transform, itemsPath, ...) while entering `state`, routed like a step failure. */
+  fault: (StepError & { state: string }) | null;
   error: StepError | null;
   output: unknown;
   cancelled: boolean;

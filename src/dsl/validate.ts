@@ -50,7 +50,31 @@ export function validateDefinition(def: WorkflowDefinition): Map<string, StateIn
     }
   }
   checkReachable(index);
+  checkEventlessLoops(index);
   return index;
+}
+
+/**
+ * Choice and pass states move on at once, without waiting for anything; a loop made only of
+ * them would spin forever inside one transition. A loop through a task or a wait is fine.
+ */
+function checkEventlessLoops(index: Map<string, StateInfo>): void {
+  const eventless = (name: string) => {
+    const type = index.get(name)?.state.type;
+    return type === 'choice' || type === 'pass';
+  };
+  const done = new Set<string>();
+  const visit = (name: string, path: string[]) => {
+    const at = path.indexOf(name);
+    if (at !== -1) {
+      const loop = [...path.slice(at), name];
+      throw new DefinitionError(`states ${loop.map((n) => `'${n}'`).join(' -> ')} loop without ever waiting (only choice and pass states)`, name);
+    }
+    if (done.has(name)) return;
+    for (const t of targetsOf(index.get(name)!)) if (eventless(t)) visit(t, [...path, name]);
+    done.add(name);
+  };
+  for (const name of index.keys()) if (eventless(name)) visit(name, []);
 }
 
 function checkState(state: StateDef): void {

@@ -122,3 +122,22 @@ describe('types flow from step to step', () => {
       .build();
   });
 });
+
+describe('loops and self-targets', () => {
+  it('refuses a loop of choice and pass states, which would never wait', () => {
+    const e = refusal(() => workflow<{ n: number }>('spin')
+      .pass('p', {})
+      .choice('c', { choices: [{ when: (d) => d.n > 0, next: 'p' }], default: 'done' })
+      .succeed('done')
+      .build());
+    expect(e.message).toBe("states 'p' -> 'c' -> 'p' loop without ever waiting (only choice and pass states)");
+  });
+
+  it('accepts a loop through a wait', () => {
+    expect(() => workflow<{ n: number }>('poll')
+      .wait('w', { durationMs: 10 })
+      .choice('c', { choices: [{ when: (d) => d.n > 0, next: 'w' }], default: 'done' })
+      .succeed('done')
+      .build()).not.toThrow();
+  });
+});

@@ -32,7 +32,8 @@ describe('durable timers on a virtual clock', () => {
     expect(fired).toHaveLength(1);
     expect(started[0].data?.dueAt).toBe(startedAt + 3 * DAY);
     expect(fired[0].timestamp).toBeGreaterThanOrEqual(startedAt + 3 * DAY);
-    expect(Date.now() - realStart).toBeLessThan(2000);
+    // Virtual time: 3 days pass in (real) seconds at most, even on a loaded machine.
+    expect(Date.now() - realStart).toBeLessThan(10_000);
   });
 
   it('waits until a timestamp taken from the data', async () => {
@@ -308,5 +309,52 @@ describe('starting executions', () => {
     expect(end.output).toBe('v1');
     const id2 = await h.start('versioned', {});
     expect((await h.runToEnd(id2)).version).toBe(v2.version);
+  });
+});
+
+describe('edge routes the review found', () => {
+  it('re-enters a task whose catch route goes back to itself', async () => {
+    let calls = 0;
+    const wf = workflow('self-catch')
+      .task('flaky', async () => { if (++calls < 3) throw new TerminalError('Again'); return calls; }, { catch: [{ errors: ['Again'], next: 'flaky' }] })
+      .build();
+    h = await virtualEngine([wf]);
+    const end = await h.runToEnd(await h.start('self-catch', {}));
+    expect(end).toMatchObject({ status: 'SUCCEEDED', output: 3 });
+  });
+
+  it('routes a fault to the branch that raised it, not to a sibling branch', async () => {
+    const wf = workflow('branches')
+      .parallel('p', [
+        (b) => b.wait('q', { durationMs: 1000, }),
+        (b) => b.pass('boom', { transform: () => { throw new Error('transform broke'); } }),
+      ], { catch: [{ errors: ['*'], next: 'recovered' }] })
+      .succeed('ok')
+      .pass('recovered', { transform: (d: { error: { message: string } }) => `recovered: ${d.error.message}` })
+      .build();
+    h = await virtualEngine([wf]);
+    const end = await h.runToEnd(await h.start('branches', {}));
+    expect(end).toMatchObject({ status: 'SUCCEEDED', output: 'recovered: transform broke' });
+  });
+
+  it("applies a map's own catch to its own fault (items path not an array)", async () => {
+    const wf = workflow<{ items: number[] }>('map-catch')
+      .map('m', { itemsPath: 'items', handler: async (x) => x, catch: [{ errors: ['*'], next: 'fallback' }] })
+      .succeed('ok')
+      .pass('fallback', { transform: () => 'fell back' })
+      .build();
+    h = await virtualEngine([wf]);
+    expect(await h.runToEnd(await h.start('map-catch', { items: 'nope' }))).toMatchObject({ status: 'SUCCEEDED', output: 'fell back' });
+  });
+
+  it('fails one execution whose transform returns what JSON cannot hold, and no other', async () => {
+    const wf = workflow<{ bad: boolean }>('poison')
+      .pass('shape', { transform: (d) => (d.bad ? { n: 10n } : { n: 10 }) })
+      .build();
+    h = await virtualEngine([wf]);
+    const ids = await Promise.all([true, false, false].map((bad) => h!.start('poison', { bad })));
+    const ends = await Promise.all(ids.map((id) => h!.runToEnd(id)));
+    expect(ends.map((e) => e.status)).toEqual(['FAILED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(ends[0].error?.code).toBe('Stepwise.OutputNotJson');
   });
 });
