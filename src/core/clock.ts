@@ -9,13 +9,25 @@ export interface Clock {
 }
 export type TimerHandle = { readonly id: number } | ReturnType<typeof setTimeout>;
 
+/** Node fires a timer of more than 2^31-1 ms (24.8 days) after 1 ms; longer delays are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface ChainedTimer {
+  id: number;
+  current?: ReturnType<typeof setTimeout>;
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
-    const handle = setTimeout(fn, Math.max(0, ms));
-    return handle;
+    const chained: ChainedTimer = { id: 0 };
+    const arm = (left: number) => {
+      chained.current = setTimeout(left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : fn, Math.min(Math.max(0, left), MAX_TIMER_MS));
+    };
+    arm(ms);
+    return chained;
   },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  clearTimeout: (handle) => clearTimeout((handle as ChainedTimer).current),
 };
 
 interface VirtualTimer {

@@ -45,11 +45,14 @@ export function compileMachine(def: WorkflowDefinition, index: Map<string, State
 export function initialContext(input: unknown): WorkflowContext {
   return {
     data: { '': input ?? null }, attempts: {}, visits: {}, completed: [], compensating: [], maps: {}, timers: {},
-    choice: {}, fault: null, error: null, output: null, cancelled: false, compensationFailures: [],
+    choice: {}, spins: 0, fault: null, error: null, output: null, cancelled: false, compensationFailures: [],
   };
 }
 
 type Ctx = { context: WorkflowContext; event: WorkflowEvent };
+
+/** A loop through pass and choice states that never waits is stopped after this many passes. */
+const MAX_SPINS = 10_000;
 type Transition = { target?: string; guard?: (args: Ctx) => boolean; actions?: unknown[]; reenter?: boolean };
 
 const COMPENSATING_ID = `${FINAL.failed}-compensating`;
@@ -151,7 +154,7 @@ class Compiler {
       id: name,
       entry: [
         this.visit(name),
-        assign({ attempts: ({ context }: Ctx) => ({ ...context.attempts, [key(context)]: 0 }) }),
+        assign({ attempts: ({ context }: Ctx) => ({ ...context.attempts, [key(context)]: 0 }), spins: 0 }),
         command('runTask', ({ context }) => ({ key: key(context), step: name })),
       ],
       exit: [command('cancelWork', ({ context }) => ({ kind: 'task', keys: [key(context)] }))],
@@ -217,7 +220,7 @@ class Compiler {
             return { fault: faultAt(name, { code: 'Stepwise.MapItemsNotArray', message: `map '${name}': '${state.itemsPath}' is not an array`, terminal: true }) };
           }
           const items = found.value as unknown[];
-          return { maps: { ...context.maps, [name]: { items, results: new Array(items.length).fill(null), progress: '.'.repeat(items.length) } } };
+          return { spins: 0, maps: { ...context.maps, [name]: { items, results: new Array(items.length).fill(null), progress: '.'.repeat(items.length) } } };
         }),
         startMore,
       ],
@@ -330,7 +333,7 @@ class Compiler {
         assign(({ context }: Ctx) => {
           const found = safely(() => dueOf(state, copyOf(context.data[scope])));
           if (!found.ok) return { fault: faultAt(name, found.error) };
-          return { timers: { ...context.timers, [key(context)]: found.value as { durationMs?: number; until?: number } } };
+          return { spins: 0, timers: { ...context.timers, [key(context)]: found.value as { durationMs?: number; until?: number } } };
         }),
         enqueueActions(({ context, enqueue }: any) => {
           if (context.fault?.state !== name) enqueue({ type: 'startTimer', params: { key: key(context), step: name, ...context.timers[key(context)] } });
@@ -358,9 +361,13 @@ class Compiler {
       entry: [
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
-          if (!state.transform) return {};
+          const spins = (context.spins ?? 0) + 1;
+          if (spins > MAX_SPINS) {
+            return { fault: faultAt(name, { code: 'Stepwise.EndlessLoop', message: `pass '${name}' was entered ${MAX_SPINS} times without a task or wait in between`, terminal: true }) };
+          }
+          if (!state.transform) return { spins };
           const found = safeJson(state.transform!, context.data[scope]);
-          return found.ok ? { data: { ...context.data, [scope]: found.value ?? null } } : { fault: faultAt(name, found.error) };
+          return found.ok ? { spins, data: { ...context.data, [scope]: found.value ?? null } } : { fault: faultAt(name, found.error) };
         }),
       ],
       always: [...this.faultRoutes(name), this.onComplete(name)],

@@ -30,6 +30,8 @@ export interface WorkflowContext {
   maps: Record<string, MapProgress>;
   /** Due instructions for the wait state being entered, by key. */
   timers: Record<string, { durationMs?: number; until?: number }>;
+  /** Pass states entered since the last task, wait or map: a loop that never waits is stopped. */
+  spins: number;
   /** The result of evaluating a choice, by state. */
   choice: Record<string, number>;
   /** An error raised by a definition function (choice rule, transform, itemsPath, ...) while entering `state`, routed like a step failure. */

@@ -30,6 +30,7 @@ export function validateDefinition(def: WorkflowDefinition): Map<string, StateIn
         if (!isValidName(c)) throw new DefinitionError(`state '${state.name}': compensation name '${c}' is not a valid name`, state.name);
         if (compensations.has(c)) throw new DefinitionError(`compensation '${c}' is used by both '${compensations.get(c)}' and '${state.name}'`, state.name);
         compensations.set(c, state.name);
+        checkTimeout(state.name, state.compensation.timeoutMs);
       }
       if (state.type === 'parallel') state.branches.forEach((b, i) => visit(b, `branch ${i + 1} of parallel '${state.name}'`, state.name));
     }
@@ -55,26 +56,29 @@ export function validateDefinition(def: WorkflowDefinition): Map<string, StateIn
 }
 
 /**
- * Choice and pass states move on at once, without waiting for anything; a loop made only of
- * them would spin forever inside one transition. A loop through a task or a wait is fine.
+ * Choice states move on at once and never change the data, so a loop made only of choices would
+ * spin forever once taken; so would a pass that goes to itself. (A loop through a pass that
+ * changes the data may end; the machine stops one that runs 10,000 times without waiting.)
  */
 function checkEventlessLoops(index: Map<string, StateInfo>): void {
-  const eventless = (name: string) => {
-    const type = index.get(name)?.state.type;
-    return type === 'choice' || type === 'pass';
-  };
+  for (const info of index.values()) {
+    if (info.state.type === 'pass' && info.successor === info.state.name) {
+      throw new DefinitionError(`pass '${info.state.name}' goes to itself and would loop forever`, info.state.name);
+    }
+  }
+  const isChoice = (name: string) => index.get(name)?.state.type === 'choice';
   const done = new Set<string>();
   const visit = (name: string, path: string[]) => {
     const at = path.indexOf(name);
     if (at !== -1) {
       const loop = [...path.slice(at), name];
-      throw new DefinitionError(`states ${loop.map((n) => `'${n}'`).join(' -> ')} loop without ever waiting (only choice and pass states)`, name);
+      throw new DefinitionError(`choice states ${loop.map((n) => `'${n}'`).join(' -> ')} loop forever (nothing between them changes the data or waits)`, name);
     }
     if (done.has(name)) return;
-    for (const t of targetsOf(index.get(name)!)) if (eventless(t)) visit(t, [...path, name]);
+    for (const t of targetsOf(index.get(name)!)) if (isChoice(t)) visit(t, [...path, name]);
     done.add(name);
   };
-  for (const name of index.keys()) if (eventless(name)) visit(name, []);
+  for (const name of index.keys()) if (isChoice(name)) visit(name, []);
 }
 
 function checkState(state: StateDef): void {

@@ -133,7 +133,17 @@ export class Engine {
   /** How many handlers run per execution: an execution stays in memory while it has any. */
   private readonly runningPer = new Map<string, number>();
   private inbox = new Map<string, Input[]>();
-  private reserved = 0;
+  /**
+   * Capacity promised to work not yet running: claims waiting for their StepStarted commit and
+   * launches waiting for theirs. A set of work keys, so a release that happens on two paths
+   * (a failed commit, then a requeue) cannot count twice.
+   */
+  private readonly reservations = new Set<string>();
+  /** Executions whose inputs keep failing to apply, with their count of failures in a row. */
+  private readonly failing = new Map<string, number>();
+  private get reserved(): number {
+    return this.reservations.size;
+  }
   private flushQueued = false;
   private flushing: Promise<void> | undefined;
   private polling = false;
@@ -394,9 +404,9 @@ export class Engine {
   }
 
   /** Group commit: every execution's inputs since the last commit, in one store transaction. */
-  private async commitBatch(batch: Map<string, Input[]>): Promise<void> {
-    const drafts: Draft[] = [];
-    for (const [id, inputs] of batch) {
+  private async commitBatch(batch: Map<string, Input[]>, built?: Draft): Promise<void> {
+    const drafts: Draft[] = built ? [built] : [];
+    for (const [id, inputs] of built ? [] : batch) {
       try {
         const live = await this.liveFor(id, inputs);
         if (!live) continue;
@@ -418,6 +428,12 @@ export class Engine {
         return this.commitWithBackoff(commits, error);
       });
     } catch (error) {
+      if (drafts.length > 1 && !isStoreUnavailable(error) && !this.stopping) {
+        // Not a storage fault: one commit of the batch cannot be written (a bug, or a value the
+        // store refuses). Commit each alone so that one execution cannot stall the others.
+        for (const d of drafts) await this.commitBatch(new Map([[d.live.id, d.inputs]]), d);
+        return;
+      }
       for (const d of drafts) {
         this.releaseReservations(d);
         this.live.delete(d.live.id);
@@ -428,7 +444,16 @@ export class Engine {
     }
     this.faultPoint?.('after-commit', info);
     if (!this.store.exclusive && this.clock.now() - draftedAt > this.leaseMs / 3) await this.confirmLaunches(drafts, outcomes);
-    drafts.forEach((d, i) => this.afterCommit(d, outcomes[i]));
+    drafts.forEach((d, i) => {
+      try {
+        this.afterCommit(d, outcomes[i]);
+      } catch (error) {
+        // The commit landed; only the follow-up failed (a bug). Forget the cached state so the
+        // next input reloads it from the store, and let the others carry on.
+        this.live.delete(d.live.id);
+        this.log.error({ err: error instanceof Error ? error.message : String(error), executionId: d.live.id }, 'after-commit step failed');
+      }
+    });
   }
 
   /**
@@ -449,7 +474,8 @@ export class Engine {
       for (const k of [...d.launches.keys()]) {
         if (!lost.has(k)) continue;
         d.launches.delete(k);
-        this.reserved--;
+        this.reservations.delete(k);
+        this.held.delete(k);
       }
     }
   }
@@ -486,7 +512,10 @@ export class Engine {
     const wf = this.versions.get(stored.workflow)?.get(stored.version);
     if (!wf) {
       this.log.warn({ executionId: id, workflow: stored.workflow, version: stored.version }, 'definition version not registered here; leaving the work for a process that has it');
-      for (const i of inputs) if (i.kind === 'cancel') i.done.reject(new StepwiseError('INTERNAL', `workflow '${stored.workflow}' version ${stored.version} is not registered in this process`));
+      for (const i of inputs) {
+        if (i.kind === 'cancel') i.done.reject(new StepwiseError('INTERNAL', `workflow '${stored.workflow}' version ${stored.version} is not registered in this process`));
+        else if (i.kind === 'create') i.done.resolve(undefined); // the id exists: the caller compares inputs
+      }
       this.releaseClaims(inputs);
       this.handBack(stored, inputs);
       return undefined;
@@ -551,6 +580,11 @@ export class Engine {
       }
       switch (input.kind) {
         case 'claimed': {
+          if (this.stopping) {
+            // Claimed just before shutdown: left as it is; stop() releases the lease.
+            this.reservations.delete(refKey(input.work));
+            break;
+          }
           // The claim's reservation of capacity passes to the launch.
           const { step, index } = parseStepKey(input.work.key);
           const ref = refKey(input.work);
@@ -607,6 +641,7 @@ export class Engine {
     }
     if (events.length === 0 && draft.drop.size === 0 && draft.commit.consume!.length === 0) {
       this.resolveDeferreds(draft);
+      if (!this.runningPer.has(live.id)) this.live.delete(live.id);
       return undefined;
     }
     const outcome = outcomeOf(draft.snapshot);
@@ -633,7 +668,7 @@ export class Engine {
   /** An input for an execution that has ended: nothing to apply; give back what it holds. */
   private settleAfterEnd(draft: Draft, input: Input): void {
     if (input.kind === 'claimed') {
-      this.reserved--;
+      this.reservations.delete(refKey(input.work));
       draft.drop.set(refKey(input.work), toRef(input.work));
     } else if (input.kind === 'cancel') {
       input.done.reject(new StepwiseError('EXECUTION_ENDED', `execution '${draft.live.id}' has already ended`, { id: draft.live.id }));
@@ -664,7 +699,7 @@ export class Engine {
           const kind: WorkKind = cmd.type === 'runTask' ? 'task' : 'compensation';
           const work: NewWork = { executionId: id, kind, key: cmd.params.key, attempt: 1, dueAt: now };
           if (!this.stopping && this.running.size + this.reserved < this.concurrency) {
-            this.reserved++;
+            this.reservations.add(refKey(work));
             work.leaseOwner = this.workerId;
             work.leaseUntil = now + this.leaseMs;
             draft.launches.set(refKey(work), work);
@@ -724,7 +759,7 @@ export class Engine {
               const started = events.findIndex((e) => e.type === HistoryEventType.StepStarted && e.data?.key === key);
               if (started !== -1) events.splice(started, 1);
               draft.launches.delete(k);
-              this.reserved--;
+              this.reservations.delete(k);
             }
             draft.schedule.delete(k);
             draft.drop.set(k, ref);
@@ -766,6 +801,7 @@ export class Engine {
     for (const ref of draft.commit.consume ?? []) this.held.delete(refKey(ref));
     for (const k of draft.drop.keys()) this.held.delete(k);
     for (const [k, work] of draft.launches) this.held.set(k, toRef(work));
+    this.failing.delete(live.id);
     if (draft.commit.create) this.live.set(live.id, live);
     this.resolveDeferreds(draft);
     for (const k of draft.aborts) {
@@ -777,8 +813,9 @@ export class Engine {
       }
     }
     for (const [k, work] of draft.launches) {
-      this.reserved--;
-      this.launch(live, k, { ...work, leaseOwner: this.workerId } as WorkItem);
+      this.reservations.delete(k);
+      // Shutting down: start nothing new; stop() hands the lease back for the next process.
+      if (!this.stopping) this.launch(live, k, { ...work, leaseOwner: this.workerId } as WorkItem);
     }
     if (draft.wakeAt !== undefined) this.wakeAt(draft.wakeAt);
     if (draft.backlog) this.wakeAt(this.clock.now());
@@ -814,12 +851,12 @@ export class Engine {
   }
 
   private releaseReservations(draft: Draft): void {
-    this.reserved -= draft.launches.size;
+    for (const k of draft.launches.keys()) this.reservations.delete(k);
     draft.launches.clear();
   }
 
   private releaseClaims(inputs: Input[]): void {
-    for (const i of inputs) if (i.kind === 'claimed') this.reserved--;
+    for (const i of inputs) if (i.kind === 'claimed') this.reservations.delete(refKey(i.work));
   }
 
   /** The engine stopped before these inputs could be committed: whoever waits on them hears so. */
@@ -830,15 +867,23 @@ export class Engine {
 
   private requeue(id: string, inputs: Input[]): void {
     for (const i of inputs) {
-      if (i.kind === 'claimed') this.reserved++;
+      if (i.kind === 'claimed') this.reservations.add(refKey(i.work));
       this.enqueue(id, i);
     }
   }
 
+  /**
+   * Inputs that could not be applied (the execution cannot be loaded, or its commit fails for a
+   * reason other than a storage fault): retried with a per-execution backoff, 1 s doubling to
+   * 5 min, and logged each time, so a broken execution neither spins nor goes unnoticed.
+   */
   private requeueLater(id: string, inputs: Input[], error: unknown): void {
-    this.log.error({ err: error instanceof Error ? error.message : String(error), executionId: id }, 'could not apply inputs; retrying in 1 s');
+    const failures = (this.failing.get(id) ?? 0) + 1;
+    this.failing.set(id, failures);
+    const delayMs = Math.min(300_000, 1000 * 2 ** (failures - 1));
+    this.log.error({ err: error instanceof Error ? error.message : String(error), executionId: id, failures, retryInMs: delayMs }, 'could not apply inputs to an execution');
     this.releaseClaims(inputs);
-    setTimeout(() => this.requeue(id, inputs), 1000).unref?.();
+    setTimeout(() => this.requeue(id, inputs), delayMs).unref?.();
   }
 
   /** Runs a committed, leased step's handler; its outcome comes back as an input. */
@@ -926,7 +971,7 @@ export class Engine {
         for (const w of tasks) {
           if (this.held.has(refKey(w))) continue;
           this.held.set(refKey(w), toRef(w));
-          this.reserved++;
+          this.reservations.add(refKey(w));
           this.enqueue(w.executionId, { kind: 'claimed', work: w });
         }
       }
@@ -958,6 +1003,7 @@ export class Engine {
       if (refs.length > 0) {
         try {
           const lost = new Set((await this.store.renewLeases(this.workerId, refs, this.clock.now() + this.leaseMs)).map(refKey));
+          for (const k of lost) this.held.delete(k);
           for (const [k, r] of this.running) {
             if (lost.has(k)) {
               r.leaseLost = true;

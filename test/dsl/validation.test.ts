@@ -124,13 +124,14 @@ describe('types flow from step to step', () => {
 });
 
 describe('loops and self-targets', () => {
-  it('refuses a loop of choice and pass states, which would never wait', () => {
+  it('refuses a loop of choice states only, and a pass that goes to itself', () => {
     const e = refusal(() => workflow<{ n: number }>('spin')
-      .pass('p', {})
-      .choice('c', { choices: [{ when: (d) => d.n > 0, next: 'p' }], default: 'done' })
+      .choice('a', { choices: [{ when: (d) => d.n > 0, next: 'b' }], default: 'done' })
+      .choice('b', { choices: [{ when: (d) => d.n > 1, next: 'a' }], default: 'done' })
       .succeed('done')
       .build());
-    expect(e.message).toBe("states 'p' -> 'c' -> 'p' loop without ever waiting (only choice and pass states)");
+    expect(e.message).toBe("choice states 'a' -> 'b' -> 'a' loop forever (nothing between them changes the data or waits)");
+    expect(refusal(() => workflow('p').pass('p', { next: 'p' }).build()).message).toBe("pass 'p' goes to itself and would loop forever");
   });
 
   it('accepts a loop through a wait', () => {

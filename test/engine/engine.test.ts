@@ -330,7 +330,7 @@ describe('edge routes the review found', () => {
         (b) => b.pass('boom', { transform: () => { throw new Error('transform broke'); } }),
       ], { catch: [{ errors: ['*'], next: 'recovered' }] })
       .succeed('ok')
-      .pass('recovered', { transform: (d: { error: { message: string } }) => `recovered: ${d.error.message}` })
+      .pass('recovered', { transform: (d) => `recovered: ${(d as unknown as { error: { message: string } }).error.message}` })
       .build();
     h = await virtualEngine([wf]);
     const end = await h.runToEnd(await h.start('branches', {}));
@@ -356,5 +356,28 @@ describe('edge routes the review found', () => {
     const ends = await Promise.all(ids.map((id) => h!.runToEnd(id)));
     expect(ends.map((e) => e.status)).toEqual(['FAILED', 'SUCCEEDED', 'SUCCEEDED']);
     expect(ends[0].error?.code).toBe('Stepwise.OutputNotJson');
+  });
+});
+
+describe('loops that never wait', () => {
+  it('runs a counting loop of pass and choice states to its end', async () => {
+    const wf = workflow<{ n: number }>('count')
+      .pass('inc', { transform: (d) => ({ n: d.n + 1 }) })
+      .choice('more', { choices: [{ when: (d) => d.n < 100, next: 'inc' }], default: 'done' })
+      .succeed('done')
+      .build();
+    h = await virtualEngine([wf]);
+    expect(await h.runToEnd(await h.start('count', { n: 0 }))).toMatchObject({ status: 'SUCCEEDED', output: { n: 100 } });
+  });
+
+  it('stops one that would spin forever, with Stepwise.EndlessLoop', async () => {
+    const wf = workflow<{ n: number }>('forever')
+      .pass('same', { transform: (d) => d })
+      .choice('again', { choices: [{ when: () => true, next: 'same' }], default: 'done' })
+      .succeed('done')
+      .build();
+    h = await virtualEngine([wf]);
+    const end = await h.runToEnd(await h.start('forever', { n: 0 }));
+    expect(end.error?.code).toBe('Stepwise.EndlessLoop');
   });
 });

@@ -88,14 +88,6 @@ export class SqliteStore implements Store {
       ),
       getExecution: db.prepare('SELECT * FROM executions WHERE id = ?'),
       readHistory: db.prepare('SELECT seq, type, ts, step, attempt, data FROM history WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      claim: db.prepare(
-        `UPDATE work SET lease_owner = @owner, lease_until = @leaseUntil
-         WHERE (execution_id, kind, key) IN (
-           SELECT execution_id, kind, key FROM work
-           WHERE kind = @kind AND due_at <= @now AND (lease_owner IS NULL OR lease_until < @now)
-           ORDER BY due_at LIMIT @limit)
-         RETURNING *`,
-      ),
       renew: db.prepare('UPDATE work SET lease_until = ? WHERE execution_id = ? AND kind = ? AND key = ? AND lease_owner = ?'),
       release: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
       releaseAll: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL'),
@@ -205,17 +197,32 @@ export class SqliteStore implements Store {
     return this.guard(() => (this.stmt.readHistory.all(executionId, afterSeq, limit) as HistoryRow[]).map(toEvent));
   }
 
+  /**
+   * Claims the earliest due rows across the requested kinds in one statement: each kind is read
+   * in due order from the (kind, due_at) index, and the union is cut at `limit`.
+   */
   claimWork(r: ClaimRequest): Promise<WorkItem[]> {
-    return this.guard(() => this.db.transaction(() => {
-      const claimed: WorkItem[] = [];
-      for (const kind of r.kinds ?? WORK_KINDS) {
-        const limit = r.limit - claimed.length;
-        if (limit <= 0) break;
-        const rows = this.stmt.claim.all({ owner: r.owner, leaseUntil: r.leaseUntil, now: r.now, limit, kind }) as WorkRow[];
-        for (const row of rows) claimed.push(toWork(row));
-      }
-      return claimed.sort((a, b) => a.dueAt - b.dueAt);
-    })());
+    const kinds = [...new Set(r.kinds ?? WORK_KINDS)].sort();
+    if (kinds.length === 0 || r.limit <= 0) return Promise.resolve([]);
+    return this.guard(() => (this.claimStatement(kinds).all({ owner: r.owner, leaseUntil: r.leaseUntil, now: r.now, limit: r.limit }) as WorkRow[])
+      .map(toWork).sort((a, b) => a.dueAt - b.dueAt));
+  }
+
+  private readonly claimStatements = new Map<string, Database.Statement>();
+
+  private claimStatement(kinds: WorkKind[]): Database.Statement {
+    const cacheKey = kinds.join(',');
+    let stmt = this.claimStatements.get(cacheKey);
+    if (!stmt) {
+      const perKind = kinds.map((kind) => `SELECT * FROM (SELECT execution_id, kind, key, due_at FROM work
+        WHERE kind = '${kind}' AND due_at <= @now AND (lease_owner IS NULL OR lease_until < @now) ORDER BY due_at LIMIT @limit)`);
+      stmt = this.db.prepare(`UPDATE work SET lease_owner = @owner, lease_until = @leaseUntil
+        WHERE (execution_id, kind, key) IN (
+          SELECT execution_id, kind, key FROM (${perKind.join(' UNION ALL ')}) ORDER BY due_at LIMIT @limit)
+        RETURNING *`);
+      this.claimStatements.set(cacheKey, stmt);
+    }
+    return stmt;
   }
 
   renewLeases(owner: string, refs: WorkRef[], leaseUntil: number): Promise<WorkRef[]> {
