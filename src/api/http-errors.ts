@@ -80,6 +80,9 @@ const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
   FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'the request needs a Content-Type',
 };
 
+/** What a client is told about a store fault; the log has the driver's message. */
+export const STORE_UNAVAILABLE_MESSAGE = 'the store is unavailable; retry later';
+
 /** The status-only fallback for 4xx errors from plugins that carry no catalog code. */
 const BY_STATUS: Record<number, ErrorCode> = {
   400: 'VALIDATION_FAILED',
@@ -98,8 +101,11 @@ const BY_STATUS: Record<number, ErrorCode> = {
 export function classifyError(thrown: unknown, bodyLimit: number): ApiError & { internal: boolean } {
   if (thrown instanceof StepwiseError && thrown.code in ErrorCodes) {
     const internal = thrown.status >= 500;
-    // STORE_UNAVAILABLE and ENGINE_STOPPING are safe to name; INTERNAL never shows its message.
-    const message = thrown.code === 'INTERNAL' ? 'internal error' : thrown.message;
+    // ENGINE_STOPPING's message is safe to show; INTERNAL never shows its message, and
+    // STORE_UNAVAILABLE's carries the driver's (host:port, file paths): both get a generic one
+    // (the caller logs the original, since both are `internal`).
+    const message =
+      thrown.code === 'INTERNAL' ? 'internal error' : thrown.code === 'STORE_UNAVAILABLE' ? STORE_UNAVAILABLE_MESSAGE : thrown.message;
     return { ...apiError(thrown.code, message), internal };
   }
   const err = thrown as Partial<FastifyError> & { validation?: AjvError[]; validationContext?: string };

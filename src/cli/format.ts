@@ -1,13 +1,5 @@
 /** Plain-text tables for people; scripts use --json. Control characters never reach the terminal. */
-
-export interface ApiEvent {
-  seq: number;
-  type: string;
-  timestamp: string;
-  step?: string;
-  attempt?: number;
-  data?: Record<string, unknown>;
-}
+import type { ApiHistoryEvent } from '../api/present.js';
 
 export interface ApiExecutionItem {
   id: string;
@@ -52,7 +44,7 @@ function dueAt(value: unknown): string {
 }
 
 /** A one-line summary of what an event's data says. */
-export function eventDetail(event: ApiEvent): string {
+export function eventDetail(event: ApiHistoryEvent): string {
   const data = event.data ?? {};
   const error = data.error as { code?: unknown; message?: unknown } | undefined;
   if (error && typeof error === 'object') return clean(`${String(error.code ?? '')}: ${String(error.message ?? '')}`);
@@ -76,7 +68,7 @@ export function eventDetail(event: ApiEvent): string {
   }
 }
 
-export function historyTable(events: ApiEvent[]): string {
+export function historyTable(events: ApiHistoryEvent[]): string {
   return table(
     ['SEQ', 'TIME', 'TYPE', 'STEP', 'ATTEMPT', 'DETAIL'],
     events.map((e) => [

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError, ExitCode, usageError } from './client.js';
-import { executionsTable, historyTable, type ApiEvent, type ApiExecutionItem } from './format.js';
+import type { ApiHistoryEvent } from '../api/present.js';
+import { executionsTable, historyTable, type ApiExecutionItem } from './format.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:3000';
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
@@ -174,11 +175,11 @@ async function cmdHistory(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, ['id']);
   if (values.help) return help(io);
   const api = client(values, io.env);
-  const events: ApiEvent[] = [];
+  const events: ApiHistoryEvent[] = [];
   let after: string | undefined;
   for (;;) {
     const query = new URLSearchParams({ limit: '1000', ...(after ? { after } : {}) });
-    const { body } = await api.request<{ events: ApiEvent[]; nextCursor?: string }>(
+    const { body } = await api.request<{ events: ApiHistoryEvent[]; nextCursor?: string }>(
       'GET',
       `/v1/executions/${enc(positionals[0]!)}/history?${query}`,
     );

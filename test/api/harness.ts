@@ -1,6 +1,7 @@
 /** Real engine + real store + the checkout example behind buildServer, for app.inject() tests. */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
+import type { Simulate } from '../../examples/checkout/handlers.js';
 import { checkout } from '../../examples/checkout/workflow.js';
 import { buildServer, type BuildServerOptions } from '../../src/api/server.js';
 import { Engine, openStore, type Store } from '../../src/index.js';
@@ -31,13 +32,7 @@ export async function startHarness(opts: Omit<BuildServerOptions, 'engine'> = {}
   };
 }
 
-export interface Simulate {
-  stepDelayMs?: number;
-  paymentTransientFailures?: number;
-  paymentDeclined?: boolean;
-  outOfStock?: boolean;
-  shippingDelayMs?: number;
-}
+export type { Simulate };
 
 let orders = 0;
 export function cart(simulate?: Simulate, overrides: Record<string, unknown> = {}): Record<string, unknown> {

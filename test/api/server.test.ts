@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
+import { Engine, StepwiseError, openStore, type Store } from '../../src/index.js';
 import {
   ISO, cart, expectError, getExecution, history, json, nested, startExecution, startHarness, waitEnded, type Harness,
 } from './harness.js';
@@ -444,6 +445,35 @@ describe('unexpected errors', () => {
     } finally {
       await app.close();
       await h.close();
+    }
+  });
+
+  it('503 STORE_UNAVAILABLE with a generic message; the driver detail (host:port) only in the log', async () => {
+    const store = await openStore(':memory:');
+    let logs = '';
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        logs += chunk.toString();
+        cb();
+      },
+    });
+    // A real store whose reads fail the way an unreachable PostgreSQL makes them fail.
+    const faulty = Object.create(store) as Store;
+    faulty.getExecution = async () => {
+      throw new StepwiseError('STORE_UNAVAILABLE', 'storage fault ECONNREFUSED: connect ECONNREFUSED 10.0.0.5:5432');
+    };
+    const engine = new Engine({ store: faulty });
+    const app = buildServer({ engine, logger: { level: 'info', stream } });
+    try {
+      const res = await app.inject({ url: '/v1/executions/abc' });
+      const error = expectError(res, 503, 'STORE_UNAVAILABLE');
+      expect(error.message).toBe('the store is unavailable; retry later');
+      expect(res.body).not.toContain('10.0.0.5');
+      expect(res.body).not.toContain('ECONNREFUSED');
+      expect(logs).toContain('10.0.0.5:5432');
+    } finally {
+      await app.close();
+      await store.close();
     }
   });
 });

@@ -3,13 +3,18 @@
  * execution is watched while it runs and after it ends, listed on `/`, failed with compensation,
  * fed hostile and huge input, and loaded through a token-protected server.
  *
- * Needs /usr/bin/chromium (.ci/install-chromium.sh installs it); skipped, saying so, without it.
+ * Needs /usr/bin/chromium (.ci/install-chromium.sh installs it); skipped, saying so, without it,
+ * unless STEPWISE_REQUIRE_CHROMIUM=1 (CI sets it), which makes its absence a failure.
+ * Screenshots are written only with STEPWISE_SCREENSHOTS=1, into a fresh temporary directory.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulate } from '../../examples/checkout/handlers.js';
 import { checkout } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
 import { Engine, openStore } from '../../src/index.js';
@@ -17,7 +22,21 @@ import { Engine, openStore } from '../../src/index.js';
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const SKIP_REASON = `SKIPPED: ${CHROMIUM} is not installed (run .ci/install-chromium.sh)`;
+if (!HAVE_CHROMIUM && process.env.STEPWISE_REQUIRE_CHROMIUM === '1') {
+  throw new Error(`STEPWISE_REQUIRE_CHROMIUM=1 and ${CHROMIUM} is not installed (run .ci/install-chromium.sh)`);
+}
 if (!HAVE_CHROMIUM) console.warn(`[test/browser/page.test.ts] ${SKIP_REASON}`);
+
+/** Where screenshots go: a directory of this run's own, only when STEPWISE_SCREENSHOTS=1 asks for them. */
+let shotsDir: string | undefined;
+async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  if (process.env.STEPWISE_SCREENSHOTS !== '1') return;
+  if (!shotsDir) {
+    shotsDir = mkdtempSync(join(tmpdir(), 'stepwise-page-'));
+    console.log(`[test/browser/page.test.ts] screenshots in ${shotsDir}`);
+  }
+  await page.screenshot({ path: join(shotsDir, name), fullPage });
+}
 
 const LAUNCH_ARGS = [
   '--no-sandbox',
@@ -31,14 +50,6 @@ const LAUNCH_ARGS = [
 ];
 
 const TOKEN = 'page-test-token-0123456789';
-
-type Simulate = {
-  stepDelayMs?: number;
-  paymentTransientFailures?: number;
-  paymentDeclined?: boolean;
-  outOfStock?: boolean;
-  shippingDelayMs?: number;
-};
 
 function order(orderId: string, simulate: Simulate = {}, extra: { email?: string; items?: Array<{ sku: string; qty: number; price: number }> } = {}) {
   return {
@@ -145,7 +156,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromi
     const running = await nodeStatuses(page);
     expect(Object.values(running)).toContain('running');
     expect(Object.values(running)).toContain('not-reached');
-    await page.screenshot({ path: '/tmp/page-running.png', fullPage: true });
+    await screenshot(page, 'page-running.png');
 
     // One node per state, top level and inside the parallel branches.
     const names = allStates().map((s) => s.name);
@@ -185,7 +196,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromi
     await page.click('#graph svg .node[data-state="processPayment"]');
     expect(await page.locator('#timeline tbody tr.hidden').count()).toBe(0);
 
-    await page.screenshot({ path: '/tmp/page.png', fullPage: true });
+    await screenshot(page, 'page.png');
   });
 
   it('lists recent executions on / and links to each', async () => {
@@ -203,7 +214,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromi
     expect(cells[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(cells[4]).toMatch(/\d+(\.\d+)? (ms|s)$/);
     expect(await page.locator('#executions tbody tr[data-id="order-live-1"]').count()).toBe(1);
-    await page.screenshot({ path: '/tmp/page-list.png' });
+    await screenshot(page, 'page-list.png', false);
 
     await row.locator('a').click();
     await page.waitForURL(`${base}/executions/${id}`);
@@ -230,7 +241,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromi
     expect(statuses.done).toBe('not-reached');
     expect(await page.locator('#timeline tbody tr[data-type="CompensationSucceeded"]').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('#exec-error').textContent()).not.toBe('');
-    await page.screenshot({ path: '/tmp/page-failed.png', fullPage: true });
+    await screenshot(page, 'page-failed.png');
   });
 
   it('follows a cancel live: the waiting state is cut short and done steps are compensated', async () => {

@@ -258,9 +258,13 @@ describe('stepwise CLI', () => {
         server.child.kill('SIGTERM');
         const exit = await waitExit(server.child);
         expect(exit.code, server.output()).toBe(0);
+        // The documented contract (docs/http-api.md): exit 0 within 10 s of the signal. No slack
+        // here; the server gives itself a hard deadline of 9.5 s (then exits 1).
         expect(Date.now() - t0).toBeLessThan(10_000);
       }
-    });
+      // Slack only for what the contract does not bound: starting the server and a checkout on a
+      // loaded machine.
+    }, 60_000);
 
     it('SIGINT while a step runs still exits 0 within 10 s', async () => {
       const server = await spawnServe({ PORT: '0', STEPWISE_DB: ':memory:' });
@@ -270,8 +274,9 @@ describe('stepwise CLI', () => {
       server.child.kill('SIGINT');
       const exit = await waitExit(server.child);
       expect(exit.code, server.output()).toBe(0);
+      // The contract, without slack (see above): exit 0 within 10 s of the signal.
       expect(Date.now() - t0).toBeLessThan(10_000);
-    });
+    }, 60_000);
 
     it('listens beyond loopback with a token and requires it', async () => {
       const server = await spawnServe({ HOST: '0.0.0.0', PORT: '0', STEPWISE_DB: ':memory:', STEPWISE_TOKEN: 'serve-token' });

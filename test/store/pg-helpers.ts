@@ -11,7 +11,9 @@ export async function pgAvailable(): Promise<boolean> {
     await client.query('SELECT 1');
     return true;
   } catch (error) {
-    if (process.env.STEPWISE_REQUIRE_PG === '1') throw error;
+    if (process.env.STEPWISE_REQUIRE_PG === '1') {
+      throw new Error(`STEPWISE_REQUIRE_PG=1 and PostgreSQL at ${PG_URL} is not reachable: ${(error as Error).message}`, { cause: error });
+    }
     console.warn(`PostgreSQL at ${PG_URL} is not reachable; skipping PostgreSQL store tests (${(error as Error).message})`);
     return false;
   } finally {

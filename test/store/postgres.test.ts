@@ -135,10 +135,11 @@ describe.skipIf(!available)('PostgresStore', () => {
         const error = await withAdmin(async (admin) => {
           await admin.query('BEGIN');
           await admin.query(`SELECT 1 FROM "${schema}".executions WHERE id = 'killed-2' FOR UPDATE`);
-          const pending = s.commit([{ ...create('killed-2'), create: undefined, expectedSeq: 1 }]);
+          // The handler is attached at creation: the rejection may land before the awaits below finish.
+          const pending = s.commit([{ ...create('killed-2'), create: undefined, expectedSeq: 1 }]).catch((e: unknown) => e);
           await new Promise((r) => setTimeout(r, 100));
           await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-          const caught = await pending.catch((e: unknown) => e);
+          const caught = await pending;
           await admin.query('ROLLBACK');
           return caught;
         });
@@ -160,10 +161,11 @@ describe.skipIf(!available)('PostgresStore', () => {
           await admin.query('BEGIN');
           await s.commit([create('batch-lock')]);
           await admin.query(`SELECT 1 FROM "${schema}".executions WHERE id = 'batch-lock' FOR UPDATE`);
-          const pending = s.commit([create('batch-first'), { ...create('batch-lock'), create: undefined, expectedSeq: 1 }]);
+          // The handler is attached at creation: the rejection may land before the awaits below finish.
+          const pending = s.commit([create('batch-first'), { ...create('batch-lock'), create: undefined, expectedSeq: 1 }]).catch((e: unknown) => e);
           await new Promise((r) => setTimeout(r, 200));
           await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-          const error = await pending.catch((e: unknown) => e);
+          const error = await pending;
           await admin.query('ROLLBACK');
           expect(error).toBeInstanceOf(StepwiseError);
           expect((error as StepwiseError).code).toBe('STORE_UNAVAILABLE');
