@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AnyStateMachine } from 'xstate';
+import type { ResolvedRetryPolicy } from '../core/retry-policy.js';
 import { canonicalJson } from '../core/json.js';
 import { compileMachine } from './compile.js';
 import type { Handler, ResolvedCompensation, StateDef, WorkflowDefinition } from './definition.js';
@@ -12,6 +13,8 @@ export interface StepRuntime {
   state: StateDef;
   handler: Handler;
   timeoutMs: number;
+  retry: ResolvedRetryPolicy[];
+  compensation?: ResolvedCompensation;
 }
 
 export interface WorkflowDescription {
@@ -56,7 +59,9 @@ export class Workflow<In = unknown> {
   /** The state named `name`, if it is a task or map (what a work row runs). */
   step(name: string): StepRuntime | undefined {
     const s = this.index.get(name)?.state;
-    if (s && (s.type === 'task' || s.type === 'map')) return { state: s, handler: s.handler, timeoutMs: s.timeoutMs };
+    if (s && (s.type === 'task' || s.type === 'map')) {
+      return { state: s, handler: s.handler, timeoutMs: s.timeoutMs, retry: s.retry, ...(s.compensation ? { compensation: s.compensation } : {}) };
+    }
     return undefined;
   }
 

@@ -589,9 +589,8 @@ export class Engine {
           const { step, index } = parseStepKey(input.work.key);
           const ref = refKey(input.work);
           if (input.work.kind === 'compensation') {
-            const comp = live.wf.step(step)?.state;
-            const name = comp && 'compensation' in comp ? comp.compensation?.name : undefined;
-            events.push({ type: HistoryEventType.CompensationStarted, timestamp: now, step: name ?? step, attempt: input.work.attempt, data: { for: step, key: input.work.key, worker: this.workerId } });
+            const name = live.wf.step(step)?.compensation?.name ?? step;
+            events.push({ type: HistoryEventType.CompensationStarted, timestamp: now, step: name, attempt: input.work.attempt, data: { for: step, key: input.work.key, worker: this.workerId } });
           } else {
             events.push({ type: HistoryEventType.StepStarted, timestamp: now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, worker: this.workerId }, index) });
           }
@@ -607,7 +606,7 @@ export class Engine {
           draft.commit.consume!.push({ executionId: live.id, kind: input.work.kind, key: input.work.key, owner: this.workerId });
           let event: WorkflowEvent;
           if (input.work.kind === 'compensation') {
-            const comp = (live.wf.step(step)?.state as { compensation?: { name: string } } | undefined)?.compensation?.name ?? step;
+            const comp = live.wf.step(step)?.compensation?.name ?? step;
             if (input.outcome.ok) {
               events.push({ type: HistoryEventType.CompensationSucceeded, timestamp: now, step: comp, attempt: input.work.attempt, data: { for: step, key: input.work.key, output: input.outcome.output } });
               event = { type: 'COMPENSATION_SUCCEEDED', key: input.work.key };
@@ -720,7 +719,7 @@ export class Engine {
           const kind: WorkKind = cmd.type === 'retryTask' ? 'task' : 'compensation';
           const { step } = parseStepKey(cmd.params.key);
           const runtime = draft.live.wf.step(step);
-          const policies = kind === 'task' ? (runtime?.state as { retry: [] } | undefined)?.retry : (runtime?.state as { compensation?: { retry: [] } })?.compensation?.retry;
+          const policies = kind === 'task' ? runtime?.retry : runtime?.compensation?.retry;
           const policy = policies?.[cmd.params.policy];
           const delayMs = policy ? backoffDelay(policy, cmd.params.attempt, this.random()) : 1000;
           const dueAt = now + delayMs;
@@ -899,7 +898,7 @@ export class Engine {
     let input: unknown;
     let stepName = step;
     if (work.kind === 'compensation') {
-      const comp = runtime && 'compensation' in runtime.state ? runtime.state.compensation : undefined;
+      const comp = runtime?.compensation;
       const done = context.completed.find((c) => c.key === work.key);
       handler = comp?.handler;
       timeoutMs = comp?.timeoutMs ?? timeoutMs;
