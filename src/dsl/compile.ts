@@ -16,7 +16,7 @@ import { branchScope, type StateInfo } from './scopes.js';
  * same snapshot.
  */
 export function compileMachine(def: WorkflowDefinition, index: Map<string, StateInfo>): AnyStateMachine {
-  const ctx = new Compiler(def, index);
+  const ctx = new Compiler(index);
   return setup({
     types: {} as { context: WorkflowContext; events: WorkflowEvent; input: unknown },
   }).createMachine({
@@ -58,10 +58,7 @@ type Transition = { target?: string; guard?: (args: Ctx) => boolean; actions?: u
 const COMPENSATING_ID = `${FINAL.failed}-compensating`;
 
 class Compiler {
-  constructor(
-    private readonly def: WorkflowDefinition,
-    private readonly index: Map<string, StateInfo>,
-  ) {}
+  constructor(private readonly index: Map<string, StateInfo>) {}
 
   sequence(states: StateDef[], regionEnd?: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pRetry from 'p-retry';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { StepwiseError, type StepError } from '../core/errors.js';
-import { HistoryEventType, type HistoryEvent, type NewHistoryEvent } from '../core/events.js';
+import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import { isValidExecutionId, newExecutionId } from '../core/ids.js';
 import { canonicalJson, toJson } from '../core/json.js';
 import { backoffDelay } from '../core/retry-policy.js';

@@ -1,0 +1,42 @@
+/**
+ * The row shapes both adapters store (the same columns, JSON kept as text) and their mapping to
+ * the port's types.
+ */
+import type { StepError } from '../core/errors.js';
+import type { HistoryEvent, HistoryEventType } from '../core/events.js';
+import type { ExecutionStatus } from '../core/status.js';
+import type { ExecutionSummary, WorkItem, WorkKind } from '../core/store.js';
+
+export interface ExecutionRow {
+  id: string; workflow: string; version: string; status: string; input: string; output: string | null;
+  error: string | null; snapshot?: string; last_seq?: number; started_at: number; ended_at: number | null;
+}
+export interface HistoryRow { seq: number; type: string; ts: number; step: string | null; attempt: number | null; data: string | null }
+export interface WorkRow { execution_id: string; kind: string; key: string; attempt: number; due_at: number; lease_owner: string | null; lease_until: number | null }
+
+export function toSummary(row: ExecutionRow): ExecutionSummary {
+  const summary: ExecutionSummary = {
+    id: row.id, workflow: row.workflow, version: row.version, status: row.status as ExecutionStatus,
+    input: JSON.parse(row.input), startedAt: row.started_at,
+  };
+  if (row.output !== null) summary.output = JSON.parse(row.output);
+  if (row.error !== null) summary.error = JSON.parse(row.error) as StepError;
+  if (row.ended_at !== null) summary.endedAt = row.ended_at;
+  return summary;
+}
+
+export function toEvent(row: HistoryRow): HistoryEvent {
+  const event: HistoryEvent = { seq: row.seq, type: row.type as HistoryEventType, timestamp: row.ts };
+  if (row.step !== null) event.step = row.step;
+  if (row.attempt !== null) event.attempt = row.attempt;
+  if (row.data !== null) event.data = JSON.parse(row.data);
+  return event;
+}
+
+export function toWork(row: WorkRow): WorkItem {
+  const item: WorkItem = { executionId: row.execution_id, kind: row.kind as WorkKind, key: row.key, attempt: row.attempt, dueAt: row.due_at };
+  if (row.lease_owner !== null) item.leaseOwner = row.lease_owner;
+  if (row.lease_until !== null) item.leaseUntil = row.lease_until;
+  return item;
+}
+
