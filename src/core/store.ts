@@ -110,7 +110,9 @@ export interface Store {
   readonly kind: string;
   /**
    * True when the store belongs to one process (an SQLite file): at start-up every lease left by a
-   * previous process is void, and the engine calls `releaseAllLeases`.
+   * previous process is void, and the engine calls `releaseAllLeases`. An exclusive store may
+   * hold a lease until it is released instead of until `leaseUntil` (no one else could take the
+   * work over), so claims and `nextDueAt` need only consider unleased rows.
    */
   readonly exclusive: boolean;
 

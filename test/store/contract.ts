@@ -585,6 +585,14 @@ export function describeStoreContract(
           task(id, 'edge', T0, { leaseOwner: 'w1', leaseUntil: T0 + 50 }),
           task(id, 'expired', T0, { leaseOwner: 'w1', leaseUntil: T0 + 49 }),
         ]);
+        if (store.exclusive) {
+          // An exclusive store holds a lease until it is released: nothing leased is claimed.
+          expect(await store.claimWork({ owner: 'w2', now: T0 + 1000, leaseUntil: T0 + 2000, limit: 10 })).toEqual([]);
+          await store.releaseLeases('w1');
+          const freed = await store.claimWork({ owner: 'w2', now: T0 + 1000, leaseUntil: T0 + 2000, limit: 10 });
+          expect(freed.map((w) => w.key).sort()).toEqual(['edge', 'expired', 'live']);
+          return;
+        }
         // a lease is live through leaseUntil itself
         const claimed = await store.claimWork({ owner: 'w2', now: T0 + 50, leaseUntil: T0 + 200, limit: 10 });
         expect(claimed.map((w) => [w.key, w.leaseOwner, w.leaseUntil])).toEqual([['expired', 'w2', T0 + 200]]);
@@ -710,7 +718,11 @@ export function describeStoreContract(
           { executionId: id, kind: 'timer', key: 'later', attempt: 1, dueAt: T0 + 5000 },
         ]);
         expect(await store.nextDueAt(T0)).toBe(T0 + 40);
-        // once the lease has expired its row counts again
+        // once the lease has expired its row counts again (on an exclusive store: once released)
+        if (store.exclusive) {
+          expect(await store.nextDueAt(T0 + 101)).toBe(T0 + 40);
+          await store.releaseLeases('w1');
+        }
         expect(await store.nextDueAt(T0 + 101)).toBe(T0 + 1);
         // future rows count: nextDueAt is not limited to due work
         await store.claimWork({ owner: 'w2', now: T0 + 40, leaseUntil: T0 + 1000, limit: 10 });

@@ -55,4 +55,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX work_by_kind_due ON work (kind, due_at);
   DROP INDEX work_by_due;
   `,
+  // 3: only unleased rows are indexed for claiming. A task the engine runs at once is written
+  // already leased and deleted by the next commit; keeping it out of the index saves a page in
+  // both of those commits (one of ~5.6 a step). On this exclusive store a lease holds until it
+  // is released (at shutdown, or by the next process at start-up), so a leased row never needs
+  // to be found by its due time.
+  `
+  CREATE INDEX work_unleased ON work (kind, due_at) WHERE lease_owner IS NULL;
+  DROP INDEX work_by_kind_due;
+  `,
 ];

@@ -31,7 +31,11 @@ export interface SqliteStoreOptions {
 const CHECKPOINT_EVERY_COMMITS = 4000;
 const WORK_KINDS: WorkKind[] = ['timer', 'task', 'compensation'];
 
-/** The embedded store: one SQLite file in WAL mode, owned by one process. */
+/**
+ * The embedded store: one SQLite file in WAL mode, owned by one process. Being exclusive, it
+ * holds a lease until it is released (releaseLeases at shutdown, releaseAllLeases when the next
+ * process starts) rather than until `leaseUntil`: no other process could take the work over.
+ */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly exclusive = true;
@@ -86,7 +90,7 @@ export class SqliteStore implements Store {
       releaseAll: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL'),
       nextDue: db.prepare(
         `SELECT min(due_at) FROM (${WORK_KINDS.map(() =>
-          'SELECT * FROM (SELECT due_at FROM work WHERE kind = ? AND (lease_owner IS NULL OR lease_until < ?) ORDER BY due_at LIMIT 1)').join(' UNION ALL ')})`,
+          'SELECT * FROM (SELECT due_at FROM work WHERE kind = ? AND lease_owner IS NULL ORDER BY due_at LIMIT 1)').join(' UNION ALL ')})`,
       ).pluck(),
       listWork: db.prepare('SELECT * FROM work WHERE execution_id = ? ORDER BY due_at'),
     };
@@ -208,7 +212,7 @@ export class SqliteStore implements Store {
     let stmt = this.claimStatements.get(cacheKey);
     if (!stmt) {
       const perKind = kinds.map((kind) => `SELECT * FROM (SELECT execution_id, kind, key, due_at FROM work
-        WHERE kind = '${kind}' AND due_at <= @now AND (lease_owner IS NULL OR lease_until < @now) ORDER BY due_at LIMIT @limit)`);
+        WHERE kind = '${kind}' AND due_at <= @now AND lease_owner IS NULL ORDER BY due_at LIMIT @limit)`);
       stmt = this.db.prepare(`UPDATE work SET lease_owner = @owner, lease_until = @leaseUntil
         WHERE (execution_id, kind, key) IN (
           SELECT execution_id, kind, key FROM (${perKind.join(' UNION ALL ')}) ORDER BY due_at LIMIT @limit)
@@ -232,7 +236,8 @@ export class SqliteStore implements Store {
   }
 
   nextDueAt(now: number): Promise<number | undefined> {
-    return this.guard(() => (this.stmt.nextDue.get(...WORK_KINDS.flatMap((kind) => [kind, now])) as number | null) ?? undefined);
+    void now; // leases on this exclusive store do not expire: only unleased rows count
+    return this.guard(() => (this.stmt.nextDue.get(...WORK_KINDS) as number | null) ?? undefined);
   }
 
   listWork(executionId: string): Promise<WorkItem[]> {
