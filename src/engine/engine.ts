@@ -2,19 +2,22 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pRetry from 'p-retry';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
-import { StepwiseError, type StepError } from '../core/errors.js';
-import { HistoryEventType, type HistoryEvent } from '../core/events.js';
+import { StepwiseError } from '../core/errors.js';
+import type { HistoryEvent } from '../core/events.js';
 import { isValidExecutionId, newExecutionId } from '../core/ids.js';
 import { canonicalJson, toJson } from '../core/json.js';
-import { backoffDelay } from '../core/retry-policy.js';
 import { EXECUTION_STATUSES, ExecutionStatus, isTerminalStatus } from '../core/status.js';
 import type {
-  CommitOutcome, ExecutionCommit, ExecutionSummary, NewWork, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
+  CommitOutcome, ExecutionCommit, ExecutionSummary, Store, StoredExecution, WorkItem, WorkRef,
 } from '../core/store.js';
-import { parseStepKey, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
+import { parseStepKey, type WorkflowContext } from '../dsl/machine-types.js';
 import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
-import { begin, decide, expectsWork, outcomeOf, persist, restore, type Snapshot } from './decide.js';
+import { restore, type Snapshot } from './decide.js';
+import { DraftBuilder } from './draft-builder.js';
 import { runHandler, type HandlerOutcome } from './handler-runner.js';
+import {
+  deferred, isEmptyDraft, refKey, summaryOf, toRef, type Draft, type Input, type Live, type Running,
+} from './step-types.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -52,48 +55,6 @@ export interface EngineOptions {
   faultPoint?: (point: 'before-commit' | 'after-commit', info: { events: number; executions: number }) => void;
 }
 
-type Input =
-  /** `done` resolves with the new execution, or undefined when the id was taken. */
-  | { kind: 'create'; wf: Workflow; input: unknown; done: Deferred<ExecutionSummary | undefined> }
-  | { kind: 'claimed'; work: WorkItem }
-  | { kind: 'result'; work: WorkItem; outcome: HandlerOutcome; leaseLost?: boolean }
-  | { kind: 'timer'; work: WorkItem }
-  | { kind: 'cancel'; done: Deferred<void> };
-
-interface Running {
-  work: WorkItem;
-  abort: AbortController;
-  /** Set when the result must not be applied: the engine is handing the work back, or the step was left. */
-  discard?: boolean;
-  leaseLost?: boolean;
-}
-
-/** What the engine holds in memory for an execution while it has work in flight here. */
-interface Live {
-  id: string;
-  wf: Workflow;
-  snapshot: Snapshot;
-  lastSeq: number;
-  status: ExecutionStatus;
-}
-
-/** One execution's share of a group commit, built from its inputs on top of its live state. */
-interface Draft {
-  live: Live;
-  inputs: Input[];
-  commit: ExecutionCommit;
-  snapshot: Snapshot;
-  schedule: Map<string, NewWork>;
-  drop: Map<string, WorkRef>;
-  launches: Map<string, WorkItem>;
-  aborts: string[];
-  /** Earliest due time of work scheduled for later, to set the wake timer. */
-  wakeAt?: number;
-  backlog: boolean;
-  /** The start whose input this draft's create commit writes (other starts of the id read it back). */
-  creator?: Input;
-}
-
 const silentLogger: Logger = { info() {}, warn: (o, m) => console.warn(m ?? '', o), error: (o, m) => console.error(m ?? '', o) };
 const TIMER_CLAIM_BATCH = 512;
 /** Work for a definition version this process lacks is handed back, due again after this. */
@@ -119,6 +80,7 @@ export class Engine {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly faultPoint: EngineOptions['faultPoint'];
+  private readonly drafts: DraftBuilder;
 
   private readonly versions = new Map<string, Map<string, Workflow>>();
   private readonly latest = new Map<string, Workflow>();
@@ -173,6 +135,14 @@ export class Engine {
     this.random = options.random ?? Math.random;
     this.log = options.logger ?? silentLogger;
     this.faultPoint = options.faultPoint;
+    this.drafts = new DraftBuilder({
+      workerId: this.workerId,
+      leaseMs: this.leaseMs,
+      random: this.random,
+      canRunNow: () => !this.stopping && this.running.size + this.reserved < this.concurrency,
+      isStopping: () => this.stopping,
+      reservations: this.reservations,
+    });
   }
 
   // ---- registry ---------------------------------------------------------------------------
@@ -410,8 +380,12 @@ export class Engine {
       try {
         const live = await this.liveFor(id, inputs);
         if (!live) continue;
-        const draft = this.buildDraft(live, inputs);
-        if (draft) drafts.push(draft);
+        const draft = this.drafts.build(live, inputs, this.clock.now());
+        if (!isEmptyDraft(draft)) drafts.push(draft);
+        else {
+          this.resolveDeferreds(draft);
+          if (!this.runningPer.has(id)) this.live.delete(id);
+        }
       } catch (error) {
         this.requeueLater(id, inputs, error);
       }
@@ -539,239 +513,6 @@ export class Engine {
     };
     for (const w of rows) this.held.delete(refKey(w));
     this.store.commit([commit]).catch((error) => this.log.warn({ err: (error as Error).message, executionId: stored.id }, 'could not hand work back'));
-  }
-
-  /** Applies inputs in order to a copy of the live state; nothing in memory changes until the commit lands. */
-  private buildDraft(live: Live, inputs: Input[]): Draft | undefined {
-    const now = this.clock.now();
-    const draft: Draft = {
-      live, inputs, snapshot: live.snapshot, schedule: new Map(), drop: new Map(), launches: new Map(), aborts: [], backlog: false,
-      commit: { executionId: live.id, expectedSeq: live.lastSeq, events: [], snapshot: undefined, status: live.status, consume: [] },
-    };
-    const events = draft.commit.events;
-    for (const input of inputs) {
-      if (input.kind === 'create') {
-        if (live.snapshot !== undefined) {
-          input.done.resolve(undefined);
-          continue;
-        }
-        // Another start of an id this batch creates: it settles after the commit (resolveDeferreds),
-        // when there is something to read back; settling now would read before the commit lands.
-        if (draft.commit.create) continue;
-        draft.creator = input;
-        const started = begin(live.wf, input.input);
-        draft.commit.create = { workflow: live.wf.name, version: live.wf.version, input: input.input, startedAt: now };
-        events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: { input: input.input, workflow: live.wf.name, version: live.wf.version } });
-        draft.snapshot = started.snapshot;
-        this.apply(draft, started.commands, now);
-        continue;
-      }
-      if (isTerminalStatus(live.status) || outcomeOf(draft.snapshot).status !== ExecutionStatus.RUNNING) {
-        this.settleAfterEnd(draft, input);
-        continue;
-      }
-      if (input.kind !== 'cancel' && (draft.drop.has(refKey(input.work)) || !expectsWork(draft.snapshot, input.work))) {
-        // An earlier input of this batch made the machine leave this step (a sibling branch failed,
-        // or cancel), or the machine no longer waits for it at all (a claim made after a lease
-        // lapsed, for a step whose result is committed): its row is dropped, its result, claim
-        // or timer not applied. A completed step never runs again.
-        this.settleAfterEnd(draft, input);
-        continue;
-      }
-      switch (input.kind) {
-        case 'claimed': {
-          if (this.stopping) {
-            // Claimed just before shutdown: left as it is; stop() releases the lease.
-            this.reservations.delete(refKey(input.work));
-            break;
-          }
-          // The claim's reservation of capacity passes to the launch.
-          const { step, index } = parseStepKey(input.work.key);
-          const ref = refKey(input.work);
-          if (input.work.kind === 'compensation') {
-            const name = live.wf.step(step)?.compensation?.name ?? step;
-            events.push({ type: HistoryEventType.CompensationStarted, timestamp: now, step: name, attempt: input.work.attempt, data: { for: step, key: input.work.key, worker: this.workerId } });
-          } else {
-            events.push({ type: HistoryEventType.StepStarted, timestamp: now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, worker: this.workerId }, index) });
-          }
-          draft.launches.set(ref, input.work);
-          break;
-        }
-        case 'result': {
-          const { step, index } = parseStepKey(input.work.key);
-          if (input.leaseLost) {
-            events.push({ type: HistoryEventType.StepResultRefused, timestamp: now, step, attempt: input.work.attempt, data: { key: input.work.key, worker: this.workerId, reason: 'lease lost' } });
-            break;
-          }
-          draft.commit.consume!.push({ executionId: live.id, kind: input.work.kind, key: input.work.key, owner: this.workerId });
-          let event: WorkflowEvent;
-          if (input.work.kind === 'compensation') {
-            const comp = live.wf.step(step)?.compensation?.name ?? step;
-            if (input.outcome.ok) {
-              events.push({ type: HistoryEventType.CompensationSucceeded, timestamp: now, step: comp, attempt: input.work.attempt, data: { for: step, key: input.work.key, output: input.outcome.output } });
-              event = { type: 'COMPENSATION_SUCCEEDED', key: input.work.key };
-            } else {
-              events.push({ type: HistoryEventType.CompensationFailed, timestamp: now, step: comp, attempt: input.work.attempt, data: { for: step, key: input.work.key, error: input.outcome.error } });
-              event = { type: 'COMPENSATION_FAILED', key: input.work.key, error: input.outcome.error };
-            }
-          } else if (input.outcome.ok) {
-            events.push({ type: HistoryEventType.StepSucceeded, timestamp: now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, output: input.outcome.output }, index) });
-            event = { type: 'STEP_SUCCEEDED', key: input.work.key, output: input.outcome.output };
-          } else {
-            events.push({ type: HistoryEventType.StepFailed, timestamp: now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, error: input.outcome.error }, index) });
-            event = { type: 'STEP_FAILED', key: input.work.key, error: input.outcome.error };
-          }
-          this.transition(draft, event, now);
-          break;
-        }
-        case 'timer': {
-          const { step } = parseStepKey(input.work.key);
-          draft.commit.consume!.push({ executionId: live.id, kind: 'timer', key: input.work.key, owner: this.workerId });
-          events.push({ type: HistoryEventType.TimerFired, timestamp: now, step, data: { key: input.work.key, dueAt: input.work.dueAt } });
-          this.transition(draft, { type: 'TIMER_FIRED', key: input.work.key }, now);
-          break;
-        }
-        case 'cancel': {
-          events.push({ type: HistoryEventType.CancelRequested, timestamp: now });
-          this.transition(draft, { type: 'CANCEL' }, now);
-          break;
-        }
-      }
-    }
-    if (events.length === 0 && draft.drop.size === 0 && draft.commit.consume!.length === 0) {
-      this.resolveDeferreds(draft);
-      if (!this.runningPer.has(live.id)) this.live.delete(live.id);
-      return undefined;
-    }
-    const outcome = outcomeOf(draft.snapshot);
-    draft.commit.snapshot = persist(draft.snapshot);
-    draft.commit.status = outcome.status;
-    if (outcome.status !== ExecutionStatus.RUNNING && live.status === ExecutionStatus.RUNNING) {
-      draft.commit.endedAt = now;
-      if (outcome.output !== undefined) draft.commit.output = outcome.output;
-      if (outcome.error) draft.commit.error = outcome.error;
-      const failures = draft.snapshot.context.compensationFailures;
-      events.push({
-        type: outcome.status === ExecutionStatus.SUCCEEDED ? HistoryEventType.ExecutionSucceeded
-          : outcome.status === ExecutionStatus.CANCELLED ? HistoryEventType.ExecutionCancelled : HistoryEventType.ExecutionFailed,
-        timestamp: now,
-        data: outcome.status === ExecutionStatus.SUCCEEDED ? { output: outcome.output }
-          : { error: outcome.error, ...(failures.length > 0 ? { compensationFailures: failures } : {}) },
-      });
-    }
-    draft.commit.schedule = [...draft.schedule.values()];
-    draft.commit.drop = [...draft.drop.values()];
-    return draft;
-  }
-
-  /** An input for an execution that has ended: nothing to apply; give back what it holds. */
-  private settleAfterEnd(draft: Draft, input: Input): void {
-    if (input.kind === 'claimed') {
-      this.reservations.delete(refKey(input.work));
-      draft.drop.set(refKey(input.work), toRef(input.work));
-    } else if (input.kind === 'cancel') {
-      input.done.reject(new StepwiseError('EXECUTION_ENDED', `execution '${draft.live.id}' has already ended`, { id: draft.live.id }));
-    } else if (input.kind === 'timer' || input.kind === 'result') {
-      draft.drop.set(refKey(input.work), toRef(input.work));
-    }
-  }
-
-  private transition(draft: Draft, event: WorkflowEvent, now: number): void {
-    const decision = decide(draft.live.wf, draft.snapshot, event);
-    draft.snapshot = decision.snapshot;
-    this.apply(draft, decision.commands, now);
-  }
-
-  /** Turns the machine's commands into history events and work rows in the draft. */
-  private apply(draft: Draft, commands: WorkflowCommand[], now: number): void {
-    const id = draft.live.id;
-    const events = draft.commit.events;
-    /** Waits already due (a zero or past duration) fire in this same commit: no row, no poll. */
-    const dueNow: Array<{ key: string; step: string; dueAt: number }> = [];
-    for (const cmd of commands) {
-      switch (cmd.type) {
-        case 'entered':
-          events.push({ type: HistoryEventType.StateEntered, timestamp: now, step: cmd.params.step });
-          break;
-        case 'runTask':
-        case 'runCompensation': {
-          const kind: WorkKind = cmd.type === 'runTask' ? 'task' : 'compensation';
-          const work: NewWork = { executionId: id, kind, key: cmd.params.key, attempt: 1, dueAt: now };
-          if (!this.stopping && this.running.size + this.reserved < this.concurrency) {
-            this.reservations.add(refKey(work));
-            work.leaseOwner = this.workerId;
-            work.leaseUntil = now + this.leaseMs;
-            draft.launches.set(refKey(work), work);
-            if (kind === 'task') {
-              events.push({ type: HistoryEventType.StepStarted, timestamp: now, step: cmd.params.step, attempt: 1, data: withIndex({ key: cmd.params.key, worker: this.workerId }, (cmd.params as { index?: number }).index) });
-            } else {
-              const c = cmd.params as { step: string; compensation: string; key: string };
-              events.push({ type: HistoryEventType.CompensationStarted, timestamp: now, step: c.compensation, attempt: 1, data: { for: c.step, key: c.key, worker: this.workerId } });
-            }
-          } else {
-            draft.backlog = true;
-          }
-          draft.schedule.set(refKey(work), work);
-          break;
-        }
-        case 'retryTask':
-        case 'retryCompensation': {
-          const kind: WorkKind = cmd.type === 'retryTask' ? 'task' : 'compensation';
-          const { step } = parseStepKey(cmd.params.key);
-          const runtime = draft.live.wf.step(step);
-          const policies = kind === 'task' ? runtime?.retry : runtime?.compensation?.retry;
-          const policy = policies?.[cmd.params.policy];
-          const delayMs = policy ? backoffDelay(policy, cmd.params.attempt, this.random()) : 1000;
-          const dueAt = now + delayMs;
-          const stepName = cmd.type === 'retryCompensation' ? cmd.params.compensation : step;
-          events.push({ type: HistoryEventType.RetryScheduled, timestamp: now, step: stepName, attempt: cmd.params.attempt, data: { key: cmd.params.key, dueAt, delayMs } });
-          const work: NewWork = { executionId: id, kind, key: cmd.params.key, attempt: cmd.params.attempt, dueAt };
-          draft.schedule.set(refKey(work), work);
-          draft.wakeAt = Math.min(draft.wakeAt ?? Infinity, dueAt);
-          break;
-        }
-        case 'startTimer': {
-          const dueAt = cmd.params.until ?? now + (cmd.params.durationMs ?? 0);
-          events.push({ type: HistoryEventType.TimerStarted, timestamp: now, step: cmd.params.step, data: { key: cmd.params.key, dueAt } });
-          if (dueAt <= now) {
-            dueNow.push({ key: cmd.params.key, step: cmd.params.step, dueAt });
-            break;
-          }
-          const work: NewWork = { executionId: id, kind: 'timer', key: cmd.params.key, attempt: 1, dueAt };
-          draft.schedule.set(refKey(work), work);
-          draft.wakeAt = Math.min(draft.wakeAt ?? Infinity, dueAt);
-          break;
-        }
-        case 'cancelWork': {
-          for (const key of cmd.params.keys) {
-            const ref: WorkRef = { executionId: id, kind: cmd.params.kind, key };
-            const k = refKey(ref);
-            if (draft.commit.consume!.some((c: WorkRef) => refKey(c) === k)) {
-              // This commit consumes its row; a retry of it scheduled earlier in this batch must not
-              // outlive the step either (it would run the handler of a step the machine has left).
-              draft.schedule.delete(k);
-              continue;
-            }
-            if (draft.launches.has(k)) {
-              // Entered (or claimed) and left within this batch: its handler never runs, so the
-              // StepStarted this draft holds for it would report a call that never happened.
-              const started = events.findIndex((e) => e.type === HistoryEventType.StepStarted && e.data?.key === key);
-              if (started !== -1) events.splice(started, 1);
-              draft.launches.delete(k);
-              this.reservations.delete(k);
-            }
-            draft.schedule.delete(k);
-            draft.drop.set(k, ref);
-            draft.aborts.push(k);
-          }
-          break;
-        }
-      }
-    }
-    for (const timer of dueNow) {
-      events.push({ type: HistoryEventType.TimerFired, timestamp: now, step: timer.step, data: { key: timer.key, dueAt: timer.dueAt } });
-      this.transition(draft, { type: 'TIMER_FIRED', key: timer.key }, now);
-    }
   }
 
   private afterCommit(draft: Draft, outcome: CommitOutcome): void {
@@ -1018,50 +759,10 @@ export class Engine {
   }
 }
 
-/** The summary of an execution as its creating commit wrote it, without reading it back. */
-function summaryOf(draft: Draft): ExecutionSummary {
-  const c = draft.commit;
-  const summary: ExecutionSummary = {
-    id: c.executionId, workflow: c.create!.workflow, version: c.create!.version, status: c.status,
-    input: c.create!.input, startedAt: c.create!.startedAt,
-  };
-  if (c.output !== undefined) summary.output = c.output;
-  if (c.error) summary.error = c.error;
-  if (c.endedAt !== undefined) summary.endedAt = c.endedAt;
-  return summary;
-}
-
 function isStoreUnavailable(error: unknown): boolean {
   return error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE';
-}
-
-function refKey(ref: WorkRef): string {
-  return `${ref.executionId}\u0000${ref.kind}\u0000${ref.key}`;
-}
-
-function toRef(w: WorkRef): WorkRef {
-  return { executionId: w.executionId, kind: w.kind, key: w.key };
-}
-
-function withIndex(data: Record<string, unknown>, index: number | undefined): Record<string, unknown> {
-  return index === undefined ? data : { ...data, index };
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-  return { promise, resolve, reject };
 }
 
 function realSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-export type { StepError };
