@@ -6,10 +6,13 @@ import { httpError } from './http-errors.js';
 const PUBLIC_PATHS = new Set(['/healthz']);
 
 /**
- * Route config flag for routes that serve no data and need no token: the history page's HTML and
- * static assets (its script then calls the /v1 API with the token). Set by buildServer only.
+ * Route config flag for the history page's HTML and static assets. A browser cannot add an
+ * Authorization header to a navigation or a <script src>, so these routes also take the token
+ * once as `?token=` (which sets an HttpOnly, SameSite=Strict session cookie holding a digest of
+ * it) and then the cookie. The /v1 API itself takes only the Bearer header. Set by buildServer.
  */
 export const PUBLIC_ROUTE_FLAG = 'stepwisePublic';
+const PAGE_COOKIE = 'stepwise_page';
 
 function isPublicRoute(request: FastifyRequest): boolean {
   const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
@@ -38,12 +41,37 @@ export function bearerMatches(header: string | undefined, expectedDigest: Buffer
   return timingSafeEqual(digest(match[1]!), expectedDigest);
 }
 
-/** Requires `Authorization: Bearer <token>` on every route but the public ones. */
+/** The value of cookie `name` in a Cookie header, if present. */
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * Requires the token on every route but /healthz: `Authorization: Bearer <token>`, or, on the
+ * history page's routes only, `?token=<token>` once and then the session cookie it sets.
+ */
 export function installAuth(app: FastifyInstance, token: string): void {
   const expected = digest(token);
+  const session = digest(`stepwise-page-session:${token}`).toString('hex');
+  const sessionDigest = digest(session);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (PUBLIC_PATHS.has(pathOf(request.url)) || isPublicRoute(request)) return;
+    if (PUBLIC_PATHS.has(pathOf(request.url))) return;
     if (bearerMatches(request.headers.authorization, expected)) return;
+    if (isPublicRoute(request)) {
+      const held = cookie(request.headers.cookie, PAGE_COOKIE);
+      if (held !== undefined && timingSafeEqual(digest(held), sessionDigest)) return;
+      const given = (request.query as Record<string, unknown> | undefined)?.token;
+      if (typeof given === 'string' && timingSafeEqual(digest(given), expected)) {
+        reply.header('Set-Cookie', `${PAGE_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
+        return;
+      }
+      reply.header('WWW-Authenticate', 'Bearer realm="stepwise"');
+      throw httpError('UNAUTHORIZED', 'this page needs the server\'s token: open it once as /?token=<token>');
+    }
     reply.header('WWW-Authenticate', 'Bearer realm="stepwise"');
     throw httpError('UNAUTHORIZED', 'this server needs an Authorization: Bearer <token> header');
   });

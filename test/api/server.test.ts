@@ -391,15 +391,25 @@ describe('bearer token', () => {
     expect((await h.app.inject({ url: '/healthz' })).statusCode).toBe(200);
   });
 
-  it.runIf(PAGE_EXISTS)('the history page shell (no data in it) loads without a token; its data routes do not', async () => {
-    const res = await h.app.inject({ url: '/' });
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toMatch(/^text\/html/);
-    expect(res.headers['content-security-policy']).toMatch(/script-src 'self'/);
-    expect(res.headers['x-frame-options']).toBe('DENY');
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  it.runIf(PAGE_EXISTS)('the history page needs the token too: once as ?token=, then the session cookie it sets', async () => {
+    expectError(await h.app.inject({ url: '/' }), 401, 'UNAUTHORIZED');
+    expectError(await h.app.inject({ url: '/?token=wrong' }), 401, 'UNAUTHORIZED');
+    const first = await h.app.inject({ url: `/?token=${TOKEN}` });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toMatch(/^text\/html/);
+    expect(first.headers['content-security-policy']).toMatch(/script-src 'self'/);
+    expect(first.headers['x-frame-options']).toBe('DENY');
+    expect(first.headers['x-content-type-options']).toBe('nosniff');
+    const setCookie = String(first.headers['set-cookie']);
+    expect(setCookie).toMatch(/^stepwise_page=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\/$/);
+    expect(setCookie).not.toContain(TOKEN);
+    const cookie = setCookie.split(';')[0];
+    expect((await h.app.inject({ url: '/', headers: { cookie } })).statusCode).toBe(200);
+    expect((await h.app.inject({ url: '/', headers: auth })).statusCode).toBe(200);
+    expectError(await h.app.inject({ url: '/', headers: { cookie: 'stepwise_page=forged' } }), 401, 'UNAUTHORIZED');
+    // the cookie opens the page, never the API
+    expectError(await h.app.inject({ url: '/v1/executions', headers: { cookie } }), 401, 'UNAUTHORIZED');
     expectError(await h.app.inject({ method: 'POST', url: '/', headers: { 'content-type': 'application/json' }, payload: '{}' }), 401, 'UNAUTHORIZED');
-    expectError(await h.app.inject({ url: '/v1/executions' }), 401, 'UNAUTHORIZED');
   });
 
   it('the right token works, and the token never reaches the log', async () => {
