@@ -139,8 +139,17 @@ export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
 
 /** Logs an unexpected error without the request's headers (the Authorization header never reaches a log). */
 /** Masks secret-looking query parameters (the history page takes its token from `?token=`). */
+/** Masks credentials in a URL's query, matching keys as fastify decodes them (`%74oken` is `token`). */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|access_token|api_key)=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, key: string) => {
+    let decoded = key;
+    try {
+      decoded = decodeURIComponent(key.replace(/\+/g, ' '));
+    } catch {
+      // a malformed escape: compare the raw key
+    }
+    return /^(token|access_token|api_key)$/i.test(decoded) ? `${sep}${key}=[redacted]` : whole;
+  });
 }
 
 export function logInternal(request: FastifyRequest, thrown: unknown): void {

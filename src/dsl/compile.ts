@@ -45,14 +45,15 @@ export function compileMachine(def: WorkflowDefinition, index: Map<string, State
 export function initialContext(input: unknown): WorkflowContext {
   return {
     data: { '': input ?? null }, attempts: {}, visits: {}, completed: [], compensating: [], maps: {}, timers: {},
-    choice: {}, spins: 0, fault: null, error: null, output: null, cancelled: false, compensationFailures: [],
+    choice: {}, spins: 0, faults: {}, error: null, output: null, cancelled: false, compensationFailures: [],
   };
 }
 
 type Ctx = { context: WorkflowContext; event: WorkflowEvent };
 
-/** A loop through pass and choice states that never waits is stopped after this many passes. */
+/** A run of states entered without waiting is stopped after this many (see Compiler.spin). */
 const MAX_SPINS = 10_000;
+const ENDLESS_LOOP = 'Stepwise.EndlessLoop';
 type Transition = { target?: string; guard?: (args: Ctx) => boolean; actions?: unknown[]; reenter?: boolean };
 
 const COMPENSATING_ID = `${FINAL.failed}-compensating`;
@@ -110,7 +111,7 @@ class Compiler {
           target: `#${rule.next}`,
           ...(rule.next === name ? { reenter: true } : {}),
           actions: [assign(({ context, event }: Ctx) => ({
-            fault: null,
+            faults: without(context.faults, name),
             data: { ...context.data, [scope]: applyResult(context.data[scope], resultPath, publicError(errorOf({ context, event }))) },
           }))],
         });
@@ -124,7 +125,7 @@ class Compiler {
     routes.push({
       guard,
       target: `#${COMPENSATING_ID}`,
-      actions: [assign(({ context, event }: Ctx) => ({ fault: null, error: publicError(errorOf({ context, event })) }))],
+      actions: [assign(({ context, event }: Ctx) => ({ faults: without(context.faults, name), error: publicError(errorOf({ context, event })) }))],
     });
     return routes;
   }
@@ -134,7 +135,21 @@ class Compiler {
    * in a parallel, another branch's fault is not this state's business).
    */
   private faultRoutes(name: string, ownCatch: CatchRule[] = []): Transition[] {
-    return this.failureRoutes(name, ({ context }) => context.fault!, ({ context }) => context.fault?.state === name, ownCatch);
+    return this.failureRoutes(name, ({ context }) => context.faults[name]!, ({ context }) => context.faults[name] !== undefined, ownCatch);
+  }
+
+  /**
+   * Counts a state entered without waiting (choice, pass, parallel, map with nothing to run,
+   * succeed, fail); a task, a map item or a real wait resets the count. A loop that never waits
+   * would spin inside one transition for ever: past MAX_SPINS it fails, bypassing catch routes.
+   */
+  private spin(name: string) {
+    return assign(({ context }: Ctx) => {
+      const spins = (context.spins ?? 0) + 1;
+      if (spins <= MAX_SPINS) return { spins };
+      const error = { code: ENDLESS_LOOP, message: `state '${name}' was entered after ${MAX_SPINS} others in a row without a task or wait`, terminal: true };
+      return { spins, faults: { ...context.faults, [name]: error } };
+    });
   }
 
   private visit(name: string) {
@@ -212,14 +227,18 @@ class Compiler {
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
           const found = safely(() => getPath(context.data[scope], state.itemsPath));
-          if (!found.ok) return { fault: faultAt(name, found.error) };
+          if (!found.ok) return { faults: { ...context.faults, [name]: found.error } };
           if (!Array.isArray(found.value)) {
-            return { fault: faultAt(name, { code: 'Stepwise.MapItemsNotArray', message: `map '${name}': '${state.itemsPath}' is not an array`, terminal: true }) };
+            return { faults: { ...context.faults, [name]: { code: 'Stepwise.MapItemsNotArray', message: `map '${name}': '${state.itemsPath}' is not an array`, terminal: true } } };
           }
           const items = found.value as unknown[];
-          return { spins: 0, maps: { ...context.maps, [name]: { items, results: new Array(items.length).fill(null), progress: '.'.repeat(items.length) } } };
+          return {
+            spins: items.length > 0 ? 0 : context.spins,
+            maps: { ...context.maps, [name]: { items, results: new Array(items.length).fill(null), progress: '.'.repeat(items.length) } },
+          };
         }),
         startMore,
+        this.spin(name),
       ],
       exit: [
         command('cancelWork', ({ context }) => {
@@ -279,8 +298,8 @@ class Compiler {
             const data = copyOf(context.data[scope]);
             return state.choices.findIndex((rule) => rule.when(data) === true);
           });
-          return found.ok ? { choice: { ...context.choice, [name]: found.value as number } } : { fault: faultAt(name, found.error) };
-        }),
+          return found.ok ? { choice: { ...context.choice, [name]: found.value as number } } : { faults: { ...context.faults, [name]: found.error } };
+        }),        this.spin(name),
       ],
       always: [
         ...this.faultRoutes(name),
@@ -308,7 +327,9 @@ class Compiler {
           for (const s of scopes) data[s] = context.data[scope];
           return { data };
         }),
+        this.spin(name),
       ],
+      always: this.faultRoutes(name),
       states: regions,
       // Exit actions run before a transition's own actions, so the join reads and drops the branches' data here.
       onDone: this.onComplete(name, [assign(({ context }: Ctx) => {
@@ -329,11 +350,14 @@ class Compiler {
         this.visit(name),
         assign(({ context }: Ctx) => {
           const found = safely(() => dueOf(state, copyOf(context.data[scope])));
-          if (!found.ok) return { fault: faultAt(name, found.error) };
-          return { spins: 0, timers: { ...context.timers, [key(context)]: found.value as { durationMs?: number; until?: number } } };
+          if (!found.ok) return { faults: { ...context.faults, [name]: found.error } };
+          const due = found.value as { durationMs?: number; until?: number };
+          // A wait of some duration really waits; one of zero (or until a time that may have
+          // passed) does not, and must not let a loop through it run for ever.
+          return { spins: (due.durationMs ?? 0) > 0 ? 0 : context.spins, timers: { ...context.timers, [key(context)]: due } };
         }),
         enqueueActions(({ context, enqueue }: any) => {
-          if (context.fault?.state !== name) enqueue({ type: 'startTimer', params: { key: key(context), step: name, ...context.timers[key(context)] } });
+          if (!context.faults[name]) enqueue({ type: 'startTimer', params: { key: key(context), step: name, ...context.timers[key(context)] } });
         }),
       ],
       exit: [
@@ -358,14 +382,11 @@ class Compiler {
       entry: [
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
-          const spins = (context.spins ?? 0) + 1;
-          if (spins > MAX_SPINS) {
-            return { fault: faultAt(name, { code: 'Stepwise.EndlessLoop', message: `pass '${name}' was entered ${MAX_SPINS} times without a task or wait in between`, terminal: true }) };
-          }
-          if (!state.transform) return { spins };
+          if (!state.transform) return {};
           const found = safeJson(state.transform!, context.data[scope]);
-          return found.ok ? { spins, data: { ...context.data, [scope]: found.value ?? null } } : { fault: faultAt(name, found.error) };
+          return found.ok ? { data: { ...context.data, [scope]: found.value ?? null } } : { faults: { ...context.faults, [name]: found.error } };
         }),
+        this.spin(name),
       ],
       always: [...this.faultRoutes(name), this.onComplete(name)],
     };
@@ -384,8 +405,8 @@ class Compiler {
         assign(({ context }: Ctx) => {
           if (!state.output) return {};
           const found = safeJson(state.output!, context.data[info.scope]);
-          return found.ok ? { data: { ...context.data, [info.scope]: found.value ?? null } } : { fault: faultAt(name, found.error) };
-        }),
+          return found.ok ? { data: { ...context.data, [info.scope]: found.value ?? null } } : { faults: { ...context.faults, [name]: found.error } };
+        }),        this.spin(name),
       ],
       always: [...this.faultRoutes(name), end],
     };
@@ -399,10 +420,10 @@ class Compiler {
       entry: [
         command('entered', () => ({ step: name })),
         assign(({ context }: Ctx) => {
-          const cause = typeof state.cause === 'function' ? safely(() => (state.cause as (d: unknown) => string)(context.data[scope])) : { ok: true as const, value: state.cause };
+          const cause = typeof state.cause === 'function' ? safely(() => (state.cause as (d: unknown) => string)(copyOf(context.data[scope]))) : { ok: true as const, value: state.cause };
           const message = cause.ok && typeof cause.value === 'string' ? cause.value : `failed at state '${name}'`;
-          return { fault: faultAt(name, { code: state.error, message, terminal: true }) };
-        }),
+          return { faults: { ...context.faults, [name]: { code: state.error, message, terminal: true } } };
+        }),        this.spin(name),
       ],
       always: this.faultRoutes(name),
     };
@@ -522,7 +543,14 @@ export function applyResult(data: unknown, resultPath: ResultPath, result: unkno
 
 /** Catch rules see every error, terminal ones included: '*' catches all. */
 function catchMatches(rule: CatchRule, error: StepError): boolean {
+  if (error.code === ENDLESS_LOOP) return false; // catching it would only loop again
   return rule.errors.includes('*') || rule.errors.includes(error.code);
+}
+
+function without(faults: WorkflowContext['faults'], name: string): WorkflowContext['faults'] {
+  if (!(name in faults)) return faults;
+  const { [name]: _cleared, ...rest } = faults;
+  return rest;
 }
 
 function publicError(error: StepError): StepError {
@@ -555,9 +583,6 @@ function copyOf(data: unknown): unknown {
   return data === null || typeof data !== 'object' ? data : structuredClone(data);
 }
 
-function faultAt(state: string, error: StepError): StepError & { state: string } {
-  return { ...error, state };
-}
 
 /**
  * Runs a definition function (choice rule, transform, output, wait) on a private copy of the data,

@@ -30,12 +30,15 @@ export interface WorkflowContext {
   maps: Record<string, MapProgress>;
   /** Due instructions for the wait state being entered, by key. */
   timers: Record<string, { durationMs?: number; until?: number }>;
-  /** Pass states entered since the last task, wait or map: a loop that never waits is stopped. */
+  /** States entered in a row without waiting (see Compiler.spin): a loop that never waits is stopped. */
   spins: number;
   /** The result of evaluating a choice, by state. */
   choice: Record<string, number>;
-  /** An error raised by a definition function (choice rule, transform, itemsPath, ...) while entering `state`, routed like a step failure. */
-  fault: (StepError & { state: string }) | null;
+  /**
+   * Errors raised while entering a state (a choice rule, transform or itemsPath that threw, a
+   * fail state, an endless loop), by state: each state routes its own, like a step failure.
+   */
+  faults: Record<string, StepError>;
   error: StepError | null;
   output: unknown;
   cancelled: boolean;

@@ -29,6 +29,17 @@ export class DraftBuilder {
 
   /** Applies inputs in order to a copy of the live state; nothing in memory changes until the commit lands. */
   build(live: Live, inputs: Input[], now: number): Draft {
+    const reservedBefore = new Set(this.host.reservations);
+    try {
+      return this.compose(live, inputs, now);
+    } catch (error) {
+      // Nothing of this draft will be committed: give back the capacity it reserved for launches.
+      for (const k of [...this.host.reservations]) if (!reservedBefore.has(k)) this.host.reservations.delete(k);
+      throw error;
+    }
+  }
+
+  private compose(live: Live, inputs: Input[], now: number): Draft {
     const draft: Draft = {
       live, inputs, snapshot: live.snapshot, schedule: new Map(), drop: new Map(), launches: new Map(), aborts: [], backlog: false,
       commit: { executionId: live.id, expectedSeq: live.lastSeq, events: [], snapshot: undefined, status: live.status, consume: [] },
@@ -47,8 +58,7 @@ export class DraftBuilder {
         const started = begin(live.wf, input.input);
         draft.commit.create = { workflow: live.wf.name, version: live.wf.version, input: input.input, startedAt: now };
         events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: { input: input.input, workflow: live.wf.name, version: live.wf.version } });
-        draft.snapshot = started.snapshot;
-        this.apply(draft, started.commands, now);
+        this.drain(draft, started, now);
         continue;
       }
       if (isTerminalStatus(live.status) || outcomeOf(draft.snapshot).status !== ExecutionStatus.RUNNING) {
@@ -157,17 +167,35 @@ export class DraftBuilder {
     }
   }
 
+  /**
+   * Applies an event, then the TIMER_FIRED of every wait it entered that is already due, in a
+   * loop rather than by recursion: a loop through a zero-length wait can run thousands of times in
+   * one commit before the machine stops it (Stepwise.EndlessLoop).
+   */
   private transition(draft: Draft, event: WorkflowEvent, now: number): void {
-    const decision = decide(draft.live.wf, draft.snapshot, event);
-    draft.snapshot = decision.snapshot;
-    this.apply(draft, decision.commands, now);
+    this.drain(draft, decide(draft.live.wf, draft.snapshot, event), now);
   }
 
-  /** Turns the machine's commands into history events and work rows in the draft. */
-  private apply(draft: Draft, commands: WorkflowCommand[], now: number): void {
+  private drain(draft: Draft, first: { snapshot: Draft['snapshot']; commands: WorkflowCommand[] }, now: number): void {
+    let decision = first;
+    const pending: Array<{ key: string; step: string; dueAt: number }> = [];
+    for (;;) {
+      draft.snapshot = decision.snapshot;
+      pending.push(...this.apply(draft, decision.commands, now));
+      const timer = pending.shift();
+      if (!timer) return;
+      draft.commit.events.push({ type: HistoryEventType.TimerFired, timestamp: now, step: timer.step, data: { key: timer.key, dueAt: timer.dueAt } });
+      decision = decide(draft.live.wf, draft.snapshot, { type: 'TIMER_FIRED', key: timer.key });
+    }
+  }
+
+  /**
+   * Turns the machine's commands into history events and work rows in the draft; returns the
+   * waits that are already due (a zero or past duration), which fire in this same commit.
+   */
+  private apply(draft: Draft, commands: WorkflowCommand[], now: number): Array<{ key: string; step: string; dueAt: number }> {
     const id = draft.live.id;
     const events = draft.commit.events;
-    /** Waits already due (a zero or past duration) fire in this same commit: no row, no poll. */
     const dueNow: Array<{ key: string; step: string; dueAt: number }> = [];
     for (const cmd of commands) {
       switch (cmd.type) {
@@ -249,9 +277,6 @@ export class DraftBuilder {
         }
       }
     }
-    for (const timer of dueNow) {
-      events.push({ type: HistoryEventType.TimerFired, timestamp: now, step: timer.step, data: { key: timer.key, dueAt: timer.dueAt } });
-      this.transition(draft, { type: 'TIMER_FIRED', key: timer.key }, now);
-    }
+    return dueNow;
   }
 }

@@ -480,7 +480,12 @@ export class Engine {
       return { id, wf: create.wf, snapshot: undefined as unknown as Snapshot, lastSeq: 0, status: ExecutionStatus.RUNNING };
     }
     if (!stored) {
-      for (const i of inputs) if (i.kind === 'cancel') i.done.reject(new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`));
+      // Work rows that outlived their execution: nothing to run; give back what they hold here.
+      for (const i of inputs) {
+        if (i.kind === 'cancel') i.done.reject(new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`));
+        if ('work' in i) this.held.delete(refKey(i.work));
+      }
+      this.releaseClaims(inputs);
       return undefined;
     }
     const wf = this.versions.get(stored.workflow)?.get(stored.version);
@@ -511,8 +516,13 @@ export class Engine {
       executionId: stored.id, expectedSeq: stored.lastSeq, events: [], snapshot: stored.snapshot, status: stored.status,
       schedule: rows.map((w) => ({ executionId: w.executionId, kind: w.kind, key: w.key, attempt: w.attempt, dueAt })),
     };
-    for (const w of rows) this.held.delete(refKey(w));
-    this.store.commit([commit]).catch((error) => this.log.warn({ err: (error as Error).message, executionId: stored.id }, 'could not hand work back'));
+    this.store.commit([commit]).then(
+      ([outcome]) => {
+        if (outcome?.ok) for (const w of rows) this.held.delete(refKey(w));
+        else this.log.warn({ executionId: stored.id, outcome }, 'could not hand work back; it stays leased here until this process stops');
+      },
+      (error) => this.log.warn({ err: (error as Error).message, executionId: stored.id }, 'could not hand work back; it stays leased here until this process stops'),
+    );
   }
 
   private afterCommit(draft: Draft, outcome: CommitOutcome): void {
@@ -618,12 +628,16 @@ export class Engine {
    * 5 min, and logged each time, so a broken execution neither spins nor goes unnoticed.
    */
   private requeueLater(id: string, inputs: Input[], error: unknown): void {
+    if (this.stopping) {
+      this.abandon(inputs);
+      return;
+    }
     const failures = (this.failing.get(id) ?? 0) + 1;
     this.failing.set(id, failures);
     const delayMs = Math.min(300_000, 1000 * 2 ** (failures - 1));
     this.log.error({ err: error instanceof Error ? error.message : String(error), executionId: id, failures, retryInMs: delayMs }, 'could not apply inputs to an execution');
     this.releaseClaims(inputs);
-    setTimeout(() => this.requeue(id, inputs), delayMs).unref?.();
+    setTimeout(() => (this.stopping ? this.abandon(inputs) : this.requeue(id, inputs)), delayMs).unref?.();
   }
 
   /** Runs a committed, leased step's handler; its outcome comes back as an input. */

@@ -381,3 +381,38 @@ describe('loops that never wait', () => {
     expect(end.error?.code).toBe('Stepwise.EndlessLoop');
   });
 });
+
+describe('runaway loops the review found', () => {
+  it('stops a map whose catch goes back to itself, and keeps the engine responsive', async () => {
+    const wf = workflow<{ items: number[] }>('map-self')
+      .map('m', { itemsPath: 'items', handler: async (x) => x, catch: [{ errors: ['*'], next: 'm' }] })
+      .build();
+    h = await virtualEngine([wf]);
+    const end = await h.runToEnd(await h.start('map-self', { items: 'nope' }));
+    expect(end.error?.code).toBe('Stepwise.EndlessLoop');
+  });
+
+  it('stops a loop through a zero-length wait without overflowing the stack', async () => {
+    const wf = workflow('zero-wait')
+      .choice('c', { choices: [{ when: () => true, next: 'z' }], default: 'done' })
+      .wait('z', { durationMs: 0, next: 'c' })
+      .succeed('done')
+      .build();
+    h = await virtualEngine([wf]);
+    const end = await h.runToEnd(await h.start('zero-wait', {}));
+    expect(end.error?.code).toBe('Stepwise.EndlessLoop');
+  });
+
+  it('keeps each branch fault for its own state when two branches fault at once', async () => {
+    const wf = workflow<{ items: number[] }>('two-faults')
+      .parallel('p', [
+        (b) => b.pass('a', { transform: () => { throw new Error('a broke'); } }),
+        (b) => b.map('m', { itemsPath: 'items', handler: async (x) => x, catch: [{ errors: ['*'], next: 'x' }] }).succeed('s').pass('x', {}),
+      ])
+      .build();
+    h = await virtualEngine([wf]);
+    const end = await h.runToEnd(await h.start('two-faults', { items: 'nope' }));
+    expect(end.status).toBe('FAILED');
+    expect(end.error?.message).toBe('a broke');
+  });
+});
