@@ -26,6 +26,8 @@ export interface ServeConfig {
   bodyLimit: number;
   startRateLimit: { max: number; timeWindowMs: number };
   logLevel: string;
+  /** Engine tuning for a cluster (docs/scaling.md); unset means the engine's defaults. */
+  engine: { workerId?: string; concurrency?: number; leaseMs?: number; pollIntervalMs?: number };
 }
 
 export class ConfigError extends Error {
@@ -75,7 +77,28 @@ export function readServeConfig(env: NodeJS.ProcessEnv): ServeConfig {
       timeWindowMs: intFromEnv(env, 'STEPWISE_START_RATE_WINDOW_MS', DEFAULT_START_RATE_LIMIT.timeWindowMs, 1, 86_400_000),
     },
     logLevel: env.STEPWISE_LOG_LEVEL && env.STEPWISE_LOG_LEVEL.trim() !== '' ? env.STEPWISE_LOG_LEVEL.trim() : 'info',
+    engine: engineConfig(env),
   };
+}
+
+/** STEPWISE_WORKER_ID, STEPWISE_CONCURRENCY, STEPWISE_LEASE_MS, STEPWISE_POLL_MS: each optional. */
+function engineConfig(env: NodeJS.ProcessEnv): ServeConfig['engine'] {
+  const config: ServeConfig['engine'] = {};
+  const workerId = env.STEPWISE_WORKER_ID?.trim();
+  if (workerId) {
+    if (!/^[A-Za-z0-9._:-]{1,128}$/.test(workerId)) {
+      throw new ConfigError('USAGE', `STEPWISE_WORKER_ID must be 1-128 letters, digits or ._:-, not '${workerId}'`, 2);
+    }
+    config.workerId = workerId;
+  }
+  const optional = (name: string, min: number, max: number) => (env[name]?.trim() ? intFromEnv(env, name, 0, min, max) : undefined);
+  const concurrency = optional('STEPWISE_CONCURRENCY', 1, 100_000);
+  const leaseMs = optional('STEPWISE_LEASE_MS', 500, 86_400_000);
+  const pollIntervalMs = optional('STEPWISE_POLL_MS', 10, 3_600_000);
+  if (concurrency !== undefined) config.concurrency = concurrency;
+  if (leaseMs !== undefined) config.leaseMs = leaseMs;
+  if (pollIntervalMs !== undefined) config.pollIntervalMs = pollIntervalMs;
+  return config;
 }
 
 function isFileDb(db: string): boolean {
@@ -120,6 +143,7 @@ export async function runServe(env: NodeJS.ProcessEnv): Promise<number> {
   let log: FastifyBaseLogger | undefined;
   const engine = new Engine({
     store,
+    ...config.engine,
     logger: {
       info: (obj, msg) => log?.info(obj, msg),
       warn: (obj, msg) => log?.warn(obj, msg),

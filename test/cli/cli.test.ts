@@ -300,3 +300,14 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Pro
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('serve configuration from the environment', () => {
+  it('passes engine tuning through and refuses bad values with a usage error', async () => {
+    const { readServeConfig, ConfigError } = await import('../../src/cli/serve.js');
+    expect(readServeConfig({ STEPWISE_CONCURRENCY: '16', STEPWISE_LEASE_MS: '5000', STEPWISE_POLL_MS: '200', STEPWISE_WORKER_ID: 'node-a' }).engine)
+      .toEqual({ workerId: 'node-a', concurrency: 16, leaseMs: 5000, pollIntervalMs: 200 });
+    expect(readServeConfig({}).engine).toEqual({});
+    expect(() => readServeConfig({ STEPWISE_LEASE_MS: '10' })).toThrow(ConfigError);
+    expect(() => readServeConfig({ STEPWISE_WORKER_ID: 'has space' })).toThrow(/STEPWISE_WORKER_ID/);
+  });
+});
