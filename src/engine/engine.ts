@@ -711,10 +711,11 @@ export class Engine {
       const now = this.clock.now();
       const leaseUntil = now + this.leaseMs;
       const timers = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer'] });
-      // A row this process already holds came back because its lease lapsed while its work was in
-      // flight here: the claim renewed it; the work is already under way, so it is not queued twice.
+      // A row this process already holds (or is committing a launch of) came back because its
+      // lease lapsed while its work was in flight here: the claim renewed it; the work is already
+      // under way, so it is not queued twice.
       for (const w of timers) {
-        if (this.held.has(refKey(w))) continue;
+        if (this.held.has(refKey(w)) || this.reservations.has(refKey(w))) continue;
         this.held.set(refKey(w), toRef(w));
         this.enqueue(w.executionId, { kind: 'timer', work: w });
       }
@@ -723,7 +724,7 @@ export class Engine {
       if (capacity > 0) {
         tasks = await this.store.claimWork({ owner: this.workerId, now, leaseUntil, limit: capacity, kinds: ['task', 'compensation'] });
         for (const w of tasks) {
-          if (this.held.has(refKey(w))) continue;
+          if (this.held.has(refKey(w)) || this.reservations.has(refKey(w))) continue;
           this.held.set(refKey(w), toRef(w));
           this.reservations.add(refKey(w));
           this.enqueue(w.executionId, { kind: 'claimed', work: w });
