@@ -109,6 +109,9 @@ export class SqliteStore implements Store {
   private migrate(): void {
     const run = this.db.transaction(() => {
       const current = this.db.pragma('user_version', { simple: true }) as number;
+      if (current > SQLITE_MIGRATIONS.length) {
+        throw new Error(`the database is at schema version ${current}, newer than this Stepwise knows (${SQLITE_MIGRATIONS.length}); upgrade Stepwise`);
+      }
       for (let v = current; v < SQLITE_MIGRATIONS.length; v++) this.db.exec(SQLITE_MIGRATIONS[v]);
       if (current < SQLITE_MIGRATIONS.length) this.db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
     });
