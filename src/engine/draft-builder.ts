@@ -29,21 +29,22 @@ export class DraftBuilder {
 
   /** Applies inputs in order to a copy of the live state; nothing in memory changes until the commit lands. */
   build(live: Live, inputs: Input[], now: number): Draft {
-    const reservedBefore = new Set(this.host.reservations);
-    try {
-      return this.compose(live, inputs, now);
-    } catch (error) {
-      // Nothing of this draft will be committed: give back the capacity it reserved for launches.
-      for (const k of [...this.host.reservations]) if (!reservedBefore.has(k)) this.host.reservations.delete(k);
-      throw error;
-    }
-  }
-
-  private compose(live: Live, inputs: Input[], now: number): Draft {
     const draft: Draft = {
       live, inputs, snapshot: live.snapshot, schedule: new Map(), drop: new Map(), launches: new Map(), aborts: [], backlog: false,
       commit: { executionId: live.id, expectedSeq: live.lastSeq, events: [], snapshot: undefined, status: live.status, consume: [] },
     };
+    try {
+      return this.compose(draft, inputs, now);
+    } catch (error) {
+      // Nothing of this draft will be committed: give back the capacity its launches reserved
+      // (claimed inputs get theirs back when the engine requeues them).
+      for (const k of draft.launches.keys()) this.host.reservations.delete(k);
+      throw error;
+    }
+  }
+
+  private compose(draft: Draft, inputs: Input[], now: number): Draft {
+    const live = draft.live;
     const events = draft.commit.events;
     for (const input of inputs) {
       if (input.kind === 'create') {
