@@ -2,7 +2,6 @@
  * The HTTP API. `buildServer` returns a fastify instance that is not listening, so tests drive it
  * with `app.inject()`; src/cli/serve.ts reads the environment and listens.
  */
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import fastifySwagger from '@fastify/swagger';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -10,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import type { ApiEngine } from './engine-port.js';
 import { apiError, classifyError, errorBody, logInternal, redactUrl, sendError } from './http-errors.js';
 import { installJsonBodyParser } from './json-body.js';
+import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
 import { MAX_PARAM_LENGTH } from './schemas.js';
 import { JSON_CSP, PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
@@ -27,7 +27,7 @@ export interface BuildServerOptions {
   logger?: boolean | Record<string, unknown>;
   /** Starts allowed per client (IP) per window. @default { max: 1000, timeWindowMs: 60000 } */
   startRateLimit?: { max: number; timeWindowMs: number };
-  /** Mount the history web page (src/api/page) when it exists. @default true */
+  /** Mount the history web page (src/api/page). @default true */
   page?: boolean;
   /**
    * A request whose headers and body have not all arrived by then is answered 400 and its
@@ -191,33 +191,9 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
           route.config = { ...(route.config as object | undefined), [PUBLIC_ROUTE_FLAG]: true } as typeof route.config;
         }
       });
-      const page = await loadPagePlugin();
-      if (page) await page(instance, { engine: opts.engine });
+      await registerPage(instance, { engine: opts.engine });
     });
   }
 
   return app;
-}
-
-type PagePlugin = (app: FastifyInstance, opts: { engine: ApiEngine }) => unknown;
-
-/**
- * The history page lives in src/api/page (another module, possibly absent in a build). The import
- * specifier is computed so this file compiles whether or not the page exists.
- */
-async function loadPagePlugin(): Promise<PagePlugin | undefined> {
-  const candidates = ['./page/index.js', './page/index.ts'];
-  const present = candidates.find((c) => existsSync(new URL(c, import.meta.url)));
-  if (!present) return undefined;
-  const specifier = './page/index.js';
-  const mod = (await import(specifier)) as { registerPage?: unknown };
-  if (typeof mod.registerPage !== 'function') return undefined;
-  const registerPage = mod.registerPage as (...args: unknown[]) => unknown;
-  if (registerPage.length >= 3) {
-    // A callback-style fastify plugin: let fastify call it.
-    return (app, pageOpts) => app.register(registerPage as never, pageOpts);
-  }
-  return async (app, pageOpts) => {
-    await registerPage(app, pageOpts);
-  };
 }
