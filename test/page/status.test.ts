@@ -116,6 +116,21 @@ describe('status derivation', () => {
     expect(detail(ended, X.FAILED, 'pack')).toBe('cancelled · interrupted');
   });
 
+  it('a parallel state whose branch failed is failed at once, while compensations still run', () => {
+    const h = history(
+      ...started,
+      [E.StepSucceeded, 'charge', { attempt: 1 }],
+      [E.StateEntered, 'route'],
+      [E.StateEntered, 'ship'],
+      [E.StepStarted, 'pack', { attempt: 1 }],
+      [E.StepSucceeded, 'pack', { attempt: 1 }],
+      [E.StepStarted, 'label', { attempt: 1 }],
+      [E.StepFailed, 'label', { attempt: 1, data: { error: { code: 'NoPrinter', message: 'x' } } }],
+      [E.CompensationStarted, 'refund', { data: { for: 'charge' } }],
+    );
+    expect(statuses(h, X.RUNNING)).toMatchObject({ ship: 'failed', pack: 'succeeded', label: 'failed', charge: 'running' });
+  });
+
   it('a compensation that failed marks its step failed', () => {
     const h = history(...started, [E.StepSucceeded, 'charge', { attempt: 1 }], [E.CompensationStarted, 'refund', { data: { for: 'charge' } }], [E.CompensationFailed, 'refund', { data: { error: { code: 'E', message: 'm' } } }]);
     expect(statuses(h, X.FAILED).charge).toBe('failed');
