@@ -63,6 +63,8 @@ interface Running {
 }
 
 const MAX_POLL_WAIT_MS = 30_000;
+/** stop() waits this long at most for each last answer, so a hung server cannot hold it. */
+const HAND_BACK_TIMEOUT_MS = 5_000;
 const consoleLogger: WorkerLogger = { info() {}, warn: (o, m) => console.warn(m ?? '', o), error: (o, m) => console.error(m ?? '', o) };
 
 /**
@@ -178,7 +180,7 @@ export class Worker<In = any, Out = unknown> {
     const stopped = Object.assign(new Error(`worker ${this.workerId} stopped before the task finished`), { code: StepErrorCodes.WorkerStopped });
     task.abort.abort(stopped);
     const outcome = task.outcome ?? failure(StepErrorCodes.WorkerStopped, stopped.message);
-    const result = await this.server.answer(task.token, outcome.verb, outcome.body);
+    const result = await this.server.answer(task.token, outcome.verb, outcome.body, AbortSignal.timeout(HAND_BACK_TIMEOUT_MS));
     if (result.kind !== 'accepted') this.log.warn({ queue: this.queue, result }, 'worker: could not hand a task back at stop; the server will time it out');
     this.running.delete(task);
   }
@@ -186,7 +188,9 @@ export class Worker<In = any, Out = unknown> {
   private start(task: PolledTask): void {
     const running: Running = { token: task.taskToken, abort: new AbortController(), settled: false };
     this.running.add(running);
-    running.done = this.execute(running, task).finally(() => {
+    running.done = this.execute(running, task).catch((error: unknown) => {
+      this.log.error({ queue: this.queue, err: error }, 'worker: a task ended in an unexpected error');
+    }).finally(() => {
       this.running.delete(running);
       this.slotFreed?.();
     });

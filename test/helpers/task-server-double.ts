@@ -33,6 +33,8 @@ export async function taskServerDouble(options: { token?: string; port?: number;
   const heartbeats = new Map<string, number>();
   const polls: Array<{ queue: string; workerId: unknown; waitMs: unknown; authorization?: string }> = [];
   const listeners = new Set<() => void>();
+  /** The next this-many succeed/fail requests get 503, as from a server restarting. */
+  let unavailableAnswers = 0;
   const changed = () => listeners.forEach((l) => l());
 
   const error = (code: string, message: string) => ({ error: { code, message } });
@@ -76,6 +78,11 @@ export async function taskServerDouble(options: { token?: string; port?: number;
     app.post<{ Params: { token: string }; Body: any }>(`/v1/tasks/:token/${verb}`, async (request, reply) => {
       const { token } = request.params;
       if (verb !== 'heartbeat') attempts.push({ token, verb, body: request.body });
+      if (verb !== 'heartbeat' && unavailableAnswers > 0) {
+        unavailableAnswers -= 1;
+        changed();
+        return reply.code(503).send(error('STORE_UNAVAILABLE', 'the store is busy; retry later'));
+      }
       if (!current.has(token)) return reply.code(409).send(error('TASK_NOT_CURRENT', `task token is no longer current`));
       if (verb === 'heartbeat') heartbeats.set(token, (heartbeats.get(token) ?? 0) + 1);
       else {
@@ -113,6 +120,9 @@ export async function taskServerDouble(options: { token?: string; port?: number;
     /** Makes a token no longer current, as a retry, cancel or timeout would. */
     expire(token: string): void {
       current.delete(token);
+    },
+    refuseAnswers(count: number): void {
+      unavailableAnswers = count;
     },
     heartbeatsOf: (token: string) => heartbeats.get(token) ?? 0,
     pendingIn: (queue: string) => pending.get(queue)?.length ?? 0,

@@ -131,6 +131,17 @@ describe('Worker: running tasks', () => {
   });
 });
 
+describe('Worker: answers the server cannot take yet', () => {
+  it('sends an answer again, with backoff, while the server answers 503', async () => {
+    const server = await double();
+    server.refuseAnswers(2);
+    startWorker(server, { reconnect: { initialDelayMs: 5, maxDelayMs: 20 }, handler: async () => 'packed' });
+    const token = server.enqueue('shipping', {});
+    expect((await server.answerOf(token)).body).toEqual({ output: 'packed' });
+    expect(server.attempts.map((a) => a.token)).toEqual([token, token, token]);
+  });
+});
+
 describe('Worker: answers the server no longer wants', () => {
   it('aborts and drops a task whose heartbeat gets 409, sends no answer, and goes on', async () => {
     const server = await double();
