@@ -14,4 +14,7 @@ export { ExecutionStatus } from './core/status.js';
 export { HistoryEventType, type HistoryEvent } from './core/events.js';
 export { VirtualClock, systemClock, type Clock } from './core/clock.js';
 export type { RetryPolicy } from './core/retry-policy.js';
+export { http, type HttpFunction, type HttpFunctionOptions } from './handlers/http-function.js';
+export { verifySignature, signatureHeader, SIGNATURE_HEADER, type VerifyOptions } from './handlers/signature.js';
+export { Worker, type WorkerOptions, type WorkerHandler, type WorkerTaskContext, type WorkerLogger } from './worker/worker.js';
 export type { Store, ExecutionSummary, StoredExecution } from './core/store.js';
