@@ -134,7 +134,12 @@ export class NatsTriggerRuntime implements TriggerRuntime {
   private async reportStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') this.ctx.emit({ type: 'disconnected', trigger: this.trigger.name, error: new Error('NATS connection lost') });
-      else if (status.type === 'reconnect') this.ctx.emit({ type: 'ready', trigger: this.trigger.name });
+      else if (status.type === 'reconnect') {
+        // The pull request was made on the lost connection and the server's answers to it go
+        // nowhere: end it now and pull afresh, rather than wait for missed heartbeats to say so.
+        void this.batch?.close().catch(() => undefined);
+        this.ctx.emit({ type: 'ready', trigger: this.trigger.name });
+      }
     }
   }
 
@@ -194,12 +199,20 @@ export class NatsTriggerRuntime implements TriggerRuntime {
     const name = this.trigger.name;
     try {
       if (outcome.kind === 'started') {
-        // Confirmed ack: if it is lost the message comes back, maps to the same id and starts nothing.
-        if (!(await msg.ackAck())) this.ctx.log.warn({ trigger: name, seq: msg.seq }, 'NATS trigger: the server did not confirm an ack; the message will be redelivered and start nothing new');
-        this.ctx.emit({ type: 'started', trigger: name, executionId: outcome.execution.id, created: outcome.created, redelivered: msg.redelivered });
+        // Confirmed ack. If it is lost (the connection dropped), the message comes back after the
+        // ack wait, maps to the same id and starts nothing new: a warning, not an error.
+        let confirmed = false;
+        try {
+          confirmed = await msg.ackAck({ timeout: Math.min(5000, this.trigger.ackWaitMs) });
+        } catch (error) {
+          this.ctx.log.warn({ trigger: name, seq: msg.seq, err: error }, 'NATS trigger: an ack was not confirmed; a redelivery will start nothing new');
+        }
+        if (confirmed) this.ctx.emit({ type: 'started', trigger: name, executionId: outcome.execution.id, created: outcome.created, redelivered: msg.redelivered });
       } else if (outcome.kind === 'poison') {
         await this.deadLetter(msg, outcome.code, outcome.reason);
-        msg.term(headerSafe(`${outcome.code}: ${outcome.reason}`, 200));
+        // No reason with the term: nats-server before 2.10 ignores a "+TERM <reason>" entirely
+        // (the message would come back forever); the reason is in the dead letter's headers.
+        msg.term();
         this.ctx.emit({ type: 'dead-lettered', trigger: name, code: outcome.code, reason: outcome.reason });
       } else {
         msg.nak(redeliveryDelay(msg.info.deliveryCount));
