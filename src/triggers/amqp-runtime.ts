@@ -105,8 +105,10 @@ export class AmqpTriggerRuntime implements TriggerRuntime {
       outcome = { kind: 'retry', error };
     }
     running.settle(outcome.kind === 'started' ? outcome.execution : undefined);
+    // settle() reports the outcome synchronously: listeners hear of the start before of the pause.
+    const status = this.settle(msg, message, outcome);
     if (running.room === 0) this.pauseConsuming();
-    return this.settle(msg, message, outcome);
+    return status;
   }
 
   private async settle(msg: AsyncMessage, message: TriggerMessage, outcome: Intake): Promise<ConsumerStatus> {
