@@ -112,6 +112,19 @@ describe('POST /v1/hooks/:name', () => {
     expectError(await post('gh', two, { 'x-hub-signature-256': github(two), 'x-github-delivery': 'reused-id' }), 409, 'EXECUTION_CONFLICT');
   });
 
+  it('turns a delivery id that cannot be part of an execution id into a stable hash of it', async () => {
+    const body = JSON.stringify({ odd: true });
+    const headers = { 'x-hub-signature-256': github(body), 'x-github-delivery': 'order/42 with spaces' };
+    const first = await post('gh', body, headers);
+    expect(first.statusCode, first.body).toBe(201);
+    expect(JSON.parse(first.body).id).toMatch(/^hook\.gh:h-[0-9a-f]{32}$/);
+    const again = await post('gh', body, headers);
+    expect(again.statusCode).toBe(200);
+    expect(JSON.parse(again.body).id).toBe(JSON.parse(first.body).id);
+    const long = await post('gh', body, { ...headers, 'x-github-delivery': 'x'.repeat(200) });
+    expect(JSON.parse(long.body).id).toMatch(/^hook\.gh:h-[0-9a-f]{32}$/);
+  });
+
   it('accepts a delivery signed with any of the secrets (rotation)', async () => {
     const body = JSON.stringify({ rotated: true });
     const res = await post('gh', body, { 'x-hub-signature-256': github(body, OLD_SECRET), 'x-github-delivery': 'rotated-1' });
