@@ -100,7 +100,7 @@ export async function registerHookRoutes(app: FastifyInstance, opts: HookRoutesO
     if (!decoded.ok) throw httpError(decoded.code, decoded.reason);
     const delivery: WebhookRequest = { hook: hook.name, headers, body };
     const key = deliveryKey(hook, decoded.value, delivery);
-    const input = mapInput(hook, decoded.value, delivery);
+    const input = await mapInput(hook, decoded.value, delivery);
 
     const { execution, created } = await opts.engine.startExecution(hook.workflow, input, { id: triggerExecutionId('hook', hook.name, key) });
     reply.header('Location', `/v1/executions/${encodeURIComponent(execution.id)}`);
@@ -135,18 +135,27 @@ function deliveryKey(hook: Webhook, body: unknown, delivery: WebhookRequest): st
   return key;
 }
 
-function mapInput(hook: Webhook, body: unknown, delivery: WebhookRequest): unknown {
+async function mapInput(hook: Webhook, body: unknown, delivery: WebhookRequest): Promise<unknown> {
   const input = hook.input;
-  return input ? callRefusable(() => input(body, delivery)) : body;
+  if (!input) return body;
+  try {
+    return await input(body, delivery);
+  } catch (error) {
+    throw refusal(error);
+  }
 }
 
-/** A hook's own function threw: its StepwiseError as it is, anything else a 400 naming the problem. */
 function callRefusable<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof StepwiseError) throw error;
-    const message = error instanceof Error && error.message ? error.message : 'the hook refused the delivery';
-    throw httpError('VALIDATION_FAILED', message.length > 500 ? `${message.slice(0, 500)}…` : message);
+    throw refusal(error);
   }
+}
+
+/** A hook's own function threw: its StepwiseError as it is, anything else a 400 naming the problem. */
+function refusal(error: unknown): StepwiseError {
+  if (error instanceof StepwiseError) return error;
+  const message = error instanceof Error && error.message ? error.message : 'the hook refused the delivery';
+  return httpError('VALIDATION_FAILED', message.length > 500 ? `${message.slice(0, 500)}…` : message);
 }

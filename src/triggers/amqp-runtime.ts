@@ -169,7 +169,7 @@ export class AmqpTriggerRuntime implements TriggerRuntime {
     // Not awaited by the handler that calls this: close() waits for every handler to finish.
     this.closing = consumer.close();
     void this.closing.then(async () => {
-      await running.waitForRoom();
+      await running.waitForRoom(this.stopper.signal);
       this.paused = false;
       if (this.stopped) return;
       consumer.start();

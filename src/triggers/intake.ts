@@ -50,7 +50,7 @@ export async function takeIn(
     if (key === undefined || key.length === 0) {
       return { kind: 'poison', code: 'VALIDATION_FAILED', reason: `no execution id: ${describeRule(rules.executionId, rules.kind)}` };
     }
-    input = rules.input ? rules.input(body, message) : body;
+    input = rules.input ? await rules.input(body, message) : body;
   } catch (error) {
     return refused(error, 'the trigger refused the message');
   }

@@ -30,7 +30,7 @@ export type ExecutionIdRule =
   | { field: string }
   | ((body: unknown, message: TriggerMessage) => string | undefined);
 
-/** Maps the parsed body (and the message) to the execution's input. Throw to refuse the message. */
+/** Maps the parsed body (and the message) to the execution's input (or a promise of it). Throw to refuse the message. */
 export type InputMapper<M = TriggerMessage> = (body: unknown, message: M) => unknown;
 
 /** Reads a dot-separated path (`order.id`) from a parsed JSON value; numbers become strings. */

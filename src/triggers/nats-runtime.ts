@@ -149,7 +149,7 @@ export class NatsTriggerRuntime implements TriggerRuntime {
     while (!this.stopped && !nc.isClosed()) {
       if (running.room === 0) {
         this.ctx.emit({ type: 'paused', trigger: this.trigger.name, running: running.running });
-        await running.waitForRoom();
+        await running.waitForRoom(this.stopper.signal);
         if (this.stopped) break;
         this.ctx.emit({ type: 'resumed', trigger: this.trigger.name, running: running.running });
       }

@@ -4,7 +4,7 @@ import type { ExecutionSummary } from '../core/store.js';
 import type { TriggerEngine, TriggerLogger } from './trigger-engine.js';
 
 /** How long one `waitForEnd` call may last before the watcher asks again (and sees a stop). */
-const WATCH_CHUNK_MS = 30_000;
+const WATCH_CHUNK_MS = 5000;
 /** Pause after a failed look at an execution (the store is busy) before looking again. */
 const WATCH_RETRY_MS = 1000;
 
@@ -72,10 +72,18 @@ export class RunningSet {
     this.follow(execution);
   }
 
-  /** Resolves once a place is free (or the set stops). */
-  waitForRoom(): Promise<void> {
-    if (this.room > 0 || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /** Resolves once a place is free, the set stops, or `signal` (the trigger stopping) aborts. */
+  waitForRoom(signal?: AbortSignal): Promise<void> {
+    if (this.room > 0 || this.stopped || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      };
+      signal?.addEventListener('abort', done, { once: true });
+      this.waiters.push(done);
+    });
   }
 
   stop(): void {

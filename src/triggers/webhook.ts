@@ -32,7 +32,7 @@ export interface WebhookOptions {
   signature?: { style?: SignatureStyle; header?: string; toleranceSeconds?: number };
   /** @default GitHub: the X-GitHub-Delivery header; Stripe: the body's `id` (the event id) */
   deliveryId?: DeliveryIdRule;
-  /** Maps the parsed JSON body to the execution input; throw to refuse the delivery (400). @default the body */
+  /** Maps the parsed JSON body to the execution input (or a promise of it); throw to refuse the delivery (400). @default the body */
   input?: (body: unknown, request: WebhookRequest) => unknown;
   /** Largest body accepted, in bytes. @default 1 MiB */
   maxBodyBytes?: number;

@@ -74,7 +74,7 @@ describe.skipIf(!available)('RabbitMQ trigger', () => {
 
   it('starts one execution per message, acknowledges it, and the executions run', async () => {
     const { queue } = await setup();
-    const { log } = await run([{ name: 'orders', queue, input: (body) => ({ order: body }) }]);
+    const { log } = await run([{ name: 'orders', queue, input: async (body) => ({ order: body }) }]);
     await send(queue, { n: 1 }, { messageId: 'order-1' });
     await send(queue, Buffer.from(JSON.stringify({ n: 2 })), { messageId: 'order-2' });
     await send(queue, JSON.stringify({ n: 3 }), { messageId: 'order-3', contentType: 'text/plain' });
@@ -175,6 +175,16 @@ describe.skipIf(!available)('RabbitMQ trigger', () => {
     await log.until('every message started', (e) => e.type === 'started' && e.created, 8);
     expect(most).toBeLessThanOrEqual(3);
     expect(await t.executions('amqp.bp:')).toHaveLength(8);
+  });
+
+  it('stops promptly while back-pressure holds it, leaving the rest in the queue', async () => {
+    const { queue } = await setup();
+    const { runner, log } = await run([{ name: 'held', queue, workflow: 'gated', maxRunning: 1 }]);
+    for (let i = 0; i < 3; i++) await send(queue, { i }, { messageId: `h-${i}` });
+    await log.until('paused', (e) => e.type === 'paused');
+    await runner.stop();
+    expect(log.started()).toHaveLength(1);
+    await eventually('the other two back in the queue', async () => (await ready(queue)) === 2);
   });
 
   it('publishes an event when an execution ends, and another trigger chains from it', async () => {

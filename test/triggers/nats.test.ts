@@ -190,6 +190,16 @@ describe.skipIf(!available)('NATS JetStream trigger', () => {
     expect(executions).toHaveLength(8);
   });
 
+  it('stops promptly while back-pressure holds it, leaving the rest in the stream', async () => {
+    const { stream, base } = await setup();
+    const { runner, log } = await run([{ name: 'held', stream, subject: `${base}.in`, workflow: 'gated', maxRunning: 1 }]);
+    for (let i = 0; i < 3; i++) await publish(`${base}.in`, JSON.stringify({ i }), `h-${i}`);
+    await log.until('paused', (e) => e.type === 'paused');
+    await runner.stop();
+    expect(log.started()).toHaveLength(1);
+    expect(await pending(stream, 'stepwise-held')).toEqual({ pending: 2, ackPending: 0 });
+  });
+
   it('publishes an event when an execution ends, and another trigger chains from it', async () => {
     const { stream, base, prefix } = await setup();
     const { log } = await run([

@@ -56,7 +56,7 @@ beforeAll(async () => {
         workflow: 'received',
         secret: STRIPE_SECRET,
         signature: { style: 'stripe', toleranceSeconds: 60 },
-        input: (body) => ({ event: (body as { type?: string }).type }),
+        input: async (body) => ({ event: (body as { type?: string }).type }),
       }),
       webhook({
         name: 'picky',
