@@ -1,3 +1,4 @@
+import type { ExecutionSummary } from '../core/store.js';
 import type { RunningSet } from './running-set.js';
 import type { TriggerEvent } from './trigger-events.js';
 import type { TriggerEngine, TriggerLogger } from './trigger-engine.js';
@@ -17,7 +18,7 @@ export interface TriggerRuntime {
   /** Stops taking messages, lets the ones being handled finish (acked or left for redelivery), disconnects. */
   stop(): Promise<void>;
   /** Publishes the outbound event for an execution's end (the RunningSet's onEnd); throws while disconnected. */
-  publishEnded?(execution: import('../core/store.js').ExecutionSummary): Promise<void>;
+  publishEnded?(execution: ExecutionSummary): Promise<void>;
 }
 
 /** Header values must not carry line breaks, and a dead letter's reason need not be an essay. */
