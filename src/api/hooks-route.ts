@@ -22,7 +22,8 @@ import { MAX_PARAM_LENGTH, errorSchema } from './schemas.js';
 import { SELF_AUTHENTICATED_ROUTE_FLAG } from './security.js';
 
 export interface HookRoutesOptions {
-  engine: Pick<ApiEngine, 'startExecution'>;
+  /** With `listWorkflows`, the server refuses to become ready while a hook names an unknown workflow. */
+  engine: Pick<ApiEngine, 'startExecution'> & Partial<Pick<ApiEngine, 'listWorkflows'>>;
   hooks: readonly Webhook[];
   /** Deliveries allowed per client (IP) per window; unset: no limit of its own. */
   rateLimit?: { max: number; timeWindowMs: number };
@@ -71,6 +72,14 @@ export async function registerHookRoutes(app: FastifyInstance, opts: HookRoutesO
     hooks.set(hook.name, hook);
   }
   const now = opts.now ?? Date.now;
+  const engine = opts.engine;
+  // Checked when the server becomes ready (workflows may be registered after it is built).
+  app.addHook('onReady', async () => {
+    if (!engine.listWorkflows) return;
+    const known = new Set(engine.listWorkflows().map((w) => w.name));
+    const lost = opts.hooks.find((h) => !known.has(h.workflow));
+    if (lost) throw new StepwiseError('WORKFLOW_NOT_FOUND', `webhook '${lost.name}' starts workflow '${lost.workflow}', which the engine does not have`);
+  });
   const bodyLimit = Math.max(DEFAULT_HOOK_BODY_LIMIT, ...opts.hooks.map((h) => h.maxBodyBytes));
 
   // Encapsulated in this plugin: the raw bytes of any content type, for the signature.

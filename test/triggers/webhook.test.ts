@@ -218,6 +218,14 @@ describe('hostile webhook requests start nothing', () => {
   });
 });
 
+describe('a hook bound to a workflow the engine lacks', () => {
+  it('keeps the server from becoming ready, naming both', async () => {
+    const server = buildServer({ engine, hooks: [webhook({ name: 'orphan', workflow: 'nowhere', secret: SECRET })] });
+    await expect(server.ready()).rejects.toThrow("webhook 'orphan' starts workflow 'nowhere', which the engine does not have");
+    await server.close().catch(() => undefined);
+  });
+});
+
 describe('webhook() checks its definition', () => {
   const base = { name: 'h', workflow: 'received', secret: SECRET };
   it.each([
