@@ -18,3 +18,10 @@ export { http, type HttpFunction, type HttpFunctionOptions } from './handlers/ht
 export { verifySignature, signatureHeader, SIGNATURE_HEADER, type VerifyOptions } from './handlers/signature.js';
 export { Worker, type WorkerOptions, type WorkerHandler, type WorkerTaskContext, type WorkerLogger } from './worker/worker.js';
 export type { Store, ExecutionSummary, StoredExecution } from './core/store.js';
+export { natsTrigger, type NatsTrigger, type NatsTriggerOptions } from './triggers/nats-trigger.js';
+export { amqpTrigger, type AmqpTrigger, type AmqpTriggerOptions } from './triggers/amqp-trigger.js';
+export { webhook, type Webhook, type WebhookOptions, type WebhookRequest, type DeliveryIdRule } from './triggers/webhook.js';
+export { TriggerRunner, type TriggerRunnerOptions, type QueueTrigger } from './triggers/runner.js';
+export type { TriggerEvent, TriggerListener } from './triggers/trigger-events.js';
+export type { TriggerMessage, ExecutionIdRule, InputMapper } from './triggers/message.js';
+export type { ExecutionEndedEvent } from './triggers/ended-event.js';

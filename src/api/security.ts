@@ -14,6 +14,18 @@ const PUBLIC_PATHS = new Set(['/healthz']);
 export const PUBLIC_ROUTE_FLAG = 'stepwisePublic';
 const PAGE_COOKIE = 'stepwise_page';
 
+/**
+ * Route config flag for routes that authenticate each request themselves (webhooks check an HMAC
+ * signature over the body): the bearer token is not asked for, since a sender like GitHub cannot
+ * send it. Such a route must refuse an unauthenticated request itself.
+ */
+export const SELF_AUTHENTICATED_ROUTE_FLAG = 'stepwiseSelfAuthenticated';
+
+function isSelfAuthenticatedRoute(request: FastifyRequest): boolean {
+  const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
+  return config?.[SELF_AUTHENTICATED_ROUTE_FLAG] === true;
+}
+
 function isPublicRoute(request: FastifyRequest): boolean {
   const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
   return config?.[PUBLIC_ROUTE_FLAG] === true;
@@ -59,7 +71,7 @@ export function installAuth(app: FastifyInstance, token: string): void {
   const session = digest(`stepwise-page-session:${token}`).toString('hex');
   const sessionDigest = digest(session);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (PUBLIC_PATHS.has(pathOf(request.url))) return;
+    if (PUBLIC_PATHS.has(pathOf(request.url)) || isSelfAuthenticatedRoute(request)) return;
     if (bearerMatches(request.headers.authorization, expected)) return;
     if (isPublicRoute(request)) {
       const held = cookie(request.headers.cookie, PAGE_COOKIE);

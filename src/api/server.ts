@@ -11,6 +11,8 @@ import { apiError, classifyError, errorBody, logInternal, redactUrl, sendError }
 import { installJsonBodyParser } from './json-body.js';
 import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
+import { registerHookRoutes } from './hooks-route.js';
+import type { Webhook } from '../triggers/webhook.js';
 import { MAX_PARAM_LENGTH } from './schemas.js';
 import { JSON_CSP, PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
 
@@ -35,6 +37,8 @@ export interface BuildServerOptions {
    * @default 30000
    */
   requestTimeoutMs?: number;
+  /** Webhooks served at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
+  hooks?: readonly Webhook[];
 }
 
 /** Never log credentials, whatever else logs a request. */
@@ -179,6 +183,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
   });
   void app.register(fastifyRateLimit, { global: false });
   void app.register(registerRoutes, { engine: opts.engine, startRateLimit });
+  void app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
 
   if (opts.page !== false) {
     void app.register(async (instance) => {
