@@ -4,7 +4,7 @@ import { toJson } from '../core/json.js';
 import { findRetryPolicy, type ResolvedRetryPolicy } from '../core/retry-policy.js';
 import { DSL_DEFAULTS, type CatchRule, type ResultPath, type StateDef, type WorkflowDefinition } from './definition.js';
 import {
-  FINAL, stepKey, type CompletedStep, type WorkflowCommand, type WorkflowContext, type WorkflowEvent,
+  FINAL, stepKey, workTag, type CompletedStep, type WorkflowCommand, type WorkflowContext, type WorkflowEvent,
 } from './machine-types.js';
 import { branchScope, type StateInfo } from './scopes.js';
 
@@ -164,6 +164,7 @@ class Compiler {
     const errorOf = ({ event }: Ctx) => (event as Extract<WorkflowEvent, { type: 'STEP_FAILED' }>).error;
     return {
       id: name,
+      tags: [workTag(name)],
       entry: [
         this.visit(name),
         assign({ attempts: ({ context }: Ctx) => ({ ...context.attempts, [key(context)]: 0 }), spins: 0 }),
@@ -222,6 +223,7 @@ class Compiler {
     });
     return {
       id: name,
+      tags: [workTag(name)],
       entry: [
         this.visit(name),
         command('entered', () => ({ step: name })),
@@ -346,6 +348,7 @@ class Compiler {
     const key = (c: WorkflowContext) => stepKey(name, c.visits[name] ?? 1);
     return {
       id: name,
+      tags: [workTag(name)],
       entry: [
         this.visit(name),
         assign(({ context }: Ctx) => {
