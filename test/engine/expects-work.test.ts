@@ -6,7 +6,7 @@ import { workflow } from '../../src/index.js';
 
 const noop = async () => null;
 
-const flow = workflow<{ items: unknown }>('expects')
+const flow = workflow<any>('expects')
   .task('first', noop, { resultPath: 'first', compensate: { name: 'undoFirst', handler: noop } })
   .map('each', { itemsPath: 'items', handler: noop, concurrency: 2, resultPath: 'each', catch: [{ errors: ['Stop'], next: 'after' }] })
   .wait('pause', { durationMs: 100 })
