@@ -1,7 +1,7 @@
 import {
   createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type ExecutableActionObject, type StateValue,
 } from 'xstate';
-import type { StepError } from '../core/errors.js';
+import { StepErrorCodes, type StepError } from '../core/errors.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import { ExecutionStatus } from '../core/status.js';
 import { COMMAND_TYPES, FINAL, parseStepKey, workTag, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
@@ -100,7 +100,7 @@ export function outcomeOf(snapshot: Snapshot): Outcome {
   if (snapshot.status !== 'done') return { status: ExecutionStatus.RUNNING };
   const c = snapshot.context;
   if (snapshot.matches(FINAL.succeeded)) return { status: ExecutionStatus.SUCCEEDED, output: c.output ?? null };
-  const error = c.error ?? { code: 'Stepwise.Unknown', message: 'the execution failed' };
+  const error = c.error ?? { code: StepErrorCodes.Unknown, message: 'the execution failed' };
   if (snapshot.matches(FINAL.cancelled)) return { status: ExecutionStatus.CANCELLED, error };
   return { status: ExecutionStatus.FAILED, error };
 }
