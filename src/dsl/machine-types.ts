@@ -71,15 +71,6 @@ export const COMMAND_TYPES = new Set<WorkflowCommand['type']>([
 /** Final states of every compiled machine. */
 export const FINAL = { succeeded: '$succeeded', failed: '$failed', cancelled: '$cancelled' } as const;
 
-/**
- * The tag the compiler puts on each state that owns work (task, map, wait): while the state is
- * active, `snapshot.hasTag(workTag(name))` holds. The engine asks this instead of reading xstate's
- * private list of active nodes.
- */
-export function workTag(state: string): string {
-  return `work:${state}`;
-}
-
 /** The step key of a state's current visit (and map item). */
 export function stepKey(step: string, visit: number, index?: number): string {
   const base = visit > 1 ? `${step}#${visit}` : step;

@@ -4,7 +4,7 @@ import {
 import { StepErrorCodes, type StepError } from '../core/errors.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import { ExecutionStatus } from '../core/status.js';
-import { COMMAND_TYPES, FINAL, parseStepKey, workTag, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
+import { COMMAND_TYPES, FINAL, parseStepKey, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
 import type { Workflow } from '../dsl/workflow.js';
 
 /**
@@ -106,16 +106,32 @@ export function outcomeOf(snapshot: Snapshot): Outcome {
 }
 
 /**
- * Whether the machine still waits for this work: the task's state is active (its work tag) on this
- * visit (a map item still running, the compensation on top of the stack, the wait still armed). A claim for
+ * Whether the machine still waits for this work: the task's state is active on this visit (a map
+ * item still running, the compensation on top of the stack, the wait still armed). A claim for
  * work the machine no longer expects, which a lease that lapsed can produce, must not run.
  */
 export function expectsWork(snapshot: Snapshot, work: { kind: 'task' | 'timer' | 'compensation'; key: string }): boolean {
   const c = snapshot.context;
   if (work.kind === 'compensation') return c.compensating[c.compensating.length - 1]?.key === work.key;
   const { step, visit, index } = parseStepKey(work.key);
-  if ((c.visits[step] ?? 0) !== visit || !snapshot.hasTag(workTag(step))) return false;
+  if ((c.visits[step] ?? 0) !== visit || !isActive(snapshot, step)) return false;
   return index === undefined || c.maps[step]?.progress[index] === 'r';
+}
+
+/**
+ * Whether the state with id `name` (every compiled state's id is its name) is active, through
+ * xstate's public API: `matches` with the state node's path as a partial state value.
+ */
+function isActive(snapshot: Snapshot, name: string): boolean {
+  let path: string[];
+  try {
+    path = snapshot.machine.getStateNodeById(name).path;
+  } catch {
+    return false; // no such state in this machine
+  }
+  let value: StateValue = path[path.length - 1]!;
+  for (let i = path.length - 2; i >= 0; i--) value = { [path[i]!]: value };
+  return snapshot.matches(value);
 }
 
 /** The machine event a history event stands for, if it is one the machine consumed. */

@@ -3,7 +3,7 @@
  * exactly as xstate's public `initialTransition()` and `transition()` do. Machines of every state
  * kind (test/helpers/state-kinds.ts) and the property tests' generated definitions are driven
  * through both, with random outcomes, cancels, stale events and snapshots restored from JSON, and
- * every decision must give the same persisted snapshot, the same active tags and the same actions.
+ * every decision must give the same persisted snapshot and the same actions.
  * An xstate upgrade that changes what the cached scope relies on fails here.
  */
 import fc from 'fast-check';

@@ -104,11 +104,10 @@ export class WorkDriver {
   }
 }
 
-/** What a decision is compared by: the persisted snapshot (JSON), the active tags and the actions. */
+/** What a decision is compared by: the persisted snapshot (JSON) and the actions. */
 export function comparable(snapshot: AnyMachineSnapshot, actions: ActionData[]): unknown {
   return JSON.parse(JSON.stringify({
     snapshot: snapshot.machine.getPersistedSnapshot(snapshot),
-    tags: [...snapshot.tags].sort(),
     actions: actions.map((a) => ({ type: a.type, params: a.params })),
   }));
 }

@@ -1,6 +1,6 @@
 import { StepErrorCodes } from '../../../core/errors.js';
 import type { StateDef } from '../../definition.js';
-import { stepKey, workTag, type CompletedStep, type WorkflowContext, type WorkflowEvent } from '../../machine-types.js';
+import { stepKey, type CompletedStep, type WorkflowContext, type WorkflowEvent } from '../../machine-types.js';
 import { visit, spin } from '../entry-actions.js';
 import { failureRoutes, faultRoutes, retryRoute } from '../failure-routes.js';
 import { onComplete, type CompileContext } from '../flow.js';
@@ -43,7 +43,6 @@ export function compileMap(ctx: CompileContext, state: Extract<StateDef, { type:
   });
   return {
     id: name,
-    tags: [workTag(name)],
     entry: [
       visit(name),
       command('entered', () => ({ step: name })),

@@ -1,5 +1,5 @@
 import type { StateDef } from '../../definition.js';
-import { stepKey, workTag, type WorkflowContext } from '../../machine-types.js';
+import { stepKey, type WorkflowContext } from '../../machine-types.js';
 import { failureRoutes, retryRoute } from '../failure-routes.js';
 import { onComplete, type CompileContext } from '../flow.js';
 import { visit } from '../entry-actions.js';
@@ -19,7 +19,6 @@ export function compileTask(ctx: CompileContext, state: Extract<StateDef, { type
   const errorOf = ({ event }: Args) => (event as Extract<typeof event, { type: 'STEP_FAILED' }>).error;
   return {
     id: name,
-    tags: [workTag(name)],
     entry: [
       visit(name),
       assign({ attempts: ({ context }) => ({ ...context.attempts, [key(context)]: 0 }), spins: 0 }),

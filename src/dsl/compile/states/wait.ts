@@ -1,5 +1,5 @@
 import type { StateDef } from '../../definition.js';
-import { stepKey, workTag, type WorkflowContext } from '../../machine-types.js';
+import { stepKey, type WorkflowContext } from '../../machine-types.js';
 import { visit } from '../entry-actions.js';
 import { faultRoutes } from '../failure-routes.js';
 import { onComplete, type CompileContext } from '../flow.js';
@@ -16,7 +16,6 @@ export function compileWait(ctx: CompileContext, state: Extract<StateDef, { type
   const key = (c: WorkflowContext) => stepKey(name, c.visits[name] ?? 1);
   return {
     id: name,
-    tags: [workTag(name)],
     entry: [
       visit(name),
       assign(({ context }) => {
