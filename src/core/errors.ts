@@ -104,6 +104,14 @@ export const StepErrorCodes = {
   HttpBadResponse: 'Stepwise.HttpBadResponse',
   /** A polling worker was stopped before its handler finished; the task was handed back as failed. */
   WorkerStopped: 'Stepwise.WorkerStopped',
+  /** A map state's `itemsPath` does not hold an array. */
+  MapItemsNotArray: 'Stepwise.MapItemsNotArray',
+  /** A definition function (choice rule, transform, wait, output, cause) threw. */
+  ExpressionFailed: 'Stepwise.ExpressionFailed',
+  /** Too many states were entered in a row without a task, map item or real wait; no catch route takes it. */
+  EndlessLoop: 'Stepwise.EndlessLoop',
+  /** The execution failed without a recorded error (a bug in Stepwise; never expected). */
+  Unknown: 'Stepwise.Unknown',
 } as const;
 
 const MAX_MESSAGE = 2000;
