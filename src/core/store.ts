@@ -124,6 +124,12 @@ export interface Store {
   commit(commits: ExecutionCommit[]): Promise<CommitOutcome[]>;
 
   getExecution(id: string): Promise<StoredExecution | undefined>;
+  /**
+   * The executions with these ids that exist, keyed by id (ids that do not exist are absent; a
+   * repeated id is read once). One query on a shared store, so a batch that needs many executions
+   * not in memory costs one round trip, not one per execution.
+   */
+  getExecutions(ids: readonly string[]): Promise<Map<string, StoredExecution>>;
   listExecutions(query: ListQuery): Promise<{ items: ExecutionSummary[]; nextCursor?: string }>;
   /** Events with `seq > afterSeq`, in order, at most `limit`. */
   readHistory(executionId: string, afterSeq: number, limit: number): Promise<HistoryEvent[]>;
