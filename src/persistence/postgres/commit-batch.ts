@@ -29,9 +29,9 @@ export function planRounds(commits: readonly ExecutionCommit[]): number[][] {
   return rounds;
 }
 
-/** One round's statement parameters ($1..$5, JSON arrays), and which batch index each row `i` is. */
+/** One round's statement parameters ($1..$6, JSON arrays), and which batch index each row `i` is. */
 export interface EncodedRound {
-  params: [commits: string, events: string, consume: string, schedule: string, drop: string];
+  params: [updates: string, creates: string, events: string, consume: string, schedule: string, drop: string];
   /** `order[i]` is the batch index of the round's commit `i`. */
   order: number[];
 }
@@ -46,32 +46,32 @@ export interface EncodedRound {
  * due within this many ms of the commit's own time; later work is found by their poll loop.
  */
 export function encodeRound(commits: readonly ExecutionCommit[], indexes: readonly number[], notifyWithinMs: number): EncodedRound {
-  const rows: object[] = [];
+  const updates: object[] = [];
+  const creates: object[] = [];
   const events: object[] = [];
   const consume: object[] = [];
   const schedule: object[] = [];
   const drop: object[] = [];
-  // Lock execution rows in id order: two processes committing overlapping batches cannot deadlock.
-  const order = [...indexes].sort((a, b) => compare(commits[a].executionId, commits[b].executionId) || a - b);
+  const order = [...indexes];
   order.forEach((index, i) => {
     const c = commits[index];
     if (c.create && c.consume && c.consume.length > 0) throw new Error('a creating commit cannot consume work');
     const now = c.events.length > 0 ? c.events[c.events.length - 1].timestamp : Date.now();
     const ended = c.endedAt !== undefined;
     const scheduled = lastWins(c.schedule ?? []);
-    rows.push({
+    const row = {
       i, id: c.executionId, seq: c.expectedSeq, n: c.events.length, snap: JSON.stringify(c.snapshot), status: c.status,
       output: ended && c.output !== undefined ? JSON.stringify(c.output) : null,
       error: ended && c.error ? JSON.stringify(c.error) : null,
       ended: ended ? c.endedAt : null, now,
       wake: scheduled.some((w) => w.leaseOwner === undefined && w.dueAt <= now + notifyWithinMs),
-      ...(c.create
-        ? { wf: c.create.workflow, ver: c.create.version, input: JSON.stringify(c.create.input ?? null), started: c.create.startedAt }
-        : {}),
-    });
+    };
+    if (c.create) {
+      creates.push({ ...row, wf: c.create.workflow, ver: c.create.version, input: JSON.stringify(c.create.input ?? null), started: c.create.startedAt });
+    } else updates.push(row);
     c.events.forEach((e, k) => {
       events.push({
-        i, seq: c.expectedSeq + k + 1, type: e.type, ts: e.timestamp, step: e.step ?? null, attempt: e.attempt ?? null,
+        i, id: c.executionId, seq: c.expectedSeq + k + 1, type: e.type, ts: e.timestamp, step: e.step ?? null, attempt: e.attempt ?? null,
         data: e.data === undefined ? null : JSON.stringify(e.data),
       });
     });
@@ -84,7 +84,7 @@ export function encodeRound(commits: readonly ExecutionCommit[], indexes: readon
     for (const r of c.drop ?? []) drop.push({ i, eid: r.executionId, kind: r.kind, key: r.key });
   });
   return {
-    params: [JSON.stringify(rows), JSON.stringify(events), JSON.stringify(consume), JSON.stringify(schedule), JSON.stringify(drop)],
+    params: [JSON.stringify(updates), JSON.stringify(creates), JSON.stringify(events), JSON.stringify(consume), JSON.stringify(schedule), JSON.stringify(drop)],
     order,
   };
 }
@@ -125,8 +125,4 @@ function lastWins(schedule: NewWork[]): NewWork[] {
     byRef.set(k, w);
   }
   return byRef.size === schedule.length ? schedule : [...byRef.values()];
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

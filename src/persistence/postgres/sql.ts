@@ -74,8 +74,9 @@ function nextDue(s: string, kinds: readonly WorkKind[]): string {
 
 /**
  * Applies every commit of a round in ONE statement (a data-modifying CTE). Parameters are JSON
- * arrays (see commit-batch.ts): $1 commits, $2 events, $3 consumed refs, $4 scheduled rows,
- * $5 dropped refs; $6 is the NOTIFY channel. No two commits in a round share an execution or a
+ * arrays (see commit-batch.ts): $1 commits to existing executions, $2 creating commits, $3 events,
+ * $4 consumed refs, $5 scheduled rows, $6 dropped refs; $7 is the NOTIFY channel. Rows name their
+ * commit by `i`, its position in the round. No two commits in a round share an execution or a
  * work row, so no row is modified twice.
  *
  * Each commit's writes are conditional on its own preconditions, so a refused commit writes
@@ -92,98 +93,107 @@ function nextDue(s: string, kinds: readonly WorkKind[]): string {
  * Consumed and dropped rows that the same commit schedules again are upserted rather than deleted
  * and inserted (one statement may not modify a row twice); the end state is the same as "consume,
  * drop, then schedule".
+ *
+ * Joins between the parameter sets go by the integer `i` or by keys with hash-friendly estimates,
+ * and table rows are reached by primary key, so the cost grows linearly with the batch.
  */
 function commitRound(s: string): string {
   return `
     WITH
-    c AS (
+    cu AS (
       SELECT * FROM json_to_recordset($1::json) AS c(i int, id text, seq int, n int, snap text, status text, output text,
+        error text, ended bigint, now bigint, wake boolean)
+    ),
+    cc AS (
+      SELECT * FROM json_to_recordset($2::json) AS c(i int, id text, seq int, n int, snap text, status text, output text,
         error text, ended bigint, now bigint, wake boolean, wf text, ver text, input text, started bigint)
     ),
     ev AS (
-      SELECT * FROM json_to_recordset($2::json) AS e(i int, seq int, type text, ts bigint, step text, attempt int, data text)
+      SELECT * FROM json_to_recordset($3::json) AS e(i int, id text, seq int, type text, ts bigint, step text, attempt int, data text)
     ),
     con AS (
-      SELECT * FROM json_to_recordset($3::json) AS k(i int, o int, eid text, kind text, key text, owner text)
+      SELECT * FROM json_to_recordset($4::json) AS k(i int, o int, eid text, kind text, key text, owner text)
     ),
     sch AS (
-      SELECT * FROM json_to_recordset($4::json) AS w(i int, eid text, kind text, key text, attempt int, due bigint, owner text, until bigint)
+      SELECT * FROM json_to_recordset($5::json) AS w(i int, eid text, kind text, key text, attempt int, due bigint, owner text, until bigint)
     ),
     dro AS (
-      SELECT * FROM json_to_recordset($5::json) AS d(i int, eid text, kind text, key text)
+      SELECT * FROM json_to_recordset($6::json) AS d(i int, eid text, kind text, key text)
     ),
     cur AS (
-      SELECT x.id, x.last_seq FROM ${s}.executions x
-      WHERE x.id IN (SELECT id FROM c WHERE wf IS NULL)
+      SELECT cu.i, x.last_seq FROM ${s}.executions x JOIN cu ON x.id = cu.id
       ORDER BY x.id
-      FOR UPDATE
+      FOR UPDATE OF x
     ),
     held AS (
-      SELECT w.execution_id, w.kind, w.key, w.lease_owner FROM ${s}.work w
-      WHERE (w.execution_id, w.kind, w.key) IN (SELECT eid, kind, key FROM con)
-        AND (SELECT count(*) FROM cur) >= 0
+      SELECT k.i, k.o, w.lease_owner = k.owner AS mine FROM ${s}.work w
+      JOIN con k ON w.execution_id = k.eid AND w.kind = k.kind AND w.key = k.key
+      WHERE (SELECT count(*) FROM cur) >= 0
       ORDER BY w.execution_id, w.kind, w.key
-      FOR UPDATE
+      FOR UPDATE OF w
     ),
     lost AS (
       SELECT DISTINCT ON (k.i) k.i, k.eid, k.kind, k.key FROM con k
-      WHERE NOT EXISTS (
-        SELECT 1 FROM held h WHERE h.execution_id = k.eid AND h.kind = k.kind AND h.key = k.key AND h.lease_owner = k.owner)
+      LEFT JOIN held h ON h.i = k.i AND h.o = k.o
+      WHERE h.mine IS NOT TRUE
       ORDER BY k.i, k.o
+    ),
+    ok AS (
+      SELECT cu.i FROM cu JOIN cur ON cur.i = cu.i LEFT JOIN lost ON lost.i = cu.i
+      WHERE cur.last_seq = cu.seq AND lost.i IS NULL
     ),
     upd AS (
       UPDATE ${s}.executions x SET
-        snapshot = c.snap, last_seq = c.seq + c.n, updated_at = c.now,
-        status = CASE WHEN c.ended IS NULL THEN x.status ELSE c.status END,
-        output = CASE WHEN c.ended IS NULL THEN x.output ELSE c.output END,
-        error = CASE WHEN c.ended IS NULL THEN x.error ELSE c.error END,
-        ended_at = COALESCE(c.ended, x.ended_at)
-      FROM c JOIN cur ON cur.id = c.id
-      WHERE x.id = c.id AND c.wf IS NULL AND cur.last_seq = c.seq AND x.last_seq = c.seq
-        AND NOT EXISTS (SELECT 1 FROM lost WHERE lost.i = c.i)
-      RETURNING c.i, x.last_seq
+        snapshot = cu.snap, last_seq = cu.seq + cu.n, updated_at = cu.now,
+        status = CASE WHEN cu.ended IS NULL THEN x.status ELSE cu.status END,
+        output = CASE WHEN cu.ended IS NULL THEN x.output ELSE cu.output END,
+        error = CASE WHEN cu.ended IS NULL THEN x.error ELSE cu.error END,
+        ended_at = COALESCE(cu.ended, x.ended_at)
+      FROM cu JOIN ok ON ok.i = cu.i
+      WHERE x.id = cu.id AND x.last_seq = cu.seq
+      RETURNING cu.i, x.last_seq, cu.wake
     ),
     ins AS (
       INSERT INTO ${s}.executions (id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, updated_at)
-      SELECT id, wf, ver, status, input, output, error, snap, seq + n, started, ended, now FROM c
-      WHERE wf IS NOT NULL
+      SELECT id, wf, ver, status, input, output, error, snap, seq + n, started, ended, now FROM cc
       ORDER BY id
       ON CONFLICT (id) DO NOTHING
       RETURNING id, last_seq
     ),
     landed AS (
-      SELECT i, last_seq FROM upd
+      SELECT i, last_seq, wake FROM upd
       UNION ALL
-      SELECT c.i, ins.last_seq FROM ins JOIN c ON c.id = ins.id AND c.wf IS NOT NULL
+      SELECT cc.i, ins.last_seq, cc.wake FROM ins JOIN cc ON cc.id = ins.id
     ),
     hist AS (
       INSERT INTO ${s}.history (execution_id, seq, type, ts, step, attempt, data)
-      SELECT c.id, e.seq, e.type, e.ts, e.step, e.attempt, e.data FROM ev e JOIN c ON c.i = e.i
-      WHERE e.i IN (SELECT i FROM landed)
+      SELECT e.id, e.seq, e.type, e.ts, e.step, e.attempt, e.data FROM ev e JOIN landed l ON l.i = e.i
+    ),
+    doomed AS (
+      SELECT r.eid, r.kind, r.key FROM (SELECT i, eid, kind, key FROM con UNION ALL SELECT i, eid, kind, key FROM dro) r
+      JOIN landed l ON l.i = r.i
+      EXCEPT
+      SELECT eid, kind, key FROM sch
     ),
     gone AS (
-      DELETE FROM ${s}.work w
-      USING (SELECT i, eid, kind, key FROM con UNION ALL SELECT i, eid, kind, key FROM dro) r
-      WHERE r.i IN (SELECT i FROM landed)
-        AND w.execution_id = r.eid AND w.kind = r.kind AND w.key = r.key
-        AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.eid = r.eid AND sch.kind = r.kind AND sch.key = r.key)
+      DELETE FROM ${s}.work w USING doomed d
+      WHERE w.execution_id = d.eid AND w.kind = d.kind AND w.key = d.key
     ),
     put AS (
       INSERT INTO ${s}.work (execution_id, kind, key, attempt, due_at, lease_owner, lease_until)
-      SELECT eid, kind, key, attempt, due, owner, until FROM sch
-      WHERE i IN (SELECT i FROM landed)
-      ORDER BY eid, kind, key
+      SELECT w.eid, w.kind, w.key, w.attempt, w.due, w.owner, w.until FROM sch w JOIN landed l ON l.i = w.i
+      ORDER BY w.eid, w.kind, w.key
       ON CONFLICT (execution_id, kind, key) DO UPDATE SET attempt = excluded.attempt, due_at = excluded.due_at,
         lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
     ),
     note AS (
-      SELECT pg_notify($6::text, '') WHERE EXISTS (SELECT 1 FROM c WHERE c.wake AND c.i IN (SELECT i FROM landed))
+      SELECT pg_notify($7::text, '') WHERE EXISTS (SELECT 1 FROM landed WHERE wake)
+    ),
+    result AS (
+      SELECT cu.i, l.last_seq, cur.last_seq AS seen_seq, lost.eid AS lost_execution_id, lost.kind AS lost_kind, lost.key AS lost_key
+      FROM cu LEFT JOIN landed l ON l.i = cu.i LEFT JOIN cur ON cur.i = cu.i LEFT JOIN lost ON lost.i = cu.i
+      UNION ALL
+      SELECT cc.i, l.last_seq, NULL, NULL, NULL, NULL FROM cc LEFT JOIN landed l ON l.i = cc.i
     )
-    SELECT c.i, l.last_seq, cur.last_seq AS seen_seq,
-           lost.eid AS lost_execution_id, lost.kind AS lost_kind, lost.key AS lost_key,
-           (SELECT count(*) FROM note) AS notified
-    FROM c
-    LEFT JOIN landed l ON l.i = c.i
-    LEFT JOIN cur ON cur.id = c.id
-    LEFT JOIN lost ON lost.i = c.i`;
+    SELECT *, (SELECT count(*) FROM note) AS notified FROM result`;
 }
