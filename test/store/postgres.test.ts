@@ -132,7 +132,7 @@ describe.skipIf(!available)('PostgresStore', () => {
       const s = await PostgresStore.open(PG_URL, { schema, poolSize: 1 });
       try {
         await s.commit([create('killed-2')]);
-        const pid = (await s.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        const pid = (await s.commitConnection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
         const error = await withAdmin(async (admin) => {
           await admin.query('BEGIN');
           await admin.query(`SELECT 1 FROM "${schema}".executions WHERE id = 'killed-2' FOR UPDATE`);
@@ -147,6 +147,8 @@ describe.skipIf(!available)('PostgresStore', () => {
         expect(error).toBeInstanceOf(StepwiseError);
         expect((error as StepwiseError).code).toBe('STORE_UNAVAILABLE');
         expect(await s.getExecution('killed-2')).toMatchObject({ lastSeq: 1 });
+        // the next commit gets a new connection
+        expect(await s.commit([{ ...create('killed-2'), create: undefined, expectedSeq: 1 }])).toEqual([{ ok: true, lastSeq: 2 }]);
       } finally {
         await s.close();
       }
@@ -155,7 +157,7 @@ describe.skipIf(!available)('PostgresStore', () => {
     it('rolls back a whole batch when the connection dies inside it', async () => {
       const s = await PostgresStore.open(PG_URL, { schema, poolSize: 1 });
       try {
-        const pid = (await s.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        const pid = (await s.commitConnection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
         // an admin transaction holds a row lock the batch's second commit waits on; the batch's
         // connection is killed while it waits, after its first commit was applied
         await withAdmin(async (admin) => {

@@ -17,7 +17,10 @@ import { WorkListener } from './work-listener.js';
 export interface PostgresStoreOptions {
   /** The schema holding Stepwise's tables; created (and migrated) on open. @default 'stepwise' */
   schema?: string;
-  /** Connections in the pool (plus one for LISTEN once `onWorkAvailable` is used). @default 10 */
+  /**
+   * Connections for reads and claims. Commits have one more connection of their own, and
+   * `onWorkAvailable` one for LISTEN. @default 10
+   */
   poolSize?: number;
   /** How long to wait for a pooled connection before failing with STORE_UNAVAILABLE. @default 10000 */
   connectTimeoutMs?: number;
@@ -61,26 +64,28 @@ export class PostgresStore implements Store {
       });
     }
     const pg = await loadPg();
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: opts.poolSize ?? 10,
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
-      application_name: 'stepwise',
-      types: typeParsers(pg),
-    });
-    // An idle pooled connection that dies (server restart) emits 'error'; the pool drops it and the
-    // next query opens a new one. Without a listener Node would crash the process.
-    pool.on('error', () => undefined);
-    const store = new PostgresStore(pg, url, pool, schema, opts.notifyWithinMs ?? 1000);
+    const newPool = (max: number) => {
+      const pool = new pg.Pool({
+        connectionString: url, max, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, application_name: 'stepwise', types: typeParsers(pg),
+      });
+      // An idle pooled connection that dies (server restart) emits 'error'; the pool drops it and
+      // the next query opens a new one. Without a listener Node would crash the process.
+      pool.on('error', () => undefined);
+      return pool;
+    };
+    // Commits get a connection of their own: they are the engine's critical path (one batch at a
+    // time), and queued behind reads (waitForEnd, the API, the page) they took twice as long at
+    // 32 executions in flight (docs/performance.md).
+    const store = new PostgresStore(pg, url, newPool(opts.poolSize ?? 10), newPool(1), schema, opts.notifyWithinMs ?? 1000);
     try {
-      const client = await pool.connect();
+      const client = await store.pool.connect();
       try {
         await migrate(client, schema, `"${schema}"`);
       } finally {
         client.release();
       }
     } catch (error) {
-      await pool.end().catch(() => undefined);
+      await Promise.all([store.pool.end(), store.commits.end()]).catch(() => undefined);
       throw asStorageError(error);
     }
     return store;
@@ -90,6 +95,7 @@ export class PostgresStore implements Store {
     pg: PgModule,
     url: string,
     private readonly pool: Pg.Pool,
+    private readonly commits: Pg.Pool,
     readonly schema: string,
     notifyWithinMs: number,
   ) {
@@ -99,9 +105,14 @@ export class PostgresStore implements Store {
     this.listener = new WorkListener(pg, url, this.channel);
   }
 
-  /** The pool, for tests and benchmarks that need raw SQL. */
+  /** The pool for reads and claims, for tests and benchmarks that need raw SQL. */
   get connection(): Pg.Pool {
     return this.pool;
+  }
+
+  /** The one connection commits use (a pool of one), for tests that need to act on it. */
+  get commitConnection(): Pg.Pool {
+    return this.commits;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -115,7 +126,7 @@ export class PostgresStore implements Store {
     const name = `${this.schema}.commit`;
     if (rounds.length === 1) {
       // One statement is atomic on its own: no BEGIN/COMMIT round trips.
-      const { rows } = await this.query<RoundRow>(name, text, [...rounds[0].params, this.channel]);
+      const { rows } = await this.run(() => this.commits.query<RoundRow>({ name, text, values: [...rounds[0].params, this.channel] }));
       decodeRound(commits, rounds[0], rows, outcomes);
       return outcomes;
     }
@@ -236,7 +247,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.listener.close(), this.pool.end().catch(() => undefined)]);
+    await Promise.all([this.listener.close(), this.pool.end().catch(() => undefined), this.commits.end().catch(() => undefined)]);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -253,9 +264,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Runs `work` in one transaction on one pooled connection; rolls back on any error. */
+  /** Runs `work` in one transaction on the commit connection; rolls back on any error. */
   private async transaction(work: (client: Pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.run(() => this.pool.connect());
+    const client = await this.run(() => this.commits.connect());
     // pg-pool listens for errors only on idle clients: a connection that dies while checked out
     // would otherwise emit an unhandled 'error'. The failed query rejects on its own.
     let broken: unknown;
