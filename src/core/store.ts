@@ -109,7 +109,8 @@ export interface Store {
   /** A short name for logs and docs ('sqlite', 'postgres'). */
   readonly kind: string;
   /**
-   * True when the store belongs to one process (an SQLite file): at start-up every lease left by a
+   * True when the store belongs to one process (an SQLite file, which the adapter enforces: a
+   * second store on the file fails with STORE_LOCKED): at start-up every lease left by a
    * previous process is void, and the engine calls `releaseAllLeases`. An exclusive store may
    * hold a lease until it is released instead of until `leaseUntil` (no one else could take the
    * work over), so claims and `nextDueAt` need only consider unleased rows.

@@ -101,8 +101,9 @@ export interface RoundRow {
   lost_key: string | null;
 }
 
-/** Writes each row's outcome into `outcomes` at its batch index. */
+/** Writes each row's outcome into `outcomes` at its batch index (one row per commit of the round). */
 export function decodeRound(commits: readonly ExecutionCommit[], round: EncodedRound, rows: readonly RoundRow[], outcomes: CommitOutcome[]): void {
+  if (rows.length !== round.order.length) throw new Error(`commit statement answered ${rows.length} rows for ${round.order.length} commits`);
   for (const row of rows) {
     const index = round.order[row.i];
     const c = commits[index];
