@@ -35,6 +35,7 @@ describe.skipIf(!enabled)('a commit that lags past the lease', () => {
         return store.commit(c);
       },
       getExecution: (id) => store.getExecution(id),
+      getExecutions: (ids) => store.getExecutions(ids),
       listExecutions: (q) => store.listExecutions(q),
       readHistory: (id, after, limit) => store.readHistory(id, after, limit),
       claimWork: (r) => store.claimWork(r),
