@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { persist, replay } from '../../src/engine/decide.js';
 import {
-  DefinitionError, ExecutionStatus, HistoryEventType, SqliteStore, TerminalError, outcomeOf, workflow,
+  DefinitionError, ExecutionStatus, HistoryEventType, SqliteStore, TerminalError, VirtualClock, outcomeOf, workflow,
   type HistoryEvent, type RetryPolicy, type Sequence, type StepContext, type Workflow,
 } from '../../src/index.js';
 import { virtualEngine } from '../helpers/virtual-engine.js';
@@ -224,9 +224,11 @@ type Mutation =
 interface Runtime {
   /** Called by every task and map handler before it acts. */
   onCall(ctx: StepContext, kind: 'task' | 'compensation'): void;
+  /** The virtual clock the engine runs on: a hanging handler sleeps on it until its step is aborted. */
+  clock?: VirtualClock;
 }
 
-function act(outcome: Outcome, ctx: StepContext, output: unknown): unknown {
+function act(outcome: Outcome, ctx: StepContext, output: unknown, rt: Runtime): unknown {
   switch (outcome) {
     case 'ok': return output;
     case 'okAsync': return Promise.resolve(output);
@@ -238,7 +240,7 @@ function act(outcome: Outcome, ctx: StepContext, output: unknown): unknown {
     case 'notJson': return { n: 1n };
     case 'hang':
       // Returns only when aborted (the timeout fires): a late result the engine must ignore.
-      return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ late: true }), { once: true }));
+      return rt.clock!.sleep(undefined, ctx.signal).then(() => ({ late: true }));
   }
 }
 
@@ -284,7 +286,7 @@ function addStates(seq: Sequence<any, any>, states: Named[], rt: Runtime, m?: Mu
     };
     const handler = (plan: Outcome[]) => (input: unknown, ctx: StepContext) => {
       rt.onCall(ctx, 'task');
-      return act(plan[Math.min(ctx.attempt - 1, plan.length - 1)]!, ctx, { step: ctx.step, attempt: ctx.attempt, index: ctx.index ?? null, sawInput: input !== undefined });
+      return act(plan[Math.min(ctx.attempt - 1, plan.length - 1)]!, ctx, { step: ctx.step, attempt: ctx.attempt, index: ctx.index ?? null, sawInput: input !== undefined }, rt);
     };
     switch (spec.type) {
       case 'task':
@@ -425,7 +427,9 @@ async function exercise(spec: StateSpec[], input: unknown, seen: Seen, cancelAt?
     ).pluck().get(ctx.executionId, ctx.attempt, key) as number;
     return n === 1;
   };
+  const clock = new VirtualClock();
   const rt: Runtime = {
+    clock,
     onCall(ctx, kind) {
       const k = `${kind}:${ctx.idempotencyKey}#${ctx.attempt}`;
       calls.set(k, (calls.get(k) ?? 0) + 1);
@@ -439,17 +443,15 @@ async function exercise(spec: StateSpec[], input: unknown, seen: Seen, cancelAt?
   for (const s of all) expect(mermaid).toContain(s.name);
   JSON.stringify(description.machine);
 
-  const v = await virtualEngine([wf]);
+  const v = await virtualEngine([wf], { clock });
   db = (v.store as SqliteStore).connection;
   try {
     const id = await v.start(wf.name, input, 'x1');
     let cancelAccepted = false;
     if (cancelAt !== undefined) {
       for (let i = 0; i < cancelAt; i++) {
-        await v.engine.idle({ handlerGraceMs: 20 });
-        const next = v.clock.nextTimerAt();
-        if ((await v.engine.getExecution(id)).status !== 'RUNNING' || next === undefined) break;
-        await v.clock.advance(Math.max(0, next - v.clock.now()));
+        await v.settle();
+        if ((await v.engine.getExecution(id)).status !== 'RUNNING' || !(await v.advanceToNextTimer())) break;
       }
       try {
         await v.engine.cancel(id);
