@@ -3,6 +3,7 @@ import type { Engine } from '../../src/index.js';
 import type { PostgresStore } from '../../src/persistence/postgres/postgres-store.js';
 import { ClusterWorker, checkoutInput, loadCompiled, sleep, type Simulate } from '../fixtures/cluster-harness.js';
 import { PgProxy, setupNetns, type Netns } from '../fixtures/cluster-net.js';
+import { until as waitFor } from '../helpers/until.js';
 import { dropSchema, PG_URL, pgAvailable, throwawaySchema } from '../store/pg-helpers.js';
 
 /**
@@ -248,14 +249,11 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     }
   };
 
-  /** Polls `check` until it holds; throws naming `what` (and what the database says) if it does not within `limitMs`. */
-  const until = async (what: string, check: () => Promise<boolean>, limitMs = 20_000) => {
-    const deadline = Date.now() + limitMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`still waiting after ${limitMs} ms: ${what}: ${await diagnose()}`);
-      await sleep(10);
-    }
-  };
+  /** `waitFor` from the helpers, with what the database says in its failure message. */
+  const until = (what: string, check: () => Promise<boolean>, limitMs = 20_000) =>
+    waitFor(what, check, limitMs).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${await diagnose()}`);
+    });
 
   /** What the database and the workers say, for a failure message. */
   const diagnose = async () => JSON.stringify({

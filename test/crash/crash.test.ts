@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { recordCrash, runToEnd, scenario, startRun, type Scenario } from '../fixtures/crash-harness.js';
 import { checkAll, readDb, type Report } from '../fixtures/invariants.js';
 import { readSideLog } from '../fixtures/side-log.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Issue 2: a child process running executions is killed with SIGKILL inside a handler, between
@@ -34,16 +35,6 @@ function verify(s: Scenario): Report {
   expect(report.violations).toEqual([]);
   expect(report.summary.asExpected).toBe(s.executions.length);
   return report;
-}
-
-/** Polls `check` (a read of the store file) until it holds; false if it never does within `timeoutMs`. */
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
 
 const calls = (s: Scenario, exec: string, kind: string, key: string) =>
@@ -164,7 +155,7 @@ describe('crash: SIGKILL at four points, then resume', () => {
 
     // Run 0 dies once all three are in their wait (read from the file while it runs).
     const r0 = startRun(s);
-    expect(await until(() => timerEvents('TimerStarted').length === 3), 'all three executions reach their wait').toBe(true);
+    await until('all three executions reach their wait', () => timerEvents('TimerStarted').length === 3);
     await r0.kill();
     const c0 = (await recordCrash(s, r0, 'during the wait'))!;
     expect(c0.pendingTimers.size).toBe(3);
@@ -172,7 +163,7 @@ describe('crash: SIGKILL at four points, then resume', () => {
     // Run 1 comes back 90 minutes later: w-1's timer is overdue and fires; the others are not due
     // and stay pending. It dies once w-1's has fired.
     const r1 = startRun(s, { clockOffsetMs: 1.5 * HOUR });
-    expect(await until(() => timerEvents('TimerFired').includes('w-1')), 'the overdue timer fires on restart').toBe(true);
+    await until('the overdue timer fires on restart', () => timerEvents('TimerFired').includes('w-1'));
     await r1.kill();
     const c1 = (await recordCrash(s, r1, 'during the wait, again'))!;
     expect([...c1.pendingTimers.keys()].sort()).toEqual([...c0.pendingTimers.keys()].filter((k) => !k.startsWith('w-1|')).sort());

@@ -30,6 +30,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import type { ExecutionCommit } from '../../src/core/store.js';
 import { HandlerGate } from '../fixtures/handler-gate.js';
+import { until } from '../helpers/until.js';
 import {
   Engine, ExecutionStatus, SqliteStore, StepwiseError, workflow, type HistoryEvent, type Logger, type StepContext,
 } from '../../src/index.js';
@@ -163,18 +164,6 @@ async function rig(name: string, opts: { busyTimeoutMs?: number; delayMs?: numbe
     },
   };
   return self;
-}
-
-/**
- * Polls `check` until it is true, failing (with `what`) if it is not within `timeoutMs`: for
- * waiting on something the engine does (a commit refused, a handler returned), never on time.
- */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${timeoutMs} ms: ${what}`);
-    await sleep(20);
-  }
 }
 
 const busy = (r: Rig, code: string) => r.faults.get(code) ?? 0;

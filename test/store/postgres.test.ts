@@ -5,20 +5,12 @@ import { StepwiseError } from '../../src/core/errors.js';
 import type { ExecutionCommit } from '../../src/core/store.js';
 import { LATEST_VERSION } from '../../src/persistence/postgres/migrations.js';
 import { PostgresStore } from '../../src/persistence/postgres/postgres-store.js';
+import { until } from '../helpers/until.js';
 import { describeStoreContract, T0 } from './contract.js';
 import { dropSchema, PG_URL, pgAvailable, throwawaySchema, truncateSchema, withAdmin } from './pg-helpers.js';
 
 const available = await pgAvailable();
 const schema = throwawaySchema();
-
-/** Polls `check` until it holds; throws naming `what` if it does not within `timeoutMs`. */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Resolves once the backend `pid` is blocked waiting for a lock (the server says so, not a guess about timing). */
 function waitingForLock(admin: pg.Client, pid: number): Promise<void> {
