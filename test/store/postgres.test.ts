@@ -1,14 +1,67 @@
+import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StepwiseError } from '../../src/core/errors.js';
 import type { ExecutionCommit } from '../../src/core/store.js';
 import { LATEST_VERSION } from '../../src/persistence/postgres/migrations.js';
 import { PostgresStore } from '../../src/persistence/postgres/postgres-store.js';
+import { until } from '../helpers/until.js';
 import { describeStoreContract, T0 } from './contract.js';
 import { dropSchema, PG_URL, pgAvailable, throwawaySchema, truncateSchema, withAdmin } from './pg-helpers.js';
 
 const available = await pgAvailable();
 const schema = throwawaySchema();
+
+/** Resolves once the backend `pid` is blocked waiting for a lock (the server says so, not a guess about timing). */
+function waitingForLock(admin: pg.Client, pid: number): Promise<void> {
+  return until(`backend ${pid} waits for a lock`, async () =>
+    (await admin.query<{ w: string | null }>('SELECT wait_event_type AS w FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0]?.w === 'Lock');
+}
+
+/**
+ * A connection of the test's own that LISTENs on the channel `store` listens on (read from the
+ * server; the store must be listening already), to count notifications exactly: `countUpTo()` sends a marker NOTIFY on a channel of its
+ * own, waits for it, and returns how many notifications on the store's channel arrived since the
+ * last marker. PostgreSQL delivers a session's notifications in commit order, so every one committed
+ * before the marker has arrived by then, and no time window decides whether one "did not come".
+ */
+async function markerListener(store: PostgresStore) {
+  await store.listening();
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  const [{ query }] = (await admin.query<{ query: string }>(
+    `SELECT query FROM pg_stat_activity WHERE application_name = 'stepwise-listen' AND query ILIKE 'LISTEN%${store.schema}%' LIMIT 1`)).rows;
+  const channel = /^LISTEN\s+"([^"]+)"/i.exec(query)![1]!;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  const markerChannel = `${channel}_test_marker`;
+  let counted = 0;
+  let onMarker: ((payload: string) => void) | undefined;
+  client.on('notification', (n) => {
+    if (n.channel === channel) counted++;
+    else if (n.channel === markerChannel) onMarker?.(n.payload ?? '');
+  });
+  await client.query(`LISTEN "${channel}"`);
+  await client.query(`LISTEN "${markerChannel}"`);
+  let markers = 0;
+  return {
+    async countUpTo(): Promise<number> {
+      const marker = String(++markers);
+      const seen = new Promise<void>((resolve) => {
+        onMarker = (payload) => { if (payload === marker) resolve(); };
+      });
+      await admin.query('SELECT pg_notify($1, $2)', [markerChannel, marker]);
+      await seen;
+      const n = counted;
+      counted = 0;
+      return n;
+    },
+    async close() {
+      await client.end();
+      await admin.end();
+    },
+  };
+}
 
 describe.skipIf(!available)('PostgresStore', () => {
   afterAll(async () => {
@@ -120,8 +173,10 @@ describe.skipIf(!available)('PostgresStore', () => {
       try {
         await s.commit([create('killed-1')]);
         const pid = (await s.connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        // The pool hears of the death (its idle connection errors) and drops the connection.
+        const dropped = once(s.connection, 'error');
         await withAdmin((c) => c.query('SELECT pg_terminate_backend($1)', [pid]));
-        await new Promise((r) => setTimeout(r, 50));
+        await dropped;
         expect(await s.getExecution('killed-1')).toMatchObject({ id: 'killed-1' });
       } finally {
         await s.close();
@@ -138,7 +193,7 @@ describe.skipIf(!available)('PostgresStore', () => {
           await admin.query(`SELECT 1 FROM "${schema}".executions WHERE id = 'killed-2' FOR UPDATE`);
           // The handler is attached at creation: the rejection may land before the awaits below finish.
           const pending = s.commit([{ ...create('killed-2'), create: undefined, expectedSeq: 1 }]).catch((e: unknown) => e);
-          await new Promise((r) => setTimeout(r, 100));
+          await waitingForLock(admin, pid);
           await admin.query('SELECT pg_terminate_backend($1)', [pid]);
           const caught = await pending;
           await admin.query('ROLLBACK');
@@ -166,7 +221,8 @@ describe.skipIf(!available)('PostgresStore', () => {
           await admin.query(`SELECT 1 FROM "${schema}".executions WHERE id = 'batch-lock' FOR UPDATE`);
           // The handler is attached at creation: the rejection may land before the awaits below finish.
           const pending = s.commit([create('batch-first'), { ...create('batch-lock'), create: undefined, expectedSeq: 1 }]).catch((e: unknown) => e);
-          await new Promise((r) => setTimeout(r, 200));
+          // Waiting on the lock means the batch's first commit has been applied inside its transaction.
+          await waitingForLock(admin, pid);
           await admin.query('SELECT pg_terminate_backend($1)', [pid]);
           const error = await pending;
           await admin.query('ROLLBACK');
@@ -232,34 +288,41 @@ describe.skipIf(!available)('PostgresStore', () => {
 
     it('notifies listeners in other processes when unleased work is committed', async () => {
       const listenerStore = await PostgresStore.open(PG_URL, { schema, poolSize: 2 });
+      let marks: Awaited<ReturnType<typeof markerListener>> | undefined;
       try {
         let calls = 0;
         const off = listenerStore.onWorkAvailable(() => calls++);
         await listenerStore.listening();
-        const waitFor = async (n: number) => {
-          for (let i = 0; i < 200 && calls < n; i++) await new Promise((r) => setTimeout(r, 10));
-          return calls;
-        };
+        marks = await markerListener(listenerStore);
         // work the committer leases for itself wakes no one
         await store.commit([create('notify-1', { schedule: [{ executionId: 'notify-1', kind: 'task', key: 'A', attempt: 1, dueAt: T0, leaseOwner: 'me', leaseUntil: T0 + 10 }] })]);
         // a refused commit notifies no one either
         await store.commit([create('notify-1', { schedule: [{ executionId: 'notify-1', kind: 'task', key: 'B', attempt: 1, dueAt: T0 }] })]);
+        expect(await marks.countUpTo()).toBe(0);
+        expect(calls).toBe(0);
         // unleased work does (once per transaction, however many commits the batch has)
         await store.commit([
           create('notify-2', { schedule: [{ executionId: 'notify-2', kind: 'task', key: 'A', attempt: 1, dueAt: T0 }] }),
           create('notify-3', { schedule: [{ executionId: 'notify-3', kind: 'timer', key: 'W', attempt: 1, dueAt: T0 + 5 }] }),
         ]);
-        expect(await waitFor(1)).toBe(1);
-        await new Promise((r) => setTimeout(r, 100));
+        expect(await marks.countUpTo()).toBe(1);
+        await until('the listener is called', () => calls >= 1);
         expect(calls).toBe(1);
         // handing leases back makes work available too
         await store.releaseLeases('me');
-        expect(await waitFor(2)).toBe(2);
+        expect(await marks.countUpTo()).toBe(1);
+        await until('the listener is called again', () => calls >= 2);
+        expect(calls).toBe(2);
+        // an unsubscribed listener hears nothing more (the notification was sent, and another listener got it)
         off();
+        let other = 0;
+        listenerStore.onWorkAvailable(() => other++);
         await store.commit([create('notify-4', { schedule: [{ executionId: 'notify-4', kind: 'task', key: 'A', attempt: 1, dueAt: T0 }] })]);
-        await new Promise((r) => setTimeout(r, 100));
+        expect(await marks.countUpTo()).toBe(1);
+        await until('the other listener is called', () => other >= 1);
         expect(calls).toBe(2);
       } finally {
+        await marks?.close();
         await listenerStore.close();
         await truncateSchema(schema);
       }
@@ -272,11 +335,11 @@ describe.skipIf(!available)('PostgresStore', () => {
         listenerStore.onWorkAvailable(() => calls++);
         await listenerStore.listening();
         await withAdmin((c) => c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'stepwise-listen' AND query ILIKE 'LISTEN%${schema}%'`));
-        for (let i = 0; i < 300 && calls < 1; i++) await new Promise((r) => setTimeout(r, 10));
+        await until('the listener reconnects', () => calls >= 1);
         expect(calls).toBe(1); // the reconnect itself
         await listenerStore.listening();
         await store.commit([create('relisten', { schedule: [{ executionId: 'relisten', kind: 'task', key: 'A', attempt: 1, dueAt: T0 }] })]);
-        for (let i = 0; i < 300 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+        await until('the notification after the reconnect', () => calls >= 2);
         expect(calls).toBe(2);
       } finally {
         await listenerStore.close();
