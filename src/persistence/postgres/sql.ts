@@ -13,11 +13,21 @@ export function buildSql(s: string) {
     getExecutions: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at FROM ${s}.executions
       WHERE id = ANY($1::text[])`,
     readHistory: `SELECT seq, type, ts, step, attempt, data FROM ${s}.history WHERE execution_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    // Rows are locked in (execution_id, kind, key) order first, the order a batch commit locks
+    // them in: an UPDATE … IN (…) locks in whatever order its plan visits, and deadlocked (40P01)
+    // against commits under load.
     renew: `
-      UPDATE ${s}.work SET lease_until = $2
-      WHERE lease_owner = $1
-        AND (execution_id, kind, key) IN (SELECT * FROM unnest($3::text[], $4::text[], $5::text[]))
-      RETURNING execution_id, kind, key`,
+      WITH mine AS (
+        SELECT w.execution_id, w.kind, w.key FROM ${s}.work w
+        JOIN unnest($3::text[], $4::text[], $5::text[]) AS r(eid, kind, key)
+          ON w.execution_id = r.eid AND w.kind = r.kind AND w.key = r.key
+        WHERE w.lease_owner = $1
+        ORDER BY w.execution_id, w.kind, w.key
+        FOR UPDATE OF w
+      )
+      UPDATE ${s}.work w SET lease_until = $2 FROM mine
+      WHERE w.execution_id = mine.execution_id AND w.kind = mine.kind AND w.key = mine.key
+      RETURNING w.execution_id, w.kind, w.key`,
     release: `
       WITH released AS (
         UPDATE ${s}.work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 RETURNING 1
@@ -125,12 +135,22 @@ function commitRound(s: string): string {
       ORDER BY x.id
       FOR UPDATE OF x
     ),
-    held AS (
-      SELECT k.i, k.o, w.lease_owner = k.owner AS mine FROM ${s}.work w
-      JOIN con k ON w.execution_id = k.eid AND w.kind = k.kind AND w.key = k.key
+    -- Every existing work row this batch consumes, drops or rewrites, locked at once in key order
+    -- (after the executions rows), so that two commits, or a commit and a lease renewal, never
+    -- wait on each other in a cycle.
+    touched AS (
+      SELECT w.execution_id, w.kind, w.key, w.lease_owner FROM ${s}.work w
+      JOIN (SELECT eid, kind, key FROM con UNION SELECT eid, kind, key FROM dro UNION SELECT eid, kind, key FROM sch) r
+        ON w.execution_id = r.eid AND w.kind = r.kind AND w.key = r.key
       WHERE (SELECT count(*) FROM cur) >= 0
       ORDER BY w.execution_id, w.kind, w.key
       FOR UPDATE OF w
+    ),
+    -- Read through the lock: a row another process claimed while this statement waited shows its
+    -- new owner here (a plain read of the table would see the statement's older snapshot).
+    held AS (
+      SELECT k.i, k.o, t.lease_owner = k.owner AS mine FROM touched t
+      JOIN con k ON t.execution_id = k.eid AND t.kind = k.kind AND t.key = k.key
     ),
     lost AS (
       SELECT DISTINCT ON (k.i) k.i, k.eid, k.kind, k.key FROM con k
