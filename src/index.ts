@@ -1,6 +1,7 @@
 /** Stepwise's public API. Everything a user imports comes from here. */
 export { workflow, Sequence, type TaskOptions, type WorkflowOptions } from './dsl/builder.js';
-export { Workflow, type WorkflowDescription } from './dsl/workflow.js';
+export { Workflow, isWorkflow, type WorkflowDescription } from './dsl/workflow.js';
+export type { InputSchema, JsonSchema, StandardSchemaV1 } from './dsl/input-schema.js';
 export type { StepContext, Handler, CatchRule, CompensationOptions } from './dsl/definition.js';
 export type { StateDescription } from './dsl/describe.js';
 export type { WorkflowContext, WorkflowEvent, WorkflowCommand } from './dsl/machine-types.js';
