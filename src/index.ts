@@ -16,3 +16,8 @@ export { HistoryEventType, type HistoryEvent } from './core/events.js';
 export { VirtualClock, systemClock, type Clock } from './core/clock.js';
 export type { RetryPolicy } from './core/retry-policy.js';
 export type { Store, ExecutionSummary, StoredExecution } from './core/store.js';
+export { buildServer, type BuildServerOptions } from './api/server.js';
+export { stepwise, type StepwisePluginOptions } from './api/plugin.js';
+export { serve, type StepwiseServer } from './serve/serve.js';
+export { defineConfig, type ServeOptions } from './serve/options.js';
+export { ServeError, ServeErrorCodes, type ServeErrorCode } from './serve/serve-error.js';

@@ -58,7 +58,7 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
         throw httpError('INPUT_TOO_DEEP', `body.input is nested deeper than ${MAX_INPUT_DEPTH} levels`);
       }
       const { execution, created } = await engine.startExecution(name, input, id === undefined ? {} : { id });
-      reply.header('Location', `/v1/executions/${encodeURIComponent(execution.id)}`);
+      reply.header('Location', `${app.prefix}/v1/executions/${encodeURIComponent(execution.id)}`);
       return reply.code(created ? 201 : 200).send(presentStarted(execution));
     },
   );
