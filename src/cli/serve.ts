@@ -31,7 +31,8 @@ export async function serveOptionsFrom(args: string[], env: NodeJS.ProcessEnv, c
   if (values.help) return 'help';
   const configPath = typeof values.config === 'string' ? resolve(cwd, values.config) : findConfigFile(cwd);
   const fromFile = configPath ? await loadConfigFile(configPath) : {};
-  const fromCommandLine = parsed.positionals.length > 0 ? { modules: parsed.positionals.map((m) => resolve(cwd, m)) } : {};
+  // Named as the user wrote them (messages quote them); serve() resolves them against cwd.
+  const fromCommandLine = parsed.positionals.length > 0 ? { modules: parsed.positionals } : {};
   return { ...mergeOptions(fromFile, optionsFromEnv(env), optionsFromFlags(values), fromCommandLine), cwd };
 }
 
