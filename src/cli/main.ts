@@ -225,12 +225,12 @@ async function cmdGraph(args: string[], io: Io): Promise<number> {
 async function cmdWorkflows(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } }, []);
   if (values.help) return help(io, 'workflows');
-  const { body } = await client(values, io.env).request<{ workflows: Array<{ name: string; version: string; startAt?: string }> }>(
+  const { body } = await client(values, io.env).request<{ workflows: Array<{ name: string; version: string; startAt?: string; input?: unknown }> }>(
     'GET',
     '/v1/workflows',
   );
   if (values.json) {
-    printJson(io, { workflows: body.workflows.map(({ name, version, startAt }) => ({ name, version, startAt })) });
+    printJson(io, { workflows: body.workflows.map(({ name, version, startAt, input }) => ({ name, version, startAt, ...(input !== undefined ? { input } : {}) })) });
   } else {
     io.out(body.workflows.map((w) => `${w.name}\t${w.version}`).join('\n'));
   }

@@ -5,7 +5,7 @@
  */
 export const ErrorCodes = {
   INVALID_DEFINITION: { status: 400, summary: 'A workflow definition is invalid (names the state).' },
-  VALIDATION_FAILED: { status: 400, summary: 'A request body, parameter or query failed its schema.' },
+  VALIDATION_FAILED: { status: 400, summary: "A request body, parameter or query failed its schema, or an input its workflow's input schema." },
   MALFORMED_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
   INPUT_TOO_DEEP: { status: 400, summary: 'A JSON value is nested deeper than allowed.' },
   UNAUTHORIZED: { status: 401, summary: 'A token is configured and the request lacks it.' },

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkoutInputSchema } from '../../examples/checkout/workflow.js';
 import { cart, startHarness, type Harness } from '../api/harness.js';
 import { CHECKOUT_MODULE, ROOT, cli, ensureBuilt, spawnServe, waitExit, type RunResult } from './cli-helpers.js';
 
@@ -216,7 +217,10 @@ describe('stepwise CLI', () => {
     it('workflows lists the registered workflows', async () => {
       const r = await c(['workflows', '--json']);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout).workflows.map((w: any) => w.name)).toContain('checkout');
+      const workflows = JSON.parse(r.stdout).workflows;
+      expect(workflows.map((w: any) => w.name)).toContain('checkout');
+      expect(workflows.find((w: any) => w.name === 'checkout').input).toEqual(checkoutInputSchema);
+      expect(workflows.find((w: any) => w.name === 'anyInput')).not.toHaveProperty('input');
     });
 
     it('an unreachable server: exit 1, one line', async () => {
