@@ -77,7 +77,10 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token !== undefined && options.token.length > 0 ? options.token : undefined;
   if (!isLoopback(host) && !token && !options.allowInsecure) {
-    throw new ServeError('INSECURE', `refusing to listen on ${host} without a token (set STEPWISE_TOKEN, or allow it with STEPWISE_ALLOW_INSECURE=1)`);
+    throw new ServeError(
+      'INSECURE',
+      `refusing to listen on ${host} without a token (set STEPWISE_TOKEN or the token option; or allow it with STEPWISE_ALLOW_INSECURE=1 or allowInsecure)`,
+    );
   }
   for (const [i, wf] of (options.workflows ?? []).entries()) {
     if (!isWorkflow(wf)) throw new ServeError('BAD_CONFIG', `workflows[${i}] is not a built workflow (did you forget .build()?)`);
