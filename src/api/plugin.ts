@@ -11,7 +11,6 @@
  * buildServer): the logger, the request timeout, the answer to malformed HTTP, and the router's
  * maxParamLength (set `routerOptions: { maxParamLength: 256 }` for 128-character execution ids).
  */
-import { existsSync } from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
@@ -20,7 +19,10 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ApiEngine } from './engine-port.js';
 import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
 import { installJsonBodyParser } from './json-body.js';
+import { registerHookRoutes } from './hooks-route.js';
+import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
+import type { Webhook } from '../triggers/webhook.js';
 import { PUBLIC_ROUTE_FLAG, installAuth, installSecurityHeaders } from './security.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -34,10 +36,12 @@ export interface StepwisePluginOptions {
   bodyLimit?: number;
   /** Starts allowed per client (IP) per window. @default { max: 1000, timeWindowMs: 60000 } */
   startRateLimit?: { max: number; timeWindowMs: number };
-  /** Mount the history web page (src/api/page) when it exists. @default true */
+  /** Mount the history web page (src/api/page). @default true */
   page?: boolean;
   /** Where to mount everything, e.g. '/workflows' (fastify's own register option). @default '' */
   prefix?: string;
+  /** Webhooks served at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
+  hooks?: readonly Webhook[];
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -112,6 +116,7 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
   }
   if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
   await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
+  await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
 
   if (opts.page !== false) {
     await app.register(async (instance) => {
@@ -124,35 +129,11 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
           route.config = { ...(route.config as object | undefined), [PUBLIC_ROUTE_FLAG]: true } as typeof route.config;
         }
       });
-      const page = await loadPagePlugin();
-      if (page) await page(instance, { engine: opts.engine, prefix });
+      // The page's links and fetches start at the root: under a prefix they need it too (not yet).
+      await registerPage(instance, { engine: opts.engine });
     });
   }
 }
 
 /** The plugin itself: `app.register(stepwise, { engine, prefix })`. Encapsulated on purpose. */
 export const stepwise: FastifyPluginAsync<StepwisePluginOptions> = stepwisePlugin;
-
-/** `prefix` is where the page is mounted ('' at the root): its links and fetches must start with it. */
-type PagePlugin = (app: FastifyInstance, opts: { engine: ApiEngine; prefix: string }) => unknown;
-
-/**
- * The history page lives in src/api/page (another module, possibly absent in a build). The import
- * specifier is computed so this file compiles whether or not the page exists.
- */
-async function loadPagePlugin(): Promise<PagePlugin | undefined> {
-  const candidates = ['./page/index.js', './page/index.ts'];
-  const present = candidates.find((c) => existsSync(new URL(c, import.meta.url)));
-  if (!present) return undefined;
-  const specifier = './page/index.js';
-  const mod = (await import(specifier)) as { registerPage?: unknown };
-  if (typeof mod.registerPage !== 'function') return undefined;
-  const registerPage = mod.registerPage as (...args: unknown[]) => unknown;
-  if (registerPage.length >= 3) {
-    // A callback-style fastify plugin: let fastify call it.
-    return (app, pageOpts) => app.register(registerPage as never, pageOpts);
-  }
-  return async (app, pageOpts) => {
-    await registerPage(app, pageOpts);
-  };
-}

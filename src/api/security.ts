@@ -2,7 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { httpError } from './http-errors.js';
 
-
 /**
  * Route config flag for the history page's HTML and static assets. A browser cannot add an
  * Authorization header to a navigation or a <script src>, so these routes also take the token
@@ -11,6 +10,18 @@ import { httpError } from './http-errors.js';
  */
 export const PUBLIC_ROUTE_FLAG = 'stepwisePublic';
 const PAGE_COOKIE = 'stepwise_page';
+
+/**
+ * Route config flag for routes that authenticate each request themselves (webhooks check an HMAC
+ * signature over the body): the bearer token is not asked for, since a sender like GitHub cannot
+ * send it. Such a route must refuse an unauthenticated request itself.
+ */
+export const SELF_AUTHENTICATED_ROUTE_FLAG = 'stepwiseSelfAuthenticated';
+
+function isSelfAuthenticatedRoute(request: FastifyRequest): boolean {
+  const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
+  return config?.[SELF_AUTHENTICATED_ROUTE_FLAG] === true;
+}
 
 function isPublicRoute(request: FastifyRequest): boolean {
   const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
@@ -61,7 +72,7 @@ export function installAuth(app: FastifyInstance, token: string, prefix = ''): v
   const healthz = `${prefix}/healthz`;
   const cookiePath = prefix === '' ? '/' : prefix;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (pathOf(request.url) === healthz) return;
+    if (pathOf(request.url) === healthz || isSelfAuthenticatedRoute(request)) return;
     if (bearerMatches(request.headers.authorization, expected)) return;
     if (isPublicRoute(request)) {
       const held = cookie(request.headers.cookie, PAGE_COOKIE);

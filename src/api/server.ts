@@ -11,6 +11,7 @@ import { apiError, classifyError, errorBody, logInternal, redactUrl } from './ht
 import { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT, stepwise } from './plugin.js';
 import { MAX_PARAM_LENGTH } from './schemas.js';
 import { JSON_CSP, applySecurityHeaders } from './security.js';
+import type { Webhook } from '../triggers/webhook.js';
 
 export { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT };
 
@@ -24,7 +25,7 @@ export interface BuildServerOptions {
   logger?: boolean | Record<string, unknown>;
   /** Starts allowed per client (IP) per window. @default { max: 1000, timeWindowMs: 60000 } */
   startRateLimit?: { max: number; timeWindowMs: number };
-  /** Mount the history web page (src/api/page) when it exists. @default true */
+  /** Mount the history web page (src/api/page). @default true */
   page?: boolean;
   /**
    * A request whose headers and body have not all arrived by then is answered 400 and its
@@ -32,6 +33,8 @@ export interface BuildServerOptions {
    * @default 30000
    */
   requestTimeoutMs?: number;
+  /** Webhooks served at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
+  hooks?: readonly Webhook[];
 }
 
 /** Never log credentials, whatever else logs a request. */
@@ -121,6 +124,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.startRateLimit ? { startRateLimit: opts.startRateLimit } : {}),
     ...(opts.page !== undefined ? { page: opts.page } : {}),
+    ...(opts.hooks !== undefined ? { hooks: opts.hooks } : {}),
   });
   return app;
 }

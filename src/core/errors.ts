@@ -9,9 +9,11 @@ export const ErrorCodes = {
   MALFORMED_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
   INPUT_TOO_DEEP: { status: 400, summary: 'A JSON value is nested deeper than allowed.' },
   UNAUTHORIZED: { status: 401, summary: 'A token is configured and the request lacks it.' },
+  SIGNATURE_INVALID: { status: 401, summary: "A webhook delivery's signature is missing, malformed, out of date or wrong." },
   WORKFLOW_NOT_FOUND: { status: 404, summary: 'No workflow is registered under that name.' },
   EXECUTION_NOT_FOUND: { status: 404, summary: 'No execution has that id.' },
   ROUTE_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
+  HOOK_NOT_FOUND: { status: 404, summary: 'No webhook is registered under that name.' },
   EXECUTION_CONFLICT: { status: 409, summary: 'An execution with that id exists with another input or workflow.' },
   EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
@@ -93,6 +95,11 @@ export interface StepError {
   message: string;
   /** True when no retry may apply (TerminalError, or an engine-detected misbehaviour marked so). */
   terminal?: boolean;
+  /**
+   * The earliest the next attempt may start, in ms after the failure (an HTTP function's
+   * Retry-After). The retry delay is the larger of this and the policy's backoff.
+   */
+  retryAfterMs?: number;
 }
 
 /** Error codes the engine itself assigns to step failures. */
@@ -109,13 +116,34 @@ export const StepErrorCodes = {
   OutputTooLarge: 'Stepwise.OutputTooLarge',
   /** No handler is registered for the step (a definition version the process does not know). */
   HandlerMissing: 'Stepwise.HandlerMissing',
+  /** An HTTP function answered 5xx without a documented error body (retryable). */
+  HttpServerError: 'Stepwise.HttpServerError',
+  /** An HTTP function answered 429 without a documented error body (retryable, Retry-After honoured). */
+  HttpRateLimited: 'Stepwise.HttpRateLimited',
+  /** An HTTP function answered another 4xx without a documented error body (terminal). */
+  HttpClientError: 'Stepwise.HttpClientError',
+  /** An HTTP function could not be reached, or the connection broke before the answer ended (retryable). */
+  HttpConnectionFailed: 'Stepwise.HttpConnectionFailed',
+  /** An HTTP function answered 2xx with a body that is not JSON, or a status Stepwise does not follow (1xx, 3xx). */
+  HttpBadResponse: 'Stepwise.HttpBadResponse',
+  /** A polling worker was stopped before its handler finished; the task was handed back as failed. */
+  WorkerStopped: 'Stepwise.WorkerStopped',
+  /** A map state's `itemsPath` does not hold an array. */
+  MapItemsNotArray: 'Stepwise.MapItemsNotArray',
+  /** A definition function (choice rule, transform, wait, output, cause) threw. */
+  ExpressionFailed: 'Stepwise.ExpressionFailed',
+  /** Too many states were entered in a row without a task, map item or real wait; no catch route takes it. */
+  EndlessLoop: 'Stepwise.EndlessLoop',
+  /** The execution failed without a recorded error (a bug in Stepwise; never expected). */
+  Unknown: 'Stepwise.Unknown',
 } as const;
 
 const MAX_MESSAGE = 2000;
 
 /**
  * Turns anything a handler threw into stored error data. The code is, in order: a TerminalError's
- * code, a string `code` property (Node's 'ECONNRESET', ...), the error's `name`.
+ * code, a string `code` property (Node's 'ECONNRESET', ...), the error's `name`. A retryable Error
+ * with a finite, non-negative `retryAfterMs` property keeps it (see StepError.retryAfterMs).
  */
 export function normaliseError(thrown: unknown): StepError {
   if (thrown instanceof TerminalError) {
@@ -124,7 +152,10 @@ export function normaliseError(thrown: unknown): StepError {
   if (thrown instanceof Error) {
     const code = (thrown as { code?: unknown }).code;
     const name = typeof code === 'string' && code.length > 0 ? code : thrown.name || 'Error';
-    return { code: clip(name, 200), message: clip(String(thrown.message ?? '')) };
+    const error: StepError = { code: clip(name, 200), message: clip(String(thrown.message ?? '')) };
+    const retryAfterMs = (thrown as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) error.retryAfterMs = Math.ceil(retryAfterMs);
+    return error;
   }
   let shown: string;
   try {

@@ -56,11 +56,16 @@ export function findRetryPolicy(policies: readonly ResolvedRetryPolicy[], error:
  * The delay before attempt `nextAttempt` (2 for the first retry). Pure: randomness comes in as
  * `random` in [0, 1). Full jitter (AWS's "exponential backoff and jitter") spreads a burst of
  * failures over the whole window so that retries do not arrive at the failing service together.
+ *
+ * `minDelayMs` is the earliest the failed service asked to be called again (an HTTP Retry-After,
+ * carried as StepError.retryAfterMs): the delay is never shorter. It may exceed `maxDelayMs`,
+ * which bounds our own backoff, not the service's instruction; whoever reads Retry-After caps it.
  */
-export function backoffDelay(policy: ResolvedRetryPolicy, nextAttempt: number, random: number): number {
+export function backoffDelay(policy: ResolvedRetryPolicy, nextAttempt: number, random: number, minDelayMs = 0): number {
   const exponent = Math.max(0, nextAttempt - 2);
   const computed = Math.min(policy.maxDelayMs, policy.intervalMs * policy.backoffRate ** exponent);
-  return Math.round(policy.jitter === 'full' ? computed * random : computed);
+  const backoff = Math.round(policy.jitter === 'full' ? computed * random : computed);
+  return Number.isFinite(minDelayMs) && minDelayMs > backoff ? Math.ceil(minDelayMs) : backoff;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -30,7 +30,7 @@ export interface WorkflowContext {
   maps: Record<string, MapProgress>;
   /** Due instructions for the wait state being entered, by key. */
   timers: Record<string, { durationMs?: number; until?: number }>;
-  /** States entered in a row without waiting (see Compiler.spin): a loop that never waits is stopped. */
+  /** States entered in a row without waiting (see `spin` in compile/entry-actions.ts): a loop that never waits is stopped. */
   spins: number;
   /** The result of evaluating a choice, by state. */
   choice: Record<string, number>;

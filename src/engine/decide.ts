@@ -1,5 +1,7 @@
-import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import type { StepError } from '../core/errors.js';
+import {
+  createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine, type ExecutableActionObject, type StateValue,
+} from 'xstate';
+import { StepErrorCodes, type StepError } from '../core/errors.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import { ExecutionStatus } from '../core/status.js';
 import { COMMAND_TYPES, FINAL, parseStepKey, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
@@ -18,28 +20,45 @@ export interface Decision {
 }
 
 export function begin(wf: Workflow, input: unknown): Decision {
-  const { scope, sink } = scopeFor(wf.machine);
-  sink.length = 0;
-  const snapshot = wf.machine.getInitialSnapshot(scope, input) as Snapshot;
-  return { snapshot, commands: commandsOf(sink) };
+  const [snapshot, actions] = cachedInitialTransition(wf.machine, input);
+  return { snapshot: snapshot as Snapshot, commands: commandsOf(actions) };
 }
 
 export function decide(wf: Workflow, snapshot: Snapshot, event: WorkflowEvent): Decision {
-  const { scope, sink } = scopeFor(wf.machine);
+  const [next, actions] = cachedTransition(wf.machine, snapshot, event);
+  return { snapshot: next as Snapshot, commands: commandsOf(actions) };
+}
+
+/**
+ * xstate's `initialTransition(machine, input)`, on a cached scope (see `scopeFor`). Returns the
+ * snapshot and every action the machine asked for, as data; runs none of them.
+ * test/engine/scope-contract.test.ts requires both to match xstate's public functions.
+ */
+export function cachedInitialTransition(machine: AnyStateMachine, input: unknown): [AnyMachineSnapshot, ExecutableActionObject[]] {
+  const { scope, sink } = scopeFor(machine);
   sink.length = 0;
-  const next = wf.machine.transition(snapshot, event, scope) as Snapshot;
-  return { snapshot: next, commands: commandsOf(sink) };
+  const snapshot = machine.getInitialSnapshot(scope, input);
+  return [snapshot, sink.splice(0)];
+}
+
+/** xstate's `transition(machine, snapshot, event)`, on a cached scope (see `scopeFor`). */
+export function cachedTransition(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: WorkflowEvent): [AnyMachineSnapshot, ExecutableActionObject[]] {
+  const { scope, sink } = scopeFor(machine);
+  sink.length = 0;
+  const next = machine.transition(snapshot, event, scope);
+  return [next, sink.splice(0)];
 }
 
 /**
  * xstate's pure `transition()` builds a throw-away actor on every call, and that actor computes
  * the machine's initial snapshot each time (a fifth of a step's CPU, measured). This keeps one
- * inert scope per machine whose action executor only collects the actions, exactly as
- * `transition()` does, and reuses it: decisions are synchronous, so no two share it at once.
+ * inert scope per machine (xstate's public `ActorScope` interface, filled as `transition()` fills
+ * its own) whose action executor only collects the actions, and reuses it: decisions are
+ * synchronous, so no two share it at once, and the machines never read `self` or `system`.
  */
 interface InertScope {
   scope: AnyActorScope;
-  sink: Array<{ type: string; params?: unknown }>;
+  sink: ExecutableActionObject[];
 }
 const scopes = new WeakMap<AnyStateMachine, InertScope>();
 
@@ -47,12 +66,12 @@ function scopeFor(machine: AnyStateMachine): InertScope {
   let found = scopes.get(machine);
   if (!found) {
     const self = createActor(machine);
-    const sink: InertScope['sink'] = [];
-    const scope = {
+    const sink: ExecutableActionObject[] = [];
+    const scope: AnyActorScope = {
       self, system: self.system, id: '', sessionId: '',
       defer: () => {}, logger: () => {}, stopChild: () => {}, emit: () => {},
-      actionExecutor: (action: { type: string; params?: unknown }) => { sink.push(action); },
-    } as unknown as AnyActorScope;
+      actionExecutor: (action) => { sink.push(action); },
+    };
     found = { scope, sink };
     scopes.set(machine, found);
   }
@@ -66,7 +85,7 @@ export function persist(snapshot: Snapshot): { value: unknown; context: Workflow
 
 /** Turns a stored snapshot back into one `decide` accepts. */
 export function restore(wf: Workflow, stored: unknown): Snapshot {
-  const { value, context } = stored as { value: any; context: WorkflowContext };
+  const { value, context } = stored as { value: StateValue; context: WorkflowContext };
   return wf.machine.resolveState({ value, context }) as Snapshot;
 }
 
@@ -81,7 +100,7 @@ export function outcomeOf(snapshot: Snapshot): Outcome {
   if (snapshot.status !== 'done') return { status: ExecutionStatus.RUNNING };
   const c = snapshot.context;
   if (snapshot.matches(FINAL.succeeded)) return { status: ExecutionStatus.SUCCEEDED, output: c.output ?? null };
-  const error = c.error ?? { code: 'Stepwise.Unknown', message: 'the execution failed' };
+  const error = c.error ?? { code: StepErrorCodes.Unknown, message: 'the execution failed' };
   if (snapshot.matches(FINAL.cancelled)) return { status: ExecutionStatus.CANCELLED, error };
   return { status: ExecutionStatus.FAILED, error };
 }
@@ -95,9 +114,24 @@ export function expectsWork(snapshot: Snapshot, work: { kind: 'task' | 'timer' |
   const c = snapshot.context;
   if (work.kind === 'compensation') return c.compensating[c.compensating.length - 1]?.key === work.key;
   const { step, visit, index } = parseStepKey(work.key);
-  if ((c.visits[step] ?? 0) !== visit) return false;
-  if (index !== undefined) return c.maps[step]?.progress[index] === 'r';
-  return (snapshot as unknown as { _nodes: Array<{ id: string }> })._nodes.some((node) => node.id === step);
+  if ((c.visits[step] ?? 0) !== visit || !isActive(snapshot, step)) return false;
+  return index === undefined || c.maps[step]?.progress[index] === 'r';
+}
+
+/**
+ * Whether the state with id `name` (every compiled state's id is its name) is active, through
+ * xstate's public API: `matches` with the state node's path as a partial state value.
+ */
+function isActive(snapshot: Snapshot, name: string): boolean {
+  let path: string[];
+  try {
+    path = snapshot.machine.getStateNodeById(name).path;
+  } catch {
+    return false; // no such state in this machine
+  }
+  let value: StateValue = path[path.length - 1]!;
+  for (let i = path.length - 2; i >= 0; i--) value = { [path[i]!]: value };
+  return snapshot.matches(value);
 }
 
 /** The machine event a history event stands for, if it is one the machine consumed. */
@@ -128,7 +162,7 @@ export function replay(wf: Workflow, events: HistoryEvent[]): Snapshot {
   return snapshot;
 }
 
-function commandsOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): WorkflowCommand[] {
+function commandsOf(actions: readonly ExecutableActionObject[]): WorkflowCommand[] {
   const out: WorkflowCommand[] = [];
   for (const a of actions) if (COMMAND_TYPES.has(a.type as WorkflowCommand['type'])) out.push({ type: a.type, params: a.params } as WorkflowCommand);
   return out;

@@ -6,6 +6,7 @@
  */
 import type { Store } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
+import type { Webhook } from '../triggers/webhook.js';
 import { ServeError, type ServeErrorCode } from './serve-error.js';
 
 /** What `serve()` takes; a config file's default export has the same shape. */
@@ -14,6 +15,8 @@ export interface ServeOptions {
   modules?: string[];
   /** Built workflows to register, besides those the modules export. */
   workflows?: Workflow<any>[];
+  /** Webhooks to serve at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
+  hooks?: readonly Webhook[];
   /** An SQLite file (its directory is created), ':memory:', or a postgres:// URL. @default './data/stepwise.db' */
   db?: string;
   /** An open store to use instead of `db`; `close()` leaves it open. */
@@ -85,7 +88,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 
 const NESTED = new Set(['startRateLimit', 'engine']);
 /** Config keys that no flag or variable sets. */
-const OTHER_KEYS = ['modules', 'workflows', 'store', 'cwd'];
+const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'store', 'cwd'];
 
 function fail(code: ServeErrorCode, message: string): never {
   throw new ServeError(code, message);
@@ -190,6 +193,7 @@ export function checkOptions(given: unknown, where: string): ServeOptions {
     problem('modules must be an array of module paths');
   }
   if (workflows !== undefined && !Array.isArray(workflows)) problem('workflows must be an array of built workflows');
+  if (options.hooks !== undefined && !Array.isArray(options.hooks)) problem('hooks must be an array of webhook() definitions');
   if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) problem('cwd must be a directory path');
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as Store).commit !== 'function')) problem('store must be an open Store');
   return options as ServeOptions;
@@ -227,7 +231,8 @@ ${table}
   ${'--config <file>'.padEnd(width)}  a config file other than ./stepwise.config.{ts,mts,mjs,js}
   ${'-h, --help'.padEnd(width)}  show this help
 
-Config file keys besides those: modules (paths, relative to the file), workflows (built workflows).
+Config file keys besides those: modules (paths, relative to the file), workflows (built workflows),
+hooks (webhook() definitions).
 Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 INSECURE, STORE_UNAVAILABLE,
 ADDRESS_IN_USE, STARTUP_FAILED; 2 USAGE, BAD_CONFIG, BAD_MODULE.`;
 }

@@ -107,6 +107,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     engine,
     ...(token ? { token } : {}),
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
     startRateLimit: { ...DEFAULT_START_RATE_LIMIT, ...options.startRateLimit },
     logger: { level: options.logLevel ?? 'info' },
   });

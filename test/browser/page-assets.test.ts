@@ -1,31 +1,52 @@
 /**
- * The history page's static parts, without a browser: the script parses, renders nothing through
- * HTML strings, and every page route carries the security headers.
+ * The history page's static parts, without a browser: the bundled script parses and renders
+ * nothing through HTML strings, every page route carries the security headers, and a packed
+ * tarball serves the script without esbuild.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import vm from 'node:vm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEngine } from '../../src/api/engine-port.js';
-import { PAGE_JS } from '../../src/api/page/client.js';
 import { executionPageHtml, listPageHtml } from '../../src/api/page/html.js';
 import { PAGE_CSP, registerPage } from '../../src/api/page/index.js';
+import { pageScript } from '../../src/api/page/page-script.js';
 import { PAGE_CSS } from '../../src/api/page/styles.js';
+import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
+
+const CLIENT_DIR = join(ROOT, 'src/api/page/client');
+
+function clientSources(dir = CLIENT_DIR): Array<[string, string]> {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e): Array<[string, string]> =>
+    e.isDirectory() ? clientSources(join(dir, e.name)) : e.name.endsWith('.ts') ? [[join(dir, e.name), readFileSync(join(dir, e.name), 'utf8')]] : [],
+  );
+}
 
 describe('page script', () => {
-  it('is valid JavaScript', () => {
-    expect(() => new vm.Script(PAGE_JS, { filename: 'page.js' })).not.toThrow();
+  it('is one valid classic script (an IIFE), not a module', () => {
+    const script = pageScript();
+    expect(() => new vm.Script(script, { filename: 'page.js' })).not.toThrow();
+    expect(script).not.toMatch(/^\s*(import|export)\s/m);
   });
 
-  it('never renders through HTML strings or evaluates code', () => {
-    for (const banned of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', "setAttribute('style'"]) {
-      expect(PAGE_JS, banned).not.toContain(banned);
+  it('never renders through HTML strings or evaluates code, in the sources or the bundle', () => {
+    const banned = ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', "setAttribute('style'", '.style.'];
+    const sources = clientSources();
+    expect(sources.length).toBeGreaterThan(5);
+    for (const [file, text] of [...sources, ['page.js', pageScript()] as [string, string]]) {
+      for (const word of banned) expect(text, `${word} in ${file}`).not.toContain(word);
     }
   });
 
-  it('keeps the token out of the URL once read', () => {
-    expect(PAGE_JS).toContain("sessionStorage.setItem(TOKEN_KEY");
-    expect(PAGE_JS).toContain("params.delete('token')");
-    expect(PAGE_JS).toContain('history.replaceState');
+  it('shares event and error names with the server instead of repeating them', () => {
+    for (const [file, text] of clientSources()) {
+      for (const literal of ["'Stepwise.", "'ExecutionSucceeded'", "'StepFailed'", "'CompensationStarted'", "'SUCCEEDED'", "'CANCELLED'"]) {
+        expect(text, `${literal} in ${file}`).not.toContain(literal);
+      }
+    }
   });
 });
 
@@ -90,7 +111,8 @@ describe('page routes', () => {
     expect(jsRes.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(jsRes.headers['x-content-type-options']).toBe('nosniff');
     expect(jsRes.headers['cache-control']).toContain('immutable');
-    expect(jsRes.body).toBe(PAGE_JS);
+    expect(jsRes.body).toBe(pageScript());
+    expect(jsRes.headers['cross-origin-resource-policy']).toBe('same-origin');
 
     const again = await app.inject({ method: 'GET', url: '/assets/page.js', headers: { 'if-none-match': String(jsRes.headers.etag) } });
     expect(again.statusCode).toBe(304);
@@ -102,4 +124,35 @@ describe('page routes', () => {
     const stale = await app.inject({ method: 'GET', url: '/assets/page.css?v=old' });
     expect(stale.headers['cache-control']).toBe('no-cache');
   });
+});
+
+describe('packed package', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'stepwise-pack-'));
+  }, 180_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('carries the bundled script, and its page module serves it without esbuild', async () => {
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });
+    execFileSync('tar', ['xzf', join(dir, out.trim().split('\n').pop()!), '-C', dir]);
+    const pkg = join(dir, 'package');
+    expect(readFileSync(join(pkg, 'dist/src/api/page/assets/page.js'), 'utf8')).toBe(pageScript());
+    // The unpacked page module has no node_modules of its own: it needs only Node and the bundle.
+    const { registerPage: packedRegister } = (await import(join(pkg, 'dist/src/api/page/index.js'))) as typeof import('../../src/api/page/index.js');
+    const app = Fastify();
+    try {
+      await packedRegister(app, { engine: {} as ApiEngine });
+      const page = await app.inject({ method: 'GET', url: '/' });
+      const js = /src="(\/assets\/page\.js\?v=[0-9a-f]+)"/.exec(page.body)![1]!;
+      const res = await app.inject({ method: 'GET', url: js });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toBe(pageScript());
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 });

@@ -9,11 +9,15 @@ export const MAIN = join(ROOT, 'dist/src/cli/main.js');
 export const CHECKOUT_MODULE = 'examples/checkout/workflow.ts';
 
 
+/** Browser code: esbuild bundles it into one file (scripts/build-page.mjs); tsc emits nothing for it. */
+const BUNDLED_SOURCES = join(ROOT, 'src/api/page/client');
+
 function staleOutputs(): string[] {
   const stale: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
+      if (path === BUNDLED_SOURCES) continue;
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
         const out = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, ServeError, TerminalError, Workflow, openStore, serve, workflow, type StepwiseServer } from '../../src/index.js';
+import { Engine, ServeError, TerminalError, Workflow, openStore, serve, webhook, workflow, type StepwiseServer } from '../../src/index.js';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
 
 const hello = workflow<{ name: string }>('hello', {
@@ -64,6 +64,18 @@ describe('serve()', () => {
       await server.close();
     }
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('serves the webhooks it is given, and refuses to start when one names an unknown workflow', async () => {
+    const hook = (workflow: string) => webhook({ name: 'greetings', workflow, secret: 'a-webhook-secret-of-some-length-0123456789' });
+    const server = await serve({ ...QUIET, workflows: [hello], hooks: [hook('hello')] });
+    try {
+      const unsigned = await post(server, '/v1/hooks/greetings', { name: 'Ada' });
+      expect(unsigned).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
+    } finally {
+      await server.close();
+    }
+    expect(await refused(serve({ ...QUIET, workflows: [hello], hooks: [hook('nope')] }), 'STARTUP_FAILED')).toContain('nope');
   });
 
   it('leaves a store it was given open', async () => {

@@ -66,6 +66,7 @@ export function executionPageHtml(assets: { js: string; css: string }): string {
     'Execution · Stepwise',
     `<h1 id="exec-id">Execution</h1>
 <p class="sub" id="exec-sub"></p>
+<div class="actions" id="exec-actions"></div>
 <dl class="meta" id="exec-meta"></dl>
 <div class="io" id="exec-io"></div>
 <h2>Workflow graph</h2>

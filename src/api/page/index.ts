@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiEngine } from '../engine-port.js';
-import { PAGE_JS } from './client.js';
 import { executionPageHtml, FAVICON_SVG, listPageHtml } from './html.js';
+import { pageScript } from './page-script.js';
 import { PAGE_CSS } from './styles.js';
 
 export interface PageOptions {
@@ -34,11 +34,7 @@ function version(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
-const JS_VERSION = version(PAGE_JS);
 const CSS_VERSION = version(PAGE_CSS);
-const ASSETS = { js: `/assets/page.js?v=${JS_VERSION}`, css: `/assets/page.css?v=${CSS_VERSION}` };
-const LIST_HTML = listPageHtml(ASSETS);
-const EXECUTION_HTML = executionPageHtml(ASSETS);
 
 function common(reply: FastifyReply): FastifyReply {
   return reply
@@ -70,20 +66,25 @@ function asset(req: FastifyRequest, reply: FastifyReply, current: string, type: 
 
 /**
  * The history page: `GET /` lists recent executions, `GET /executions/:id` shows one execution's
- * graph and timeline, live while it runs. The HTML holds no data, so these routes need no token;
- * the script (served at /assets/page.js) fetches the JSON API and sends the token from
+ * graph and timeline, live while it runs. The HTML holds no data; the script (the bundle of
+ * src/api/page/client/, served at /assets/page.js) fetches the JSON API and sends the token from
  * `?token=` / sessionStorage. Register inside buildServer: `await registerPage(app, { engine })`
- * (or `app.register(registerPage, { engine })`).
+ * (or `app.register(registerPage, { engine })`). Throws when the script was not built.
  */
 export async function registerPage(app: FastifyInstance, opts: PageOptions): Promise<void> {
   void opts;
   const hide = { schema: { hide: true } };
+  const script = pageScript();
+  const jsVersion = version(script);
+  const assets = { js: `/assets/page.js?v=${jsVersion}`, css: `/assets/page.css?v=${CSS_VERSION}` };
+  const listHtml = listPageHtml(assets);
+  const executionHtml = executionPageHtml(assets);
 
-  app.get('/', hide, async (_req, reply) => html(reply, LIST_HTML));
+  app.get('/', hide, async (_req, reply) => html(reply, listHtml));
   app.get('/executions', hide, async (_req, reply) => reply.redirect('/', 302));
-  app.get('/executions/:id', hide, async (_req, reply) => html(reply, EXECUTION_HTML));
+  app.get('/executions/:id', hide, async (_req, reply) => html(reply, executionHtml));
   app.get('/assets/page.js', hide, async (req, reply) =>
-    asset(req, reply, JS_VERSION, 'text/javascript; charset=utf-8', PAGE_JS),
+    asset(req, reply, jsVersion, 'text/javascript; charset=utf-8', script),
   );
   app.get('/assets/page.css', hide, async (req, reply) =>
     asset(req, reply, CSS_VERSION, 'text/css; charset=utf-8', PAGE_CSS),

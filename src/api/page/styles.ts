@@ -171,6 +171,15 @@ svg .arrow.light { fill: #afb8c1; }
 .attempt { color: var(--muted); font-size: 12px; margin-left: 4px; }
 .filter-note { font-size: 13px; color: var(--muted); margin-left: 8px; }
 
+/* Actions on the execution (views/actions.ts): a button, then an inline "question [Yes] [No]" */
+.actions { display: flex; flex-wrap: wrap; gap: 8px; margin: 0 0 12px; }
+.actions:empty { display: none; }
+.action { display: inline-flex; align-items: center; gap: 6px; }
+.action-question { font-size: 13px; }
+.action-confirm { border-color: var(--fail); color: var(--fail); }
+.action-error { font-size: 12px; }
+button:disabled { opacity: 0.6; cursor: default; }
+
 @keyframes pulse { 0%, 100% { opacity: 1; } 50% { opacity: 0.55; } }
 @media (prefers-reduced-motion: reduce) {
   svg .node.st-running > rect.box, .live.on::before { animation: none; }
