@@ -6,11 +6,13 @@
  */
 import type { BenchResult } from './util.js';
 
-const BENCHES = ['step', 'throughput', 'http', 'scale', 'history', 'scale-out'] as const;
+const BENCHES = ['step', 'throughput', 'pg-throughput', 'http', 'scale', 'history', 'scale-out'] as const;
 
 async function main(): Promise<void> {
-  // 'cluster' runs as bench/scale-out.js (bench/cluster.js is the scenario runner it wraps).
-  const name = (process.argv[2] === 'cluster' ? 'scale-out' : process.argv[2]) as (typeof BENCHES)[number];
+  // 'cluster' runs as bench/scale-out.js (bench/cluster.js is the scenario runner it wraps);
+  // 'pg' runs as bench/pg-throughput.js.
+  const alias: Record<string, string> = { cluster: 'scale-out', pg: 'pg-throughput' };
+  const name = (alias[process.argv[2]] ?? process.argv[2]) as (typeof BENCHES)[number];
   if (!BENCHES.includes(name)) throw new Error(`unknown benchmark '${name}' (one of ${BENCHES.join(', ')})`);
   const options = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
   const mod = (await import(`./${name}.js`)) as { run(opts?: unknown): Promise<BenchResult> };

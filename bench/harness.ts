@@ -71,7 +71,7 @@ export function withoutSamples(r: LoopResult): Omit<LoopResult, 'samples'> {
  * and returns executions/s and start-to-end latency. Every execution started is awaited.
  */
 export async function closedLoop(
-  rig: Rig, wf: Workflow<any>, input: (i: number) => unknown, inFlight: number, durationMs: number, warmupMs: number,
+  rig: Pick<Rig, 'engine' | 'probe'>, wf: Workflow<any>, input: (i: number) => unknown, inFlight: number, durationMs: number, warmupMs: number,
   options: { useWaitForEnd?: boolean } = {},
 ): Promise<LoopResult> {
   const { engine, probe } = rig;

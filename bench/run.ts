@@ -10,7 +10,8 @@
  *   node dist/bench/run.js --profile               also writes a V8 CPU profile per benchmark
  *                                                  under data/bench/profiles/
  *
- * Benchmarks: step (1), throughput (2), http (3), scale (4), history (5). See docs/performance.md.
+ * Benchmarks: step (1), throughput (2), pg (PostgreSQL throughput), http (3), scale (4), history (5), cluster.
+ * See docs/performance.md.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import Database from 'better-sqlite3';
 import { markdown, targetsSummary, textTable, writeDoc, writeJson, type Machine, type RunReport } from './report.js';
 import { filesystemOf, type BenchResult } from './util.js';
 
-const ALL = ['step', 'throughput', 'http', 'scale', 'history', 'cluster'] as const;
+const ALL = ['step', 'throughput', 'pg', 'http', 'scale', 'history', 'cluster'] as const;
 type Bench = (typeof ALL)[number];
 
 const REPO = resolve(new URL('../..', import.meta.url).pathname);
@@ -28,6 +29,7 @@ const REPO = resolve(new URL('../..', import.meta.url).pathname);
 const QUICK: Record<Bench, unknown> = {
   step: { rounds: 2, sliceMs: 500, rawSliceMs: 250, warmupMs: 200 },
   throughput: { rounds: 2, sliceMs: 400, rawSliceMs: 150, warmupMs: 200 },
+  pg: { rounds: 1, sliceMs: 500, rawSliceMs: 200, warmupMs: 200 },
   http: { durationSec: 2, warmupSec: 1, rounds: 1 },
   scale: { parked: 10_000, timers: 2_000 },
   history: { reads: 5 },
@@ -48,7 +50,7 @@ function parseArgs(argv: string[]): { only: Bench[]; quick: boolean; profile: bo
     } else if (a === '--quick') quick = true;
     else if (a === '--profile') profile = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--only step,throughput,http,scale,history,cluster] [--quick] [--profile]');
+      console.log('usage: node dist/bench/run.js [--only step,throughput,pg,http,scale,history,cluster] [--quick] [--profile]');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}'`);
   }

@@ -8,8 +8,7 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { v7 as uuidv7 } from 'uuid';
-import type { CommitOutcome, ExecutionCommit } from '../src/core/store.js';
-import type { SqliteStore } from '../src/persistence/sqlite/sqlite-store.js';
+import type { CommitOutcome, ExecutionCommit, Store } from '../src/core/store.js';
 
 export type Sync = 'full' | 'normal';
 
@@ -108,7 +107,7 @@ export interface CommitProbe {
   reset(): void;
 }
 
-export function probeCommits(store: SqliteStore): CommitProbe {
+export function probeCommits(store: Store): CommitProbe {
   const original = store.commit.bind(store);
   const ends = new Map<string, (t: number) => void>();
   const probe: CommitProbe = {

@@ -41,6 +41,7 @@ export class VirtualClock implements Clock {
   private current: number;
   private timers: VirtualTimer[] = [];
   private nextId = 1;
+  private sleeping = 0;
 
   constructor(start = Date.UTC(2026, 0, 1)) {
     this.current = start;
@@ -59,6 +60,39 @@ export class VirtualClock implements Clock {
   clearTimeout(handle: TimerHandle): void {
     const id = (handle as { id: number }).id;
     this.timers = this.timers.filter((t) => t.id !== id);
+  }
+
+  /**
+   * For handlers under test that wait on this clock: resolves after `ms` of virtual time (never,
+   * without `ms`) or as soon as `signal` aborts (pass the step's signal: its timeout, a cancel).
+   * While it waits it counts in `sleepers`, so a test driver can tell a handler that only moving
+   * the clock can wake from one still working in real time, and never moves time under the latter.
+   */
+  sleep(ms?: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
+      let awake = false;
+      let timer: TimerHandle | undefined;
+      const wake = () => {
+        if (awake) return;
+        awake = true;
+        this.sleeping--;
+        if (timer) this.clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.sleeping++;
+      if (ms !== undefined) timer = this.setTimeout(wake, ms);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  /** How many `sleep` calls are waiting now. */
+  get sleepers(): number {
+    return this.sleeping;
   }
 
   /** When the earliest pending timer is due, or undefined when none is pending. */

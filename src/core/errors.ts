@@ -21,6 +21,7 @@ export const ErrorCodes = {
   WAIT_TIMEOUT: { status: 408, summary: 'The execution did not end within the time the caller waited.' },
   RATE_LIMITED: { status: 429, summary: 'Too many starts from this client; retry later.' },
   STORE_UNAVAILABLE: { status: 503, summary: 'The store is busy, locked or out of space; retry later.' },
+  STORE_LOCKED: { status: 503, summary: 'The SQLite file is open in another Stepwise process; one process owns it at a time.' },
   ENGINE_STOPPING: { status: 503, summary: 'The engine is shutting down and takes no new work.' },
   INTERNAL: { status: 500, summary: 'A bug in Stepwise; the log has the details.' },
 } as const;

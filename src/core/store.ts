@@ -109,7 +109,8 @@ export interface Store {
   /** A short name for logs and docs ('sqlite', 'postgres'). */
   readonly kind: string;
   /**
-   * True when the store belongs to one process (an SQLite file): at start-up every lease left by a
+   * True when the store belongs to one process (an SQLite file, which the adapter enforces: a
+   * second store on the file fails with STORE_LOCKED): at start-up every lease left by a
    * previous process is void, and the engine calls `releaseAllLeases`. An exclusive store may
    * hold a lease until it is released instead of until `leaseUntil` (no one else could take the
    * work over), so claims and `nextDueAt` need only consider unleased rows.
@@ -124,6 +125,12 @@ export interface Store {
   commit(commits: ExecutionCommit[]): Promise<CommitOutcome[]>;
 
   getExecution(id: string): Promise<StoredExecution | undefined>;
+  /**
+   * The executions with these ids that exist, keyed by id (ids that do not exist are absent; a
+   * repeated id is read once). One query on a shared store, so a batch that needs many executions
+   * not in memory costs one round trip, not one per execution.
+   */
+  getExecutions(ids: readonly string[]): Promise<Map<string, StoredExecution>>;
   listExecutions(query: ListQuery): Promise<{ items: ExecutionSummary[]; nextCursor?: string }>;
   /** Events with `seq > afterSeq`, in order, at most `limit`. */
   readHistory(executionId: string, afterSeq: number, limit: number): Promise<HistoryEvent[]>;

@@ -5,7 +5,7 @@
 import type { StepError } from '../core/errors.js';
 import type { HistoryEvent, HistoryEventType } from '../core/events.js';
 import type { ExecutionStatus } from '../core/status.js';
-import type { ExecutionSummary, WorkItem, WorkKind } from '../core/store.js';
+import type { ExecutionSummary, StoredExecution, WorkItem, WorkKind } from '../core/store.js';
 
 export interface ExecutionRow {
   id: string; workflow: string; version: string; status: string; input: string; output: string | null;
@@ -23,6 +23,11 @@ export function toSummary(row: ExecutionRow): ExecutionSummary {
   if (row.error !== null) summary.error = JSON.parse(row.error) as StepError;
   if (row.ended_at !== null) summary.endedAt = row.ended_at;
   return summary;
+}
+
+/** A row read with its snapshot and last_seq. */
+export function toStored(row: ExecutionRow): StoredExecution {
+  return { ...toSummary(row), snapshot: JSON.parse(row.snapshot!), lastSeq: row.last_seq! };
 }
 
 export function toEvent(row: HistoryRow): HistoryEvent {

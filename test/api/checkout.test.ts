@@ -1,8 +1,11 @@
 /** The checkout example's outcomes, driven and observed only through the HTTP API. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cart, history, json, startExecution, startHarness, waitEnded, waitForEvent, type Harness } from './harness.js';
+import { checkout } from '../../examples/checkout/workflow.js';
+import { gateOf } from '../fixtures/handler-gate.js';
+import { cart, history, json, startExecution, startHarness, waitEnded, type Harness } from './harness.js';
 
 describe('checkout through the API', () => {
+  const gate = gateOf(checkout);
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness();
@@ -85,13 +88,22 @@ describe('checkout through the API', () => {
     expect(started).toHaveLength(1);
     expect(fired).toHaveLength(1);
     expect(fired[0].seq).toBeGreaterThan(started[0].seq);
-    expect(Date.parse(fired[0].timestamp) - Date.parse(started[0].timestamp)).toBeGreaterThanOrEqual(140);
+    // Due 150 ms after it was armed, and fired no earlier (the history's own clock, not a window).
+    const dueAt = started[0].data.dueAt as number;
+    expect(dueAt - Date.parse(started[0].timestamp)).toBe(150);
+    expect(Date.parse(fired[0].timestamp)).toBeGreaterThanOrEqual(dueAt);
+    expect(fired[0].data.dueAt).toBe(dueAt);
   });
 
   it('cancelling a running execution after payment: 202, CANCELLED, refund compensation in history', async () => {
-    const { id } = await startExecution(h.app, cart({ stepDelayMs: 250 }));
-    await waitForEvent(h.app, id, (e) => e.type === 'StepSucceeded' && e.step === 'processPayment');
+    // createOrder, the step after the payment, waits at the gate until the cancel has been answered.
+    const id = 'cancel-after-payment';
+    const held = gate.hold(id, 'createOrder');
+    await startExecution(h.app, cart(), { id });
+    await held.reached;
+    expect(of(await history(h.app, id), 'StepSucceeded', 'processPayment')).toHaveLength(1);
     const res = await h.app.inject({ method: 'POST', url: `/v1/executions/${id}/cancel` });
+    held.open();
     expect(res.statusCode, res.body).toBe(202);
     const body = json(res);
     expect(body.id).toBe(id);
@@ -100,6 +112,7 @@ describe('checkout through the API', () => {
     expect(done.status).toBe('CANCELLED');
     const events = await history(h.app, id);
     expect(of(events, 'CancelRequested')).toHaveLength(1);
+    expect(of(events, 'StepSucceeded', 'createOrder')).toEqual([]);
     expect(of(events, 'CompensationStarted', 'refundPayment').length).toBeGreaterThanOrEqual(1);
     expect(of(events, 'CompensationSucceeded', 'refundPayment')).toHaveLength(1);
     expect(events.at(-1).type).toBe('ExecutionCancelled');
@@ -110,13 +123,18 @@ describe('checkout through the API', () => {
   });
 
   it('cancelling before any compensatable step completed: CANCELLED with no compensation', async () => {
-    const { id } = await startExecution(h.app, cart({ stepDelayMs: 300 }));
-    await waitForEvent(h.app, id, (e) => e.type === 'StepStarted' && e.step === 'validateCart');
+    // validateCart, the first step, waits at the gate until the cancel has been answered.
+    const id = 'cancel-at-start';
+    const held = gate.hold(id, 'validateCart');
+    await startExecution(h.app, cart(), { id });
+    await held.reached;
     const res = await h.app.inject({ method: 'POST', url: `/v1/executions/${id}/cancel` });
+    held.open();
     expect(res.statusCode).toBe(202);
     const done = await waitEnded(h.app, id);
     expect(done.status).toBe('CANCELLED');
     const events = await history(h.app, id);
+    expect(of(events, 'StepStarted', 'validateCart')).toHaveLength(1);
     expect(compensationEvents(events)).toEqual([]);
     expect(of(events, 'StepStarted', 'processPayment')).toEqual([]);
   });

@@ -113,17 +113,6 @@ export async function history(app: FastifyInstance, id: string, pageSize = 1000)
   throw new Error('history did not end');
 }
 
-/** Polls until some history event matches. */
-export async function waitForEvent(app: FastifyInstance, id: string, match: (e: any) => boolean, timeoutMs = 10_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = (await history(app, id)).find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching event in ${id} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** A JSON text whose innermost value sits `depth` levels down. */

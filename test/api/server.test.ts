@@ -292,9 +292,16 @@ describe('HTTP API (real engine, in-memory store)', () => {
     });
 
     it('list: default limit 50, 400 for bad limit, status, cursor or parameter', async () => {
+      // More executions than the default page holds, so the limit really cuts.
+      const existing = json(await h.app.inject({ url: '/v1/executions?limit=500' })).items.length as number;
+      for (let i = existing; i < 60; i++) await startExecution(h.app, cart());
+      const all = json(await h.app.inject({ url: '/v1/executions?limit=500' })).items as any[];
+      expect(all.length).toBeGreaterThanOrEqual(60);
       const res = await h.app.inject({ url: '/v1/executions' });
       expect(res.statusCode).toBe(200);
-      expect(json(res).items.length).toBeLessThanOrEqual(50);
+      const page = json(res);
+      expect(page.items.map((e: any) => e.id)).toEqual(all.slice(0, 50).map((e) => e.id));
+      expect(typeof page.nextCursor).toBe('string');
       for (const qs of ['limit=0', 'limit=501', 'limit=x', 'status=running', 'status=DONE', 'cursor=garbage', 'nope=1', 'workflow=bad%20name']) {
         const err = expectError(await h.app.inject({ url: `/v1/executions?${qs}` }), 400, 'VALIDATION_FAILED');
         expect(err.message).toMatch(/limit|status|cursor|nope|workflow/);

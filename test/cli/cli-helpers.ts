@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staleOutputs } from '../fixtures/dist-check.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -9,30 +10,9 @@ export const MAIN = join(ROOT, 'dist/src/cli/main.js');
 export const CHECKOUT_MODULE = 'examples/checkout/workflow.ts';
 
 
-/** Browser code: esbuild bundles it into one file (scripts/build-page.mjs); tsc emits nothing for it. */
-const BUNDLED_SOURCES = join(ROOT, 'src/api/page/client');
-
-function staleOutputs(): string[] {
-  const stale: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (path === BUNDLED_SOURCES) continue;
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
-        const out = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');
-        if (!existsSync(out) || statSync(out).mtimeMs < statSync(path).mtimeMs) stale.push(out);
-      }
-    }
-  };
-  walk(join(ROOT, 'src'));
-  walk(join(ROOT, 'examples'));
-  return stale;
-}
-
 /** Compiles the project (`npm run build`'s tsc) when dist/ is missing or older than a source. */
 export async function ensureBuilt(): Promise<void> {
-  if (existsSync(MAIN) && staleOutputs().length === 0) return;
+  if (existsSync(MAIN) && staleOutputs(['src', 'examples']).length === 0) return;
   const result = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
     cwd: ROOT,
     timeoutMs: 180_000,

@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkoutInputSchema } from '../../examples/checkout/workflow.js';
+import { checkout, checkoutInputSchema } from '../../examples/checkout/workflow.js';
 import { cart, startHarness, type Harness } from '../api/harness.js';
+import { gateOf } from '../fixtures/handler-gate.js';
 import { CHECKOUT_MODULE, ROOT, cli, ensureBuilt, spawnServe, waitExit, type RunResult } from './cli-helpers.js';
 
 const ONE_LINE = /^stepwise: [A-Za-z_.]+: [^\n]+\n$/;
@@ -19,6 +20,7 @@ function expectOneLineError(r: RunResult, exitCode: number, code: string): void 
 }
 
 describe('stepwise CLI', () => {
+  const gate = gateOf(checkout);
   let h: Harness;
   let url: string;
   let tmp: string;
@@ -127,9 +129,12 @@ describe('stepwise CLI', () => {
     });
 
     it('start --wait: exit 6 when the execution is CANCELLED', async () => {
-      const waiting = c(['start', 'checkout', '--input', JSON.stringify(cart({ stepDelayMs: 400 })), '--id', 'cli-cancel-wait', '--wait']);
-      await waitUntil(async () => (await h.engine.getExecution('cli-cancel-wait').catch(() => undefined)) !== undefined);
+      // Its first step waits at the gate until the cancel has been answered.
+      const held = gate.hold('cli-cancel-wait', 'validateCart');
+      const waiting = c(['start', 'checkout', '--input', JSON.stringify(cart()), '--id', 'cli-cancel-wait', '--wait']);
+      await held.reached;
       const cancel = await c(['cancel', 'cli-cancel-wait']);
+      held.open();
       expect(cancel.code, cancel.stderr).toBe(0);
       expect(JSON.parse(cancel.stdout).id).toBe('cli-cancel-wait');
       const r = await waiting;
@@ -139,9 +144,14 @@ describe('stepwise CLI', () => {
     });
 
     it('start --wait --timeout: exit 1 TIMEOUT while still running', async () => {
-      const r = await c(['start', 'checkout', '--input', JSON.stringify(cart({ stepDelayMs: 1000 })), '--id', 'cli-timeout', '--wait', '--timeout', '0.3']);
+      // Its first step waits at the gate until the CLI has given up.
+      const held = gate.hold('cli-timeout', 'validateCart');
+      const r = await c(['start', 'checkout', '--input', JSON.stringify(cart()), '--id', 'cli-timeout', '--wait', '--timeout', '0.3']);
       expectOneLineError(r, 1, 'TIMEOUT');
-      await h.engine.cancel('cli-timeout').catch(() => undefined);
+      expect((await h.engine.getExecution('cli-timeout')).status).toBe('RUNNING');
+      await held.reached;
+      await h.engine.cancel('cli-timeout');
+      held.open();
     });
 
     it('start of an unknown workflow: exit 3', async () => {
@@ -197,8 +207,12 @@ describe('stepwise CLI', () => {
     });
 
     it('cancel: 0 for a running execution, 4 once ended, 3 when unknown', async () => {
-      await h.engine.startExecution('checkout', cart({ stepDelayMs: 300 }), { id: 'cli-cancel' });
+      // Its first step waits at the gate until the cancel has been answered.
+      const held = gate.hold('cli-cancel', 'validateCart');
+      await h.engine.startExecution('checkout', cart(), { id: 'cli-cancel' });
+      await held.reached;
       const r = await c(['cancel', 'cli-cancel']);
+      held.open();
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).id).toBe('cli-cancel');
       const ended = await h.engine.waitForEnd('cli-cancel', 20_000);
@@ -290,6 +304,12 @@ describe('stepwise CLI', () => {
       const server = await spawnServe({ PORT: '0', STEPWISE_DB: ':memory:' });
       const started = await cli(['start', 'checkout', '--input', JSON.stringify(cart({ stepDelayMs: 3000 })), '--url', server.url]);
       expect(started.code, started.stderr).toBe(0);
+      // The signal lands while validateCart's 3 s of work runs: its StepStarted is in the history.
+      const { id } = JSON.parse(started.stdout) as { id: string };
+      await waitUntil(async () => {
+        const res = await fetch(`${server.url}/v1/executions/${id}/history`);
+        return ((await res.json()) as { events: Array<{ type: string }> }).events.some((e) => e.type === 'StepStarted');
+      });
       const t0 = Date.now();
       server.child.kill('SIGINT');
       const exit = await waitExit(server.child);

@@ -6,12 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { recordCrash, runToEnd, scenario, startRun, type Scenario } from '../fixtures/crash-harness.js';
 import { checkAll, readDb, type Report } from '../fixtures/invariants.js';
 import { readSideLog } from '../fixtures/side-log.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Issue 2: a child process running executions is killed with SIGKILL inside a handler, between
  * steps, during a wait and during a compensation; a new process resumes; the stored history
- * proves invariants 1, 2, 3 and 5 (and 4 for the saga). The child is compiled JS from dist/
- * (test/fixtures/crash-worker.ts); `npm test` builds it first.
+ * proves invariants 1, 2, 3 and 5 (and 4 for the saga). Every kill is placed by a handshake, not
+ * a race: a handler the child holds (`HELD` on its stdout), a fault point it reaches, a state read
+ * from the file, or a clock the restart runs hours ahead. The child is compiled JS from dist/
+ * (test/fixtures/crash-worker.ts); `npm test` builds it first, and the harness refuses a stale one.
  */
 
 const root = mkdtempSync(join(tmpdir(), 'stepwise-crash-'));
@@ -42,28 +45,32 @@ const ends = (s: Scenario, run: number, exec: string, kind: string, key: string)
 describe('crash: SIGKILL at four points, then resume', () => {
   it('inside a handler: the step runs again with the same key and attempt; completed steps never do', async () => {
     const s = fresh([
-      co('h-valid', { stepDelayMs: 300 }),
-      co('h-oos', { stepDelayMs: 250, outOfStock: true }),
-      co('h-retry', { stepDelayMs: 80, paymentTransientFailures: 2 }),
-      tr('h-trip', { stepDelayMs: 300 }),
+      co('h-valid', { stepDelayMs: 30 }),
+      co('h-oos', { stepDelayMs: 30, outOfStock: true }),
+      co('h-retry', { stepDelayMs: 20, paymentTransientFailures: 2 }),
+      tr('h-trip', { stepDelayMs: 30 }),
     ]);
 
-    // Run 0 dies while h-valid's processPayment handler is inside its 300 ms of work.
-    const r0 = startRun(s, { markers: true });
-    expect(await r0.waitForLine((l) => l === 'START task h-valid processPayment 1')).toBeDefined();
+    // Run 0 dies inside h-valid's processPayment: the call is logged, then held (it never returns)
+    // until the kill. The trip's bookCar is held too, so it cannot complete before run 1.
+    const r0 = startRun(s, { hold: ['task:h-valid:processPayment:1', 'task:h-trip:bookCar'] });
+    expect(await r0.waitForLine((l) => l === 'HELD task h-valid processPayment 1')).toBeDefined();
     await r0.kill();
     const c0 = (await recordCrash(s, r0, 'inside processPayment'))!;
     expect(c0.done.has('h-valid|task|validateCart')).toBe(true);
     expect(c0.done.has('h-valid|task|processPayment')).toBe(false);
     expect(c0.owed.some((w) => w.executionId === 'h-valid' && w.key === 'processPayment' && w.attempt === 1)).toBe(true);
+    expect(calls(s, 'h-valid', 'task', 'processPayment').map((c) => c.run)).toEqual([0]);
     expect(ends(s, 0, 'h-valid', 'task', 'processPayment')).toEqual([]); // it was mid-handler
 
     // Run 1 dies inside the trip's third booking.
-    const r1 = startRun(s, { markers: true });
-    expect(await r1.waitForLine((l) => l === 'START task h-trip bookCar 1')).toBeDefined();
+    const r1 = startRun(s, { hold: ['task:h-trip:bookCar'] });
+    expect(await r1.waitForLine((l) => l.startsWith('HELD task h-trip bookCar '))).toBeDefined();
     await r1.kill();
     const c1 = (await recordCrash(s, r1, 'inside bookCar'))!;
     expect(c1.owed.some((w) => w.executionId === 'h-trip' && w.key === 'bookCar')).toBe(true);
+    expect(c1.done.has('h-trip|task|bookCar')).toBe(false);
+    expect(ends(s, 1, 'h-trip', 'task', 'bookCar')).toEqual([]);
 
     await runToEnd(s);
     verify(s);
@@ -132,42 +139,40 @@ describe('crash: SIGKILL at four points, then resume', () => {
   });
 
   it('during a wait: the timer fires once, never early, across two kills and an overdue restart', async () => {
+    // Waits of hours, and restarts whose clocks run hours ahead (--clock-offset-ms): no timer can
+    // come due while a run is meant to find it pending, however slow the machine.
+    const HOUR = 3_600_000;
     const s = fresh([
-      co('w-1', { shippingDelayMs: 1200 }),
-      co('w-2', { shippingDelayMs: 1600 }),
-      co('w-3', { shippingDelayMs: 2600, paymentTransientFailures: 1 }),
+      co('w-1', { shippingDelayMs: 1 * HOUR }),
+      co('w-2', { shippingDelayMs: 2 * HOUR }),
+      co('w-3', { shippingDelayMs: 3 * HOUR, paymentTransientFailures: 1 }),
     ]);
-    const waiting = () => {
-      if (!existsSync(s.db)) return false;
+    const timerEvents = (type: string) => {
+      if (!existsSync(s.db)) return [];
       const view = readDb(s.db);
-      return s.executions.every((e) => (view.history.get(e.id) ?? []).some((h) => h.type === 'TimerStarted'))
-        && ![...view.history.values()].flat().some((h) => h.type === 'TimerFired');
+      return s.executions.filter((e) => (view.history.get(e.id) ?? []).some((h) => h.type === type)).map((e) => e.id);
     };
 
     // Run 0 dies once all three are in their wait (read from the file while it runs).
     const r0 = startRun(s);
-    expect(await r0.waitForLine((l) => l.startsWith('READY'))).toBeDefined();
-    const deadline = Date.now() + 15_000;
-    while (!waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until('all three executions reach their wait', () => timerEvents('TimerStarted').length === 3);
     await r0.kill();
     const c0 = (await recordCrash(s, r0, 'during the wait'))!;
     expect(c0.pendingTimers.size).toBe(3);
 
-    // Run 1 resumes and dies 200 ms later, still before any timer is due.
-    const r1 = startRun(s);
-    expect(await r1.waitForLine((l) => l.startsWith('READY'))).toBeDefined();
-    await new Promise((r) => setTimeout(r, 200));
+    // Run 1 comes back 90 minutes later: w-1's timer is overdue and fires; the others are not due
+    // and stay pending. It dies once w-1's has fired.
+    const r1 = startRun(s, { clockOffsetMs: 1.5 * HOUR });
+    await until('the overdue timer fires on restart', () => timerEvents('TimerFired').includes('w-1'));
     await r1.kill();
     const c1 = (await recordCrash(s, r1, 'during the wait, again'))!;
-    expect(c1.pendingTimers.size).toBeGreaterThan(0);
+    expect([...c1.pendingTimers.keys()].sort()).toEqual([...c0.pendingTimers.keys()].filter((k) => !k.startsWith('w-1|')).sort());
 
-    // Nothing runs until the first timer is overdue; then the last run picks it up at once.
-    const firstDue = Math.min(...c1.pendingTimers.values());
-    await new Promise((r) => setTimeout(r, Math.max(0, firstDue - Date.now() + 150)));
-    await runToEnd(s);
+    // The last run comes back hours later still: every timer is overdue and fires at once.
+    await runToEnd(s, { clockOffsetMs: 4 * HOUR });
     const report = verify(s);
     expect(report.summary.timers).toBe(3);
-    expect(report.summary.timersPendingAtCrashes).toBeGreaterThanOrEqual(4);
+    expect(report.summary.timersPendingAtCrashes).toBe(5);
     const view = readDb(s.db);
     for (const e of s.executions) {
       const h = view.history.get(e.id)!;
@@ -181,22 +186,23 @@ describe('crash: SIGKILL at four points, then resume', () => {
 
   it('during a compensation: compensations resume in reverse order, once each, with their own retries', async () => {
     const s = fresh([
-      tr('c-trip', { stepDelayMs: 30, compDelayMs: 300, compFailures: 1, reject: true }),
-      tr('c-trip2', { stepDelayMs: 10, compDelayMs: 200, reject: true }),
-      co('c-oos', { stepDelayMs: 40, outOfStock: true }),
-      co('c-valid', { stepDelayMs: 40 }),
+      tr('c-trip', { stepDelayMs: 20, compDelayMs: 20, compFailures: 1, reject: true }),
+      tr('c-trip2', { stepDelayMs: 10, compDelayMs: 20, reject: true }),
+      co('c-oos', { stepDelayMs: 20, outOfStock: true }),
+      co('c-valid', { stepDelayMs: 20 }),
     ]);
-    // Run 0 dies inside cancelHotel (the middle compensation; cancelCar already succeeded after a retry).
-    const r0 = startRun(s, { markers: true });
-    expect(await r0.waitForLine((l) => l === 'START compensation c-trip bookHotel 1')).toBeDefined();
+    // Run 0 dies inside cancelHotel (the middle compensation; cancelCar already succeeded after a
+    // retry), held there until the kill.
+    const r0 = startRun(s, { hold: ['compensation:c-trip:bookHotel:1'] });
+    expect(await r0.waitForLine((l) => l === 'HELD compensation c-trip bookHotel 1')).toBeDefined();
     await r0.kill();
     const c0 = (await recordCrash(s, r0, 'inside cancelHotel'))!;
     expect(c0.done.has('c-trip|compensation|bookCar')).toBe(true);
     expect(c0.owed.some((w) => w.executionId === 'c-trip' && w.kind === 'compensation' && w.key === 'bookHotel' && w.attempt === 1)).toBe(true);
 
     // Run 1 dies inside cancelFlight's retry.
-    const r1 = startRun(s, { markers: true });
-    expect(await r1.waitForLine((l) => l === 'START compensation c-trip bookFlight 2')).toBeDefined();
+    const r1 = startRun(s, { hold: ['compensation:c-trip:bookFlight:2'] });
+    expect(await r1.waitForLine((l) => l === 'HELD compensation c-trip bookFlight 2')).toBeDefined();
     await r1.kill();
     const c1 = (await recordCrash(s, r1, 'inside cancelFlight'))!;
     expect(c1.done.has('c-trip|compensation|bookHotel')).toBe(true);

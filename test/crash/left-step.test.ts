@@ -6,19 +6,23 @@ import { Engine, HistoryEventType, machineEventOf, SqliteStore, TerminalError, w
  * Regression for an engine bug the crash checks found (invariant 4): when one batch carried a
  * branch's terminal failure and then, for the same execution, a sibling branch's success, the
  * success was written to history after compensation had begun. The machine ignored it, so the
- * history said the step completed and its compensation never ran. Both handlers here settle in
- * the same microtask drain, so their results always land in the same group commit, failure first.
+ * history said the step completed and its compensation never ran. Here `reserve` cannot finish
+ * before `fails` has thrown (it waits for a latch `fails` opens as it throws), and both settle in
+ * the same microtask drain: the failure comes first, the success right behind it, and the machine
+ * has left `reserve` by the time its success is applied.
  */
 describe('a result for a step the machine left earlier in the same commit', () => {
   it('is not recorded as a success: every recorded success is applied, and compensated on failure', async () => {
     const calls: string[] = [];
+    let failed!: () => void;
+    const failedFirst = new Promise<void>((resolve) => { failed = resolve; });
     const race = workflow('race')
       .task('first', async () => { calls.push('first'); return 1; }, {
         resultPath: null, compensate: { name: 'undoFirst', handler: async () => { calls.push('undoFirst'); return {}; } },
       })
       .parallel('both', [
-        (b) => b.task('fails', async () => { calls.push('fails'); throw new TerminalError('Nope'); }),
-        (b) => b.task('reserve', async () => { calls.push('reserve'); return { r: 1 }; }, {
+        (b) => b.task('fails', async () => { calls.push('fails'); failed(); throw new TerminalError('Nope'); }),
+        (b) => b.task('reserve', async () => { await failedFirst; calls.push('reserve'); return { r: 1 }; }, {
           compensate: { name: 'release', handler: async () => { calls.push('release'); return {}; } },
         }),
       ])
@@ -45,12 +49,13 @@ describe('a result for a step the machine left earlier in the same commit', () =
           .not.toBe(JSON.stringify(persist(snap)));
         snap = next;
       }
-      // Saga: each recorded success of a compensable step has its compensation.
+      // The sibling's success came after the failure: it is not recorded, and so nothing is owed
+      // for it; the step that did complete before the parallel is compensated.
       const succeeded = events.filter((e) => e.type === HistoryEventType.StepSucceeded).map((e) => e.step);
-      const compensated = events.filter((e) => e.type === HistoryEventType.CompensationSucceeded).map((e) => e.data?.for);
-      for (const step of ['first', 'reserve']) {
-        if (succeeded.includes(step)) expect(compensated, timeline.join('\n')).toContain(step);
-      }
+      const compensated = events.filter((e) => e.type === HistoryEventType.CompensationSucceeded).map((e) => e.step);
+      expect(succeeded, timeline.join('\n')).toEqual(['first']);
+      expect(compensated, timeline.join('\n')).toEqual(['undoFirst']);
+      expect(calls.filter((c) => c === 'undoFirst' || c === 'release')).toEqual(['undoFirst']);
     } finally {
       await engine.stop();
       await store.close();

@@ -1,9 +1,9 @@
 /**
  * Storage faults on a REAL SQLite file (WAL mode), with the engine on the system clock:
  *
- * (a) the database is locked: another connection holds BEGIN EXCLUSIVE for ~1.5 s while executions
- *     run; with busyTimeoutMs 50 every commit meets SQLITE_BUSY (STORE_UNAVAILABLE), the engine
- *     backs off and retries, and everything completes once the lock is released;
+ * (a) the database is locked: another connection holds BEGIN EXCLUSIVE while executions run; with
+ *     busyTimeoutMs 50 every commit meets SQLITE_BUSY (STORE_UNAVAILABLE), the engine backs off
+ *     and retries, and everything completes once the lock is released;
  * (b) the disk is full: max_page_count on the engine's own connection is pinned to the current
  *     page count, so commits fail with SQLITE_FULL while handlers keep finishing; then it is raised
  *     and everything resumes;
@@ -18,7 +18,9 @@
  *     the file runs the uncommitted step again.
  *
  * Every handler checks, from a separate read-only connection, that its own StepStarted and the
- * previous step's StepSucceeded are committed before it does anything.
+ * previous step's StepSucceeded are committed before it does anything. Each fault lasts until the
+ * engine has been seen to meet it (its commits refused, counted at the store), with the handlers
+ * that must be running held at a gate the test opens: no outcome depends on how fast the machine is.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +29,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import type { ExecutionCommit } from '../../src/core/store.js';
+import { HandlerGate } from '../fixtures/handler-gate.js';
+import { until } from '../helpers/until.js';
 import {
   Engine, ExecutionStatus, SqliteStore, StepwiseError, workflow, type HistoryEvent, type Logger, type StepContext,
 } from '../../src/index.js';
@@ -81,6 +85,10 @@ interface Rig {
   committed: Committed;
   /** Handler calls, in order: `${executionId}:${step}#${attempt}`. */
   calls: string[];
+  /** Handler calls that have returned, in order, named as in `calls`. */
+  returned: string[];
+  /** Holds a step's handler (after it has checked what is committed) until the test opens it. */
+  gate: HandlerGate;
   /** Invariant violations seen from inside handlers. */
   problems: string[];
   /** Store commits that failed with STORE_UNAVAILABLE, by SQLite code. */
@@ -108,7 +116,9 @@ function chain(rig: () => Rig, opts: { delayMs: number; outputBytes: number }) {
     if (previous && !events.some((e) => e.type === 'StepSucceeded' && e.step === previous)) {
       r.problems.push(`${ctx.executionId}:${step} started before ${previous}'s StepSucceeded was committed`);
     }
+    await r.gate.pass(ctx);
     if (opts.delayMs > 0) await sleep(opts.delayMs);
+    r.returned.push(`${ctx.executionId}:${step}#${ctx.attempt}`);
     return { step, pad: 'x'.repeat(opts.outputBytes), from: (input as { step?: string } | null)?.step ?? null };
   };
   return workflow<unknown>('chain')
@@ -146,7 +156,7 @@ async function rig(name: string, opts: { busyTimeoutMs?: number; delayMs?: numbe
   await engine.start();
   const committed = new Committed(file);
   self = {
-    file, store, engine, committed, calls: [], problems: [], faults, warnings, errors,
+    file, store, engine, committed, calls: [], returned: [], gate: new HandlerGate(), problems: [], faults, warnings, errors,
     async close() {
       await engine.stop({ graceMs: 2000 });
       committed.close();
@@ -155,6 +165,8 @@ async function rig(name: string, opts: { busyTimeoutMs?: number; delayMs?: numbe
   };
   return self;
 }
+
+const busy = (r: Rig, code: string) => r.faults.get(code) ?? 0;
 
 /** The engine's view (its API) of an execution, in the read-only connection's shape. */
 async function engineView(r: Rig, id: string): Promise<{ status?: string; events: CommittedEvent[] }> {
@@ -197,14 +209,15 @@ async function expectAllCompleted(r: Rig, ids: string[]): Promise<void> {
 
 describe('storage faults on a real SQLite file', () => {
   it('(a) a locked database: commits back off and retry; everything completes after the lock is released', async () => {
-    const r = await rig('locked', { busyTimeoutMs: 50, delayMs: 150 });
+    const r = await rig('locked', { busyTimeoutMs: 50 });
     try {
-      // Executions in flight when the lock is taken: their first handlers are running.
+      // Executions in flight when the lock is taken: their first handlers are running (held at the gate).
+      const held = [0, 1, 2].map((i) => r.gate.hold(`pre-${i}`, 'a'));
       const before = await Promise.all([0, 1, 2].map(async (i) => (await r.engine.startExecution('chain', { i }, { id: `pre-${i}` })).execution.id));
+      await Promise.all(held.map((x) => x.reached));
 
       const locker = new Database(r.file);
       locker.exec('BEGIN EXCLUSIVE');
-      const lockedAt = Date.now();
       // Starts during the lock: each resolves only once its create commit has landed.
       const resolvedAt = new Map<string, number>();
       const seenAtResolve = new Map<string, string | undefined>();
@@ -218,25 +231,28 @@ describe('storage faults on a real SQLite file', () => {
           return id;
         });
       });
-
-      // While locked: nothing new is committed, no next step starts, and the engine reports only what is on disk.
+      // The handlers of step a finish during the lock; their results wait in memory, uncommitted.
       const committedAtLock = new Map(before.map((id) => [id, r.committed.events(id).length]));
-      for (let t = 0; t < 6; t++) {
-        await sleep(250);
+      for (const x of held) x.open();
+
+      // While locked: nothing new is committed, no next step starts, and the engine reports only
+      // what is on disk; until a's three handlers have returned and the engine has met the lock
+      // on two more commit attempts since.
+      let busyWhenReturned: number | undefined;
+      await until('step a returned and two more commits refused', async () => {
         for (const id of before) expect(r.committed.events(id).length, id).toBe(committedAtLock.get(id));
         for (const i of [0, 1, 2]) expect(r.committed.status(`locked-${i}`)).toBeUndefined();
         expect(resolvedAt.size).toBe(0);
         expect(r.calls.filter((c) => c.includes(':b#') || c.includes(':c#'))).toEqual([]);
         await expectEngineMatchesDisk(r, [...before, 'locked-0']);
-      }
-      // The handlers of step a finished during the lock; their results wait in memory, uncommitted.
-      expect(r.calls.filter((c) => c.endsWith(':a#1')).sort()).toEqual(before.map((id) => `${id}:a#1`).sort());
+        if (busyWhenReturned === undefined && before.every((id) => r.returned.includes(`${id}:a#1`))) busyWhenReturned = busy(r, 'SQLITE_BUSY');
+        return busyWhenReturned !== undefined && busy(r, 'SQLITE_BUSY') >= busyWhenReturned + 2;
+      });
       for (const id of before) expect(r.committed.has(id, 'StepSucceeded', 'a')).toBe(false);
 
       locker.exec('COMMIT');
       const releasedAt = Date.now();
       locker.close();
-      expect(releasedAt - lockedAt).toBeGreaterThanOrEqual(1400);
 
       const ids = [...before, ...(await Promise.all(during))];
       for (const id of ids.filter((x) => x.startsWith('locked-'))) {
@@ -246,7 +262,7 @@ describe('storage faults on a real SQLite file', () => {
       await expectAllCompleted(r, ids);
       await expectEngineMatchesDisk(r, ids);
       // The fault was real and the engine said it was backing off.
-      expect(r.faults.get('SQLITE_BUSY') ?? 0).toBeGreaterThan(1);
+      expect(busy(r, 'SQLITE_BUSY')).toBeGreaterThan(1);
       expect(r.warnings.some((w) => /backing off/.test(w))).toBe(true);
     } finally {
       await r.close();
@@ -255,17 +271,18 @@ describe('storage faults on a real SQLite file', () => {
 
   it('(b) a full disk: commits fail with SQLITE_FULL while handlers finish; raising the limit resumes everything', async () => {
     // Outputs of 64 KiB need new pages for every result, so no commit fits in the free list.
-    const r = await rig('full', { delayMs: 200, outputBytes: 64 * 1024 });
+    const r = await rig('full', { outputBytes: 64 * 1024 });
     try {
-      // Warm up the file, then start executions whose first handlers are running when the disk fills.
+      // Warm up the file, then start executions whose first handlers are running (held at the gate) when the disk fills.
       const warm = (await r.engine.startExecution('chain', { warm: true }, { id: 'warm' })).execution.id;
       await expectAllCompleted(r, [warm]);
+      const held = [0, 1, 2].map((i) => r.gate.hold(`pre-${i}`, 'a'));
       const before = await Promise.all([0, 1, 2].map(async (i) => (await r.engine.startExecution('chain', { i }, { id: `pre-${i}` })).execution.id));
+      await Promise.all(held.map((x) => x.reached));
 
       const db = r.store.connection;
       const pages = db.pragma('page_count', { simple: true }) as number;
       db.pragma(`max_page_count = ${pages}`);
-      const filledAt = Date.now();
       expect(db.pragma('max_page_count', { simple: true })).toBe(pages);
 
       let resolved: number | undefined;
@@ -278,9 +295,11 @@ describe('storage faults on a real SQLite file', () => {
         return 'during-full';
       });
 
-      // Hold the fault for a second: handlers of step a finish, nothing of it is committed.
-      for (let t = 0; t < 5; t++) {
-        await sleep(200);
+      // Hold the fault: handlers of step a finish, nothing of it is committed; until the three
+      // have returned and the engine has met the full disk on two more commit attempts since.
+      for (const x of held) x.open();
+      let fullWhenReturned: number | undefined;
+      await until('step a returned and two more commits refused', async () => {
         for (const id of before) {
           expect(r.committed.has(id, 'StepSucceeded', 'a'), `${id}: a committed on a full disk`).toBe(false);
           expect(r.calls.filter((c) => c.startsWith(`${id}:b`)), `${id}: b started before a's result was committed`).toEqual([]);
@@ -288,15 +307,16 @@ describe('storage faults on a real SQLite file', () => {
         expect(r.committed.status('during-full')).toBeUndefined();
         expect(resolved).toBeUndefined();
         await expectEngineMatchesDisk(r, [...before, 'during-full']);
-      }
+        if (fullWhenReturned === undefined && before.every((id) => r.returned.includes(`${id}:a#1`))) fullWhenReturned = busy(r, 'SQLITE_FULL');
+        return fullWhenReturned !== undefined && busy(r, 'SQLITE_FULL') >= fullWhenReturned + 2;
+      });
       expect(r.calls.filter((c) => c.endsWith(':a#1') && c.startsWith('pre-'))).toHaveLength(3);
-      expect(r.faults.get('SQLITE_FULL') ?? 0).toBeGreaterThan(1);
+      expect(busy(r, 'SQLITE_FULL')).toBeGreaterThan(1);
       // The engine is alive and serves reads on a full disk.
       expect((await r.engine.listExecutions({ limit: 10 })).items.length).toBeGreaterThanOrEqual(4);
 
       db.pragma(`max_page_count = ${UNLIMITED_PAGES}`);
       const raisedAt = Date.now();
-      expect(raisedAt - filledAt).toBeGreaterThanOrEqual(900);
 
       const ids = [...before, await late];
       expect(resolved!).toBeGreaterThanOrEqual(raisedAt);
@@ -328,7 +348,8 @@ describe('storage faults on a real SQLite file', () => {
       let answered: number | undefined;
       const viaHttp = app.inject({ method: 'POST', url: '/v1/workflows/chain/executions', payload: { id: 'waits-http', input: { n: 2 } } })
         .then((res) => { answered = res.statusCode; return res; });
-      await sleep(800);
+      // The engine tries the create commit, meets the lock, and tries again, three times over.
+      await until('three commit attempts refused', () => busy(r, 'SQLITE_BUSY') >= 3);
       expect(settled).toBeUndefined();
       expect(answered).toBeUndefined();
       expect(r.committed.status('waits')).toBeUndefined();
@@ -354,20 +375,20 @@ describe('storage faults on a real SQLite file', () => {
 
 describe('(e) stopping the engine while the store is unavailable', () => {
   it('stop() returns within its grace period plus a bounded drain; the uncommitted step runs again on the next start', async () => {
-    const r = await rig('stop-during-fault', { busyTimeoutMs: 50, delayMs: 100 });
+    const r = await rig('stop-during-fault', { busyTimeoutMs: 50 });
     const locker = new Database(r.file);
     let stopped = false;
     try {
+      const held = r.gate.hold('stuck', 'a');
       await r.engine.startExecution('chain', { n: 1 }, { id: 'stuck' });
+      await held.reached;
       locker.exec('BEGIN EXCLUSIVE');
       // a's handler finishes during the lock; its result cannot be committed.
-      const deadline = Date.now() + 5000;
-      while (!r.calls.includes('stuck:a#1') && Date.now() < deadline) await sleep(10);
-      await sleep(200);
+      held.open();
+      await until("a's result refused by the lock", () => r.returned.includes('stuck:a#1') && busy(r, 'SQLITE_BUSY') >= 1);
       expect(r.committed.has('stuck', 'StepSucceeded', 'a')).toBe(false);
       // A start that cannot commit before the engine stops is told so (it neither hangs nor resolves).
       const pending = r.engine.startExecution('chain', { n: 2 }, { id: 'never' }).then(() => 'resolved', (e: unknown) => e);
-      await sleep(100);
       const t0 = Date.now();
       const stop = r.engine.stop({ graceMs: 200 }).then(() => { stopped = true; });
       await Promise.race([stop, sleep(10_000)]);
@@ -399,28 +420,32 @@ describe('(d) a handler that hangs past its timeout, then returns or throws', ()
   let store: SqliteStore;
   let engine: Engine;
   let committed: Committed;
-  const late: Array<{ id: string; aborted: boolean; at: number }> = [];
+  const late: Array<{ id: string; aborted: boolean }> = [];
+  const hung: string[] = [];
+  let comeBack!: () => void;
+  const cameBack = new Promise<void>((resolve) => { comeBack = resolve; });
 
-  /** Waits `ms` ignoring its AbortSignal, then does `then`; records that it came back late. */
-  const hang = (ms: number, then: 'return' | 'throw') => async (_: unknown, ctx: StepContext) => {
-    await sleep(ms);
-    late.push({ id: ctx.executionId, aborted: ctx.signal.aborted, at: Date.now() });
+  /** Hangs, ignoring its AbortSignal, until the test lets every hung handler come back; then does `then`. */
+  const hang = (then: 'return' | 'throw') => async (_: unknown, ctx: StepContext) => {
+    hung.push(ctx.executionId);
+    await cameBack;
+    late.push({ id: ctx.executionId, aborted: ctx.signal.aborted });
     if (then === 'throw') throw Object.assign(new Error('late failure'), { code: 'LateFailure' });
     return { late: true };
   };
 
   const wfs = [
-    workflow<unknown>('hangReturns').task('slow', hang(800, 'return'), { timeoutMs: 100 }).build(),
-    workflow<unknown>('hangThrows').task('slow', hang(800, 'throw'), { timeoutMs: 100 }).build(),
+    workflow<unknown>('hangReturns').task('slow', hang('return'), { timeoutMs: 100 }).build(),
+    workflow<unknown>('hangThrows').task('slow', hang('throw'), { timeoutMs: 100 }).build(),
     // The first attempt hangs and returns late; the retry succeeds at once with another output.
     workflow<unknown>('hangThenRetry')
-      .task('slow', async (input: unknown, ctx: StepContext) => (ctx.attempt === 1 ? hang(800, 'return')(input, ctx) : { fresh: ctx.attempt }), {
+      .task('slow', async (input: unknown, ctx: StepContext) => (ctx.attempt === 1 ? hang('return')(input, ctx) : { fresh: ctx.attempt }), {
         timeoutMs: 100, retry: [{ errors: ['Stepwise.Timeout'], maxAttempts: 2, intervalMs: 0 }],
       })
       .build(),
     // The timeout is caught; the next step runs while the late handler is still going.
     workflow<unknown>('hangThenCatch')
-      .task('slow', hang(800, 'throw'), { timeoutMs: 100, catch: [{ errors: ['Stepwise.Timeout'], next: 'after' }] })
+      .task('slow', hang('throw'), { timeoutMs: 100, catch: [{ errors: ['Stepwise.Timeout'], next: 'after' }] })
       .succeed('done')
       .task('after', async (d: unknown) => ({ recovered: d }), { resultPath: 'after' })
       .build(),
@@ -442,7 +467,6 @@ describe('(d) a handler that hangs past its timeout, then returns or throws', ()
   it('records one StepFailed (Stepwise.Timeout) and nothing after it, whatever the handler does later', async () => {
     const ids = await Promise.all(wfs.map(async (wf) => (await engine.startExecution(wf.name, { go: true }, { id: wf.name })).execution.id));
     const ended = await Promise.all(ids.map((id) => engine.waitForEnd(id, 10_000)));
-    const at = Date.now();
     const snapshot = new Map(ids.map((id) => [id, { events: committed.events(id), status: committed.status(id) }]));
     const stored = new Map(await Promise.all(ids.map(async (id) => [id, await store.getExecution(id)] as const)));
 
@@ -453,11 +477,13 @@ describe('(d) a handler that hangs past its timeout, then returns or throws', ()
     expect(ended[1]!.error?.code).toBe('Stepwise.Timeout');
     expect(ended[2]!.output).toEqual({ fresh: 2 });
     expect((ended[3]!.output as { after: unknown }).after).toEqual({ recovered: expect.objectContaining({ error: expect.objectContaining({ code: 'Stepwise.Timeout' }) }) });
-    // The hung handlers had not come back when their executions ended.
-    expect(late.filter((l) => l.at <= at)).toEqual([]);
+    // Every execution ended while its hung handler was still out.
+    expect([...hung].sort()).toEqual([...ids].sort());
+    expect(late).toEqual([]);
 
-    // Let every hung handler come back (800 ms after it started), and some more.
-    await sleep(1100);
+    // Now let every hung handler come back, returning or throwing, long after its timeout.
+    comeBack();
+    await until('every hung handler came back', () => late.length === ids.length);
     expect(late.map((l) => l.id).sort()).toEqual([...ids].sort());
     expect(late.every((l) => l.aborted)).toBe(true);
     await engine.drain();

@@ -5,7 +5,7 @@
  * test/engine/scope-contract.test.ts (drive their machines through xstate both ways).
  */
 import fc from 'fast-check';
-import { TerminalError, workflow, type RetryPolicy, type Sequence, type StepContext, type Workflow } from '../../src/index.js';
+import { TerminalError, workflow, type RetryPolicy, type Sequence, type StepContext, type VirtualClock, type Workflow } from '../../src/index.js';
 
 // ---- the spec: plain data describing a definition -------------------------------------------
 
@@ -185,9 +185,11 @@ export type Mutation =
 export interface Runtime {
   /** Called by every task and map handler before it acts. */
   onCall(ctx: StepContext, kind: 'task' | 'compensation'): void;
+  /** The virtual clock the engine runs on: a hanging handler sleeps on it until its step is aborted. */
+  clock?: VirtualClock;
 }
 
-function act(outcome: Outcome, ctx: StepContext, output: unknown): unknown {
+function act(outcome: Outcome, ctx: StepContext, output: unknown, rt: Runtime): unknown {
   switch (outcome) {
     case 'ok': return output;
     case 'okAsync': return Promise.resolve(output);
@@ -199,7 +201,7 @@ function act(outcome: Outcome, ctx: StepContext, output: unknown): unknown {
     case 'notJson': return { n: 1n };
     case 'hang':
       // Returns only when aborted (the timeout fires): a late result the engine must ignore.
-      return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ late: true }), { once: true }));
+      return rt.clock!.sleep(undefined, ctx.signal).then(() => ({ late: true }));
   }
 }
 
@@ -245,7 +247,7 @@ function addStates(seq: Sequence<any, any>, states: Named[], rt: Runtime, m?: Mu
     };
     const handler = (plan: Outcome[]) => (input: unknown, ctx: StepContext) => {
       rt.onCall(ctx, 'task');
-      return act(plan[Math.min(ctx.attempt - 1, plan.length - 1)]!, ctx, { step: ctx.step, attempt: ctx.attempt, index: ctx.index ?? null, sawInput: input !== undefined });
+      return act(plan[Math.min(ctx.attempt - 1, plan.length - 1)]!, ctx, { step: ctx.step, attempt: ctx.attempt, index: ctx.index ?? null, sawInput: input !== undefined }, rt);
     };
     switch (spec.type) {
       case 'task':

@@ -530,7 +530,9 @@ function rawRequest(port: number, data: string, opts: { halfClose?: boolean; wai
       socket.write(Buffer.from(data, 'latin1'));
       if (opts.halfClose) socket.end();
     });
-    const timer = setTimeout(() => socket.destroy(), opts.waitMs ?? 3000);
+    // The server closes every connection these requests open once it has answered; the timer
+    // only ends a connection it keeps (a test that expects no answer passes its own, short waitMs).
+    const timer = setTimeout(() => socket.destroy(), opts.waitMs ?? 15_000);
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', () => {});
     socket.on('close', () => {

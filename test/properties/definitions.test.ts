@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { persist, replay } from '../../src/engine/decide.js';
 import {
-  DefinitionError, HistoryEventType, SqliteStore, outcomeOf, workflow, type HistoryEvent, type StepContext,
+  DefinitionError, HistoryEventType, SqliteStore, VirtualClock, outcomeOf, workflow, type HistoryEvent, type StepContext,
 } from '../../src/index.js';
 import {
   build, inputArb, nameAll, specArb, type Mutation, type Named, type Runtime, type StateSpec,
@@ -92,7 +92,9 @@ async function exercise(spec: StateSpec[], input: unknown, seen: Seen, cancelAt?
     ).pluck().get(ctx.executionId, ctx.attempt, key) as number;
     return n === 1;
   };
+  const clock = new VirtualClock();
   const rt: Runtime = {
+    clock,
     onCall(ctx, kind) {
       const k = `${kind}:${ctx.idempotencyKey}#${ctx.attempt}`;
       calls.set(k, (calls.get(k) ?? 0) + 1);
@@ -106,17 +108,15 @@ async function exercise(spec: StateSpec[], input: unknown, seen: Seen, cancelAt?
   for (const s of all) expect(mermaid).toContain(s.name);
   JSON.stringify(description.machine);
 
-  const v = await virtualEngine([wf]);
+  const v = await virtualEngine([wf], { clock });
   db = (v.store as SqliteStore).connection;
   try {
     const id = await v.start(wf.name, input, 'x1');
     let cancelAccepted = false;
     if (cancelAt !== undefined) {
       for (let i = 0; i < cancelAt; i++) {
-        await v.engine.idle({ handlerGraceMs: 20 });
-        const next = v.clock.nextTimerAt();
-        if ((await v.engine.getExecution(id)).status !== 'RUNNING' || next === undefined) break;
-        await v.clock.advance(Math.max(0, next - v.clock.now()));
+        await v.settle();
+        if ((await v.engine.getExecution(id)).status !== 'RUNNING' || !(await v.advanceToNextTimer())) break;
       }
       try {
         await v.engine.cancel(id);

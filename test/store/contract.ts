@@ -277,6 +277,34 @@ export function describeStoreContract(
     // -------------------------------------------------------------------------------------------
     // history and listing
 
+    describe('getExecutions', () => {
+      it('reads many executions at once, keyed by id, leaving out ids that do not exist', async () => {
+        const a = uid('many');
+        const b = uid('many');
+        await createExecution(a, { input: { which: 'a' } });
+        await createExecution(b, { input: { which: 'b' }, events: [ev('ExecutionStarted', T0), ev('StateEntered', T0 + 1)] });
+        await commitOne(stepCommit(b, 2, { status: 'SUCCEEDED', output: 'done', endedAt: T0 + 5 }));
+        const got = await store.getExecutions([b, 'no-such-execution', a, b]);
+        expect([...got.keys()].sort()).toEqual([a, b].sort());
+        expect(got.get(a)).toEqual(await store.getExecution(a));
+        expect(got.get(b)).toEqual(await store.getExecution(b));
+        expect(got.get(b)).toMatchObject({ status: 'SUCCEEDED', output: 'done', lastSeq: 3 });
+      });
+
+      it('answers an empty map for no ids, or only unknown ones', async () => {
+        expect(await store.getExecutions([])).toEqual(new Map());
+        expect(await store.getExecutions(['nope-1', 'nope-2'])).toEqual(new Map());
+      });
+
+      it('reads a large set', async () => {
+        const ids = Array.from({ length: 300 }, () => uid('set'));
+        await store.commit(ids.map((id, i) => createCommit(id, { input: { i } })));
+        const got = await store.getExecutions(ids);
+        expect(got.size).toBe(300);
+        ids.forEach((id, i) => expect(got.get(id)).toMatchObject({ id, input: { i }, lastSeq: 1, snapshot: { value: 'start' } }));
+      });
+    });
+
     describe('readHistory', () => {
       it('pages by afterSeq and limit', async () => {
         const id = uid();
@@ -835,6 +863,54 @@ export function describeStoreContract(
         expect(await store.getExecution(d)).toMatchObject({ lastSeq: 1 });
         expect(await store.listWork(d)).toMatchObject([{ key: 'D', leaseOwner: 'w2' }]);
         expect(await store.getExecution(taken)).toMatchObject({ input: { n: 1 } });
+      });
+
+      it('applies commits of one batch that touch the same work row in order', async () => {
+        const a = uid('a');
+        const b = uid('b');
+        await createExecution(a);
+        await withWork(b, [task(b, 'X', T0, { leaseOwner: 'w1', leaseUntil: T0 + 100 }), task(b, 'Y', T0, { leaseOwner: 'w1', leaseUntil: T0 + 100 })]);
+        const outcomes = await store.commit([
+          stepCommit(a, 1, { drop: [ref(b, 'X')] }), // lands, and takes b's row X away
+          stepCommit(b, 1, { consume: [{ ...ref(b, 'X'), owner: 'w1' }] }), // so this one has lost it
+          stepCommit(b, 1, { consume: [{ ...ref(b, 'Y'), owner: 'w1' }], schedule: [task(a, 'Z', T0)] }), // lands
+          stepCommit(a, 2, { consume: [{ ...ref(a, 'Z'), owner: 'w1' }] }), // Z was scheduled unleased: lost
+        ]);
+        expect(outcomes).toEqual([
+          { ok: true, lastSeq: 2 },
+          { ok: false, reason: 'lease-lost', work: ref(b, 'X') },
+          { ok: true, lastSeq: 2 },
+          { ok: false, reason: 'lease-lost', work: ref(a, 'Z') },
+        ]);
+        expect(await store.listWork(b)).toEqual([]);
+        expect(refsOf(await store.listWork(a))).toEqual([`${a}/task/Z`]);
+      });
+
+      it('commits a large batch with every outcome, each commit on its own', async () => {
+        const n = 150;
+        const ids = Array.from({ length: n }, () => uid('mixed'));
+        await store.commit(ids.map((id, i) => createCommit(id, { startedAt: T0 + i, schedule: [task(id, 'A', T0, { leaseOwner: 'w1', leaseUntil: T0 + 100 })] })));
+        // i % 4: 0 lands, 1 stale (conflict), 2 consumes a row it does not hold (lease-lost), 3 creates a taken id (exists)
+        const batch = ids.map((id, i) => {
+          switch (i % 4) {
+            case 0: return stepCommit(id, 1, { consume: [{ ...ref(id, 'A'), owner: 'w1' }], schedule: [task(id, 'B', T0 + 1)] });
+            case 1: return stepCommit(id, 0);
+            case 2: return stepCommit(id, 1, { consume: [{ ...ref(id, 'A'), owner: 'someone-else' }] });
+            default: return createCommit(id, { input: 'again' });
+          }
+        });
+        const outcomes = await store.commit(batch);
+        outcomes.forEach((o, i) => {
+          const want = [{ ok: true, lastSeq: 2 }, { ok: false, reason: 'conflict' }, { ok: false, reason: 'lease-lost', work: ref(ids[i], 'A') }, { ok: false, reason: 'exists' }][i % 4];
+          expect(o, `commit ${i}`).toEqual(want);
+        });
+        const read = await store.getExecutions(ids);
+        ids.forEach((id, i) => expect(read.get(id)!.lastSeq, id).toBe(i % 4 === 0 ? 2 : 1));
+        for (const [i, id] of ids.entries()) {
+          if (i % 8 !== 0 && i % 8 !== 2) continue; // a sample of landed and refused ones
+          expect(refsOf(await store.listWork(id)), id).toEqual(i % 4 === 0 ? [`${id}/task/B`] : [`${id}/task/A`]);
+          expect(await store.readHistory(id, 0, 10), id).toHaveLength(i % 4 === 0 ? 2 : 1);
+        }
       });
 
       it('commits a large batch', async () => {

@@ -6,9 +6,11 @@ import type { HistoryEvent } from '../../core/events.js';
 import type {
   ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
-import { toEvent, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
+import { WORK_KINDS } from '../../core/work-ref.js';
+import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { OwnerLock } from './owner-lock.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -29,10 +31,10 @@ export interface SqliteStoreOptions {
 
 
 const CHECKPOINT_EVERY_COMMITS = 4000;
-const WORK_KINDS: WorkKind[] = ['timer', 'task', 'compensation'];
 
 /**
- * The embedded store: one SQLite file in WAL mode, owned by one process. Being exclusive, it
+ * The embedded store: one SQLite file in WAL mode, owned by one process, which `open` enforces
+ * (a second store on the file fails with STORE_LOCKED; see owner-lock.ts). Being exclusive, it
  * holds a lease until it is released (releaseLeases at shutdown, releaseAllLeases when the next
  * process starts) rather than until `leaseUntil`: no other process could take the work over.
  */
@@ -45,12 +47,28 @@ export class SqliteStore implements Store {
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
   private commitsSinceCheckpoint = 0;
 
+  /** Opens (creating if needed) and migrates the file; fails with STORE_LOCKED if another store has it open. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return new SqliteStore(path, options);
+    if (path === ':memory:') return new SqliteStore(path, options, undefined);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      throw asStorageError(error);
+    }
+    const lock = OwnerLock.acquire(path);
+    try {
+      return new SqliteStore(path, options, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
   }
 
-  private constructor(path: string, options: SqliteStoreOptions) {
+  private constructor(
+    path: string,
+    options: SqliteStoreOptions,
+    private readonly lock: OwnerLock | undefined,
+  ) {
     try {
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
@@ -171,8 +189,20 @@ export class SqliteStore implements Store {
   getExecution(id: string): Promise<StoredExecution | undefined> {
     return this.guard(() => {
       const row = this.stmt.getExecution.get(id) as ExecutionRow | undefined;
-      if (!row) return undefined;
-      return { ...toSummary(row), snapshot: JSON.parse(row.snapshot!), lastSeq: row.last_seq! };
+      return row ? toStored(row) : undefined;
+    });
+  }
+
+  /** A loop over one prepared statement: on an embedded database a query costs no round trip. */
+  getExecutions(ids: readonly string[]): Promise<Map<string, StoredExecution>> {
+    return this.guard(() => {
+      const found = new Map<string, StoredExecution>();
+      for (const id of ids) {
+        if (found.has(id)) continue;
+        const row = this.stmt.getExecution.get(id) as ExecutionRow | undefined;
+        if (row) found.set(id, toStored(row));
+      }
+      return found;
     });
   }
 
@@ -271,6 +301,7 @@ export class SqliteStore implements Store {
       // Closing must not fail for want of a checkpoint; SQLite replays the WAL on next open.
     }
     this.db.close();
+    this.lock?.release();
   }
 
   private guard<T>(work: () => T): Promise<T> {
