@@ -1,6 +1,7 @@
 /** Stepwise's public API. Everything a user imports comes from here. */
 export { workflow, Sequence, type TaskOptions, type WorkflowOptions } from './dsl/builder.js';
-export { Workflow, type WorkflowDescription } from './dsl/workflow.js';
+export { Workflow, isWorkflow, type WorkflowDescription } from './dsl/workflow.js';
+export type { InputSchema, JsonSchema, StandardSchemaV1 } from './dsl/input-schema.js';
 export type { StepContext, Handler, CatchRule, CompensationOptions } from './dsl/definition.js';
 export type { StateDescription } from './dsl/describe.js';
 export type { WorkflowContext, WorkflowEvent, WorkflowCommand } from './dsl/machine-types.js';
@@ -25,3 +26,8 @@ export { TriggerRunner, type TriggerRunnerOptions, type QueueTrigger } from './t
 export type { TriggerEvent, TriggerListener } from './triggers/trigger-events.js';
 export type { TriggerMessage, ExecutionIdRule, InputMapper } from './triggers/message.js';
 export type { ExecutionEndedEvent } from './triggers/ended-event.js';
+export { buildServer, type BuildServerOptions } from './api/server.js';
+export { stepwise, type StepwisePluginOptions } from './api/plugin.js';
+export { serve, type StepwiseServer } from './serve/serve.js';
+export { defineConfig, type ServeOptions } from './serve/options.js';
+export { ServeError, ServeErrorCodes, type ServeErrorCode } from './serve/serve-error.js';

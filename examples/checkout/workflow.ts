@@ -5,11 +5,49 @@ import {
 } from './handlers.js';
 
 /**
+ * What a checkout input must look like, checked at the door: a start whose input does not match is
+ * refused with 400 VALIDATION_FAILED naming the first mismatch (`input.customer is required`).
+ * Business rules (an empty cart, a zero quantity) stay in validateCart, which fails the execution
+ * with InvalidCart so the history shows why.
+ */
+export const checkoutInputSchema = {
+  type: 'object',
+  required: ['orderId', 'customer', 'items'],
+  properties: {
+    orderId: { type: 'string', minLength: 1 },
+    customer: {
+      type: 'object',
+      required: ['id', 'email'],
+      properties: { id: { type: 'string' }, email: { type: 'string' } },
+    },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['sku', 'qty', 'price'],
+        properties: { sku: { type: 'string' }, qty: { type: 'number' }, price: { type: 'number' } },
+      },
+    },
+    simulate: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        stepDelayMs: { type: 'number', minimum: 0 },
+        paymentTransientFailures: { type: 'integer', minimum: 0 },
+        paymentDeclined: { type: 'boolean' },
+        outOfStock: { type: 'boolean' },
+        shippingDelayMs: { type: 'number', minimum: 0 },
+      },
+    },
+  },
+};
+
+/**
  * The flagship: validate the cart, take payment (retried on gateway hiccups, refunded if a later
  * step fails for good), create the order and send the receipt while reserving inventory, wait
  * for the shipping slot, schedule shipping and confirm.
  */
-export const checkout = workflow<CheckoutInput>('checkout')
+export const checkout = workflow<CheckoutInput>('checkout', { input: checkoutInputSchema })
   .task('validateCart', validateCart, { resultPath: 'validation', timeoutMs: 10_000 })
   .choice('cartValid', {
     choices: [{ when: (d) => d.validation.valid, next: 'processPayment', label: 'valid' }],

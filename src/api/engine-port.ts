@@ -11,6 +11,8 @@ export interface WorkflowDescriptionLike {
   version: string;
   mermaid: string;
   machine: unknown;
+  /** The input's JSON Schema, when the workflow declares one. */
+  input?: unknown;
 }
 
 export interface ApiEngine {

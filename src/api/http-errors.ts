@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, StepwiseError, type ErrorCode } from '../core/errors.js';
+import { validationMessage, type AjvError } from '../core/validation-message.js';
 
 export interface ApiError {
   status: number;
@@ -27,36 +28,6 @@ export function errorBody(error: ApiError): ErrorBody {
 /** An error to throw from a handler or hook; the error handler sends it as is. */
 export function httpError(code: ErrorCode, message: string): StepwiseError {
   return new StepwiseError(code, message);
-}
-
-interface AjvError {
-  instancePath?: string;
-  keyword?: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-/** "body.input is required", "querystring.limit must be <= 500", "body.id must match pattern ...". */
-export function validationMessage(context: string | undefined, errors: AjvError[]): string {
-  const where = context ?? 'request';
-  const first = errors[0];
-  if (!first) return `${where} is invalid`;
-  const path = (first.instancePath ?? '')
-    .split('/')
-    .filter((p) => p.length > 0)
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const field = [where, ...path].join('.');
-  const params = first.params ?? {};
-  switch (first.keyword) {
-    case 'required':
-      return `${field}.${String(params.missingProperty)} is required`;
-    case 'additionalProperties':
-      return `${field}.${String(params.additionalProperty)} is not allowed`;
-    case 'enum':
-      return `${field} must be one of ${(params.allowedValues as unknown[] | undefined)?.map(String).join(', ') ?? 'the allowed values'}`;
-    default:
-      return `${field} ${first.message ?? 'is invalid'}`;
-  }
 }
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {

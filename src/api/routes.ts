@@ -5,6 +5,7 @@ import type { ApiEngine } from './engine-port.js';
 import { httpError } from './http-errors.js';
 import { jsonDepthExceeds } from '../core/json.js';
 import { MAX_INPUT_DEPTH } from './json-body.js';
+import { withWorkflowInputs } from './openapi-inputs.js';
 import { presentEvent, presentExecution, presentStarted } from './present.js';
 import { HISTORY_LIMIT, LIST_LIMIT, routeSchemas } from './schemas.js';
 
@@ -33,7 +34,9 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
 
   app.get('/healthz', { schema: routeSchemas.healthz }, async () => ({ ok: true }));
 
-  app.get('/openapi.json', { schema: routeSchemas.openapi }, async () => (app as unknown as { swagger(): unknown }).swagger());
+  app.get('/openapi.json', { schema: routeSchemas.openapi }, async () =>
+    withWorkflowInputs((app as unknown as { swagger(): unknown }).swagger(), engine.listWorkflows()),
+  );
 
   app.get('/v1/workflows', { schema: routeSchemas.listWorkflows }, async () => ({ workflows: engine.listWorkflows() }));
 
@@ -55,7 +58,7 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
         throw httpError('INPUT_TOO_DEEP', `body.input is nested deeper than ${MAX_INPUT_DEPTH} levels`);
       }
       const { execution, created } = await engine.startExecution(name, input, id === undefined ? {} : { id });
-      reply.header('Location', `/v1/executions/${encodeURIComponent(execution.id)}`);
+      reply.header('Location', `${app.prefix}/v1/executions/${encodeURIComponent(execution.id)}`);
       return reply.code(created ? 201 : 200).send(presentStarted(execution));
     },
   );

@@ -118,6 +118,7 @@ export const workflowSchema = {
     states: { type: 'array', items: stateSchema },
     mermaid: { type: 'string', description: 'The workflow as a Mermaid state diagram.' },
     machine: { type: 'object', additionalProperties: true, description: 'The compiled xstate machine config as JSON.' },
+    input: { type: 'object', additionalProperties: true, description: "The input's JSON Schema, when the workflow declares one (a start whose input does not match gets 400)." },
   },
 } as const;
 

@@ -2,9 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { httpError } from './http-errors.js';
 
-/** Paths anyone may call, token or not. */
-const PUBLIC_PATHS = new Set(['/healthz']);
-
 /**
  * Route config flag for the history page's HTML and static assets. A browser cannot add an
  * Authorization header to a navigation or a <script src>, so these routes also take the token
@@ -64,21 +61,25 @@ function cookie(header: string | undefined, name: string): string | undefined {
 
 /**
  * Requires the token on every route but /healthz: `Authorization: Bearer <token>`, or, on the
- * history page's routes only, `?token=<token>` once and then the session cookie it sets.
+ * history page's routes only, `?token=<token>` once and then the session cookie it sets. Under a
+ * prefix (the fastify plugin mounted in another app) the public path and the cookie's Path are
+ * the prefix's.
  */
-export function installAuth(app: FastifyInstance, token: string): void {
+export function installAuth(app: FastifyInstance, token: string, prefix = ''): void {
   const expected = digest(token);
   const session = digest(`stepwise-page-session:${token}`).toString('hex');
   const sessionDigest = digest(session);
+  const healthz = `${prefix}/healthz`;
+  const cookiePath = prefix === '' ? '/' : prefix;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (PUBLIC_PATHS.has(pathOf(request.url)) || isSelfAuthenticatedRoute(request)) return;
+    if (pathOf(request.url) === healthz || isSelfAuthenticatedRoute(request)) return;
     if (bearerMatches(request.headers.authorization, expected)) return;
     if (isPublicRoute(request)) {
       const held = cookie(request.headers.cookie, PAGE_COOKIE);
       if (held !== undefined && timingSafeEqual(digest(held), sessionDigest)) return;
       const given = (request.query as Record<string, unknown> | undefined)?.token;
       if (typeof given === 'string' && timingSafeEqual(digest(given), expected)) {
-        reply.header('Set-Cookie', `${PAGE_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
+        reply.header('Set-Cookie', `${PAGE_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=${cookiePath}`);
         return;
       }
       reply.header('WWW-Authenticate', 'Bearer realm="stepwise"');

@@ -1,23 +1,19 @@
 /**
- * The HTTP API. `buildServer` returns a fastify instance that is not listening, so tests drive it
- * with `app.inject()`; src/cli/serve.ts reads the environment and listens.
+ * The HTTP API as a whole server. `buildServer` returns a fastify instance that is not listening,
+ * so tests drive it with `app.inject()`; `serve()` (src/serve) listens. Everything the API does
+ * lives in the `stepwise` plugin (./plugin.ts), which another fastify app can mount under a
+ * prefix; this file adds what only a whole server sets: logger, timeouts, malformed-HTTP answers.
  */
 import type { Socket } from 'node:net';
-import fastifySwagger from '@fastify/swagger';
-import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ApiEngine } from './engine-port.js';
-import { apiError, classifyError, errorBody, logInternal, redactUrl, sendError } from './http-errors.js';
-import { installJsonBodyParser } from './json-body.js';
-import { registerPage } from './page/index.js';
-import { registerRoutes } from './routes.js';
-import { registerHookRoutes } from './hooks-route.js';
-import type { Webhook } from '../triggers/webhook.js';
+import { apiError, classifyError, errorBody, logInternal, redactUrl } from './http-errors.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT, stepwise } from './plugin.js';
 import { MAX_PARAM_LENGTH } from './schemas.js';
-import { JSON_CSP, PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
+import { JSON_CSP, applySecurityHeaders } from './security.js';
+import type { Webhook } from '../triggers/webhook.js';
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-export const DEFAULT_START_RATE_LIMIT = { max: 1000, timeWindowMs: 60_000 } as const;
+export { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT };
 
 export interface BuildServerOptions {
   engine: ApiEngine;
@@ -105,7 +101,6 @@ function clientErrorHandler(this: FastifyInstance, error: Error & { code?: strin
 
 export function buildServer(opts: BuildServerOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const startRateLimit = opts.startRateLimit ?? DEFAULT_START_RATE_LIMIT;
 
   const app = Fastify({
     ...loggerOptions(opts.logger),
@@ -114,16 +109,6 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Requests that arrive while closing are still served: the engine stops only after the server.
     return503OnClosing: false,
-    ajv: {
-      customOptions: {
-        // Reject what the schemas do not allow instead of silently dropping or converting it;
-        // query integers are converted explicitly below.
-        removeAdditional: false,
-        coerceTypes: false,
-        useDefaults: true,
-        allErrors: false,
-      },
-    },
     clientErrorHandler,
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       const mapped = classifyError(error, bodyLimit);
@@ -133,72 +118,13 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
     },
   }) as unknown as FastifyInstance;
 
-  installJsonBodyParser(app);
-  installSecurityHeaders(app);
-  if (opts.token !== undefined && opts.token.length > 0) installAuth(app, opts.token);
-
-  // Query strings are text; turn integer parameters into numbers so the schema can check ranges.
-  app.addHook('preValidation', async (request) => {
-    const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
-    const query = request.query as Record<string, unknown> | undefined;
-    if (!schema?.properties || !query) return;
-    for (const [key, property] of Object.entries(schema.properties)) {
-      const value = query[key];
-      if (property.type === 'integer' && typeof value === 'string' && /^[+-]?\d{1,15}$/.test(value)) query[key] = Number(value);
-    }
+  void app.register(stepwise, {
+    engine: opts.engine,
+    bodyLimit,
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.startRateLimit ? { startRateLimit: opts.startRateLimit } : {}),
+    ...(opts.page !== undefined ? { page: opts.page } : {}),
+    ...(opts.hooks !== undefined ? { hooks: opts.hooks } : {}),
   });
-
-  app.setErrorHandler((error, request, reply) => {
-    const mapped = classifyError(error, bodyLimit);
-    if (mapped.internal) logInternal(request, error);
-    return sendError(reply, mapped);
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const url = redactUrl(request.url);
-    const path = url.length > 200 ? `${url.slice(0, 200)}…` : url;
-    return sendError(reply, apiError('ROUTE_NOT_FOUND', `no route for ${request.method} ${path}`));
-  });
-
-  void app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Stepwise HTTP API',
-        description: 'Start, inspect and cancel durable workflow executions. See docs/http-api.md.',
-        version: '1.0.0',
-      },
-      tags: [
-        { name: 'meta', description: 'Health and this document' },
-        { name: 'workflows', description: 'Registered workflow definitions' },
-        { name: 'executions', description: 'Executions and their histories' },
-      ],
-      ...(opts.token
-        ? {
-            components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
-            security: [{ bearerAuth: [] }],
-          }
-        : {}),
-    },
-  });
-  void app.register(fastifyRateLimit, { global: false });
-  void app.register(registerRoutes, { engine: opts.engine, startRateLimit });
-  void app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
-
-  if (opts.page !== false) {
-    void app.register(async (instance) => {
-      // The page's HTML, script and styles hold no data (the script reads the /v1 API, sending the
-      // token), so a browser can load them without an Authorization header. Only GET/HEAD routes
-      // registered by the page are public; everything else it might add still needs the token.
-      instance.addHook('onRoute', (route) => {
-        const methods = Array.isArray(route.method) ? route.method : [route.method];
-        if (methods.every((m) => m === 'GET' || m === 'HEAD')) {
-          route.config = { ...(route.config as object | undefined), [PUBLIC_ROUTE_FLAG]: true } as typeof route.config;
-        }
-      });
-      await registerPage(instance, { engine: opts.engine });
-    });
-  }
-
   return app;
 }

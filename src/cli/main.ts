@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `stepwise` command. Every command but `serve` talks to a running server over HTTP.
+ * The `stepwise` command. Every command but `serve` and `init` talks to a running server over HTTP.
  * Exit codes (docs/http-api.md#cli): 0 ok, 1 server or request error, 2 usage error, 3 not found,
  * 4 conflict; `start --wait` adds 5 (execution FAILED) and 6 (execution CANCELLED).
  * Errors are one line on stderr: `stepwise: <code>: <message>`.
@@ -10,32 +10,11 @@ import { parseArgs } from 'node:util';
 import { ApiClient, CliError, ExitCode, usageError } from './client.js';
 import type { ApiHistoryEvent } from '../api/present.js';
 import { executionsTable, historyTable, type ApiExecutionItem } from './format.js';
+import { DEFAULT_URL, USAGE, helpFor } from './help.js';
+import { packageInfo } from './package-info.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:3000';
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
-export const USAGE = `Usage: stepwise <command> [options]
-
-Commands:
-  serve                                   run the HTTP API (env: HOST, PORT, STEPWISE_DB, STEPWISE_TOKEN, ...)
-  start <workflow> --input <json|@file>   start an execution; --input @- reads stdin
-        [--id ID] [--wait] [--timeout SECONDS]
-  describe <id>                           show one execution (JSON)
-  history <id> [--json]                   show an execution's history as a table (--json for scripts)
-  list [--workflow W] [--status S]        list executions, newest first (--json for scripts)
-       [--limit N] [--cursor C] [--json]
-  cancel <id>                             cancel a running execution
-  graph <workflow>                        print the workflow as a Mermaid diagram
-  workflows [--json]                      list registered workflows
-
-Options for every client command:
-  --url URL     server to talk to (default ${DEFAULT_URL}, or env STEPWISE_URL)
-  -h, --help    show this help
-The bearer token, when the server needs one, is read from env STEPWISE_TOKEN.
-
-Exit codes: 0 ok, 1 server/request error, 2 usage error, 3 not found, 4 conflict;
-start --wait: 0 SUCCEEDED, 5 FAILED, 6 CANCELLED.`;
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
@@ -121,7 +100,7 @@ async function cmdStart(args: string[], io: Io): Promise<number> {
     { input: { type: 'string' }, id: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
     ['workflow'],
   );
-  if (values.help) return help(io);
+  if (values.help) return help(io, 'start');
   if (values.input === undefined) throw usageError('start needs --input <json|@file>');
   const id = values.id as string | undefined;
   if (id !== undefined && !ID_RE.test(id)) {
@@ -165,7 +144,7 @@ async function cmdStart(args: string[], io: Io): Promise<number> {
 
 async function cmdDescribe(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, ['id']);
-  if (values.help) return help(io);
+  if (values.help) return help(io, 'describe');
   const { body } = await client(values, io.env).request('GET', `/v1/executions/${enc(positionals[0]!)}`);
   printJson(io, body);
   return ExitCode.OK;
@@ -173,7 +152,7 @@ async function cmdDescribe(args: string[], io: Io): Promise<number> {
 
 async function cmdHistory(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, ['id']);
-  if (values.help) return help(io);
+  if (values.help) return help(io, 'history');
   const api = client(values, io.env);
   const events: ApiHistoryEvent[] = [];
   let after: string | undefined;
@@ -198,7 +177,7 @@ async function cmdList(args: string[], io: Io): Promise<number> {
     { workflow: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' }, json: { type: 'boolean' } },
     [],
   );
-  if (values.help) return help(io);
+  if (values.help) return help(io, 'list');
   const query = new URLSearchParams();
   if (values.workflow !== undefined) query.set('workflow', values.workflow as string);
   if (values.status !== undefined) {
@@ -228,7 +207,7 @@ async function cmdList(args: string[], io: Io): Promise<number> {
 
 async function cmdCancel(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, ['id']);
-  if (values.help) return help(io);
+  if (values.help) return help(io, 'cancel');
   const { body } = await client(values, io.env).request('POST', `/v1/executions/${enc(positionals[0]!)}/cancel`);
   printJson(io, body);
   return ExitCode.OK;
@@ -236,7 +215,7 @@ async function cmdCancel(args: string[], io: Io): Promise<number> {
 
 async function cmdGraph(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {}, ['workflow']);
-  if (values.help) return help(io);
+  if (values.help) return help(io, 'graph');
   const { body } = await client(values, io.env).request<{ mermaid?: unknown }>('GET', `/v1/workflows/${enc(positionals[0]!)}`);
   if (typeof body.mermaid !== 'string') throw new CliError('BAD_RESPONSE', 'the workflow description has no mermaid text', ExitCode.ERROR);
   io.out(body.mermaid.replace(/\n+$/, ''));
@@ -245,13 +224,13 @@ async function cmdGraph(args: string[], io: Io): Promise<number> {
 
 async function cmdWorkflows(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } }, []);
-  if (values.help) return help(io);
-  const { body } = await client(values, io.env).request<{ workflows: Array<{ name: string; version: string; startAt?: string }> }>(
+  if (values.help) return help(io, 'workflows');
+  const { body } = await client(values, io.env).request<{ workflows: Array<{ name: string; version: string; startAt?: string; input?: unknown }> }>(
     'GET',
     '/v1/workflows',
   );
   if (values.json) {
-    printJson(io, { workflows: body.workflows.map(({ name, version, startAt }) => ({ name, version, startAt })) });
+    printJson(io, { workflows: body.workflows.map(({ name, version, startAt, input }) => ({ name, version, startAt, ...(input !== undefined ? { input } : {}) })) });
   } else {
     io.out(body.workflows.map((w) => `${w.name}\t${w.version}`).join('\n'));
   }
@@ -259,19 +238,38 @@ async function cmdWorkflows(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdServe(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, {}, []);
-  if (values.help) return help(io);
   const { runServe } = await import('./serve.js');
-  return runServe(io.env);
+  return runServe(args, io.env, io.out);
 }
 
-function help(io: Io): number {
-  io.out(USAGE);
+async function cmdInit(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseInit(args);
+  if (values.help) return help(io, 'init');
+  const { scaffold, initMessage } = await import('./init.js');
+  const dir = positionals[0] ?? '.';
+  io.out(initMessage(dir, scaffold(dir)));
+  return ExitCode.OK;
+}
+
+function parseInit(args: string[]): Parsed {
+  let result: ReturnType<typeof parseArgs>;
+  try {
+    result = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw usageError(firstLine((err as Error).message));
+  }
+  if (result.positionals.length > 1) throw usageError(`unexpected argument '${result.positionals[1]}'`);
+  return { values: result.values as Parsed['values'], positionals: result.positionals };
+}
+
+function help(io: Io, command?: string): number {
+  io.out(helpFor(command));
   return ExitCode.OK;
 }
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   serve: cmdServe,
+  init: cmdInit,
   start: cmdStart,
   describe: cmdDescribe,
   history: cmdHistory,
@@ -293,7 +291,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.err(USAGE);
       return ExitCode.USAGE;
     }
-    if (command === 'help' || command === '--help' || command === '-h') return help(io);
+    if (command === '--help' || command === '-h') return help(io);
+    if (command === 'help') return help(io, rest[0]);
+    if (command === '--version' || command === '-v') {
+      io.out(packageInfo().version);
+      return ExitCode.OK;
+    }
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) throw usageError(`unknown command '${command}' (try: stepwise --help)`);
     return await run(rest, io);

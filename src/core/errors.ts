@@ -5,7 +5,7 @@
  */
 export const ErrorCodes = {
   INVALID_DEFINITION: { status: 400, summary: 'A workflow definition is invalid (names the state).' },
-  VALIDATION_FAILED: { status: 400, summary: 'A request body, parameter or query failed its schema.' },
+  VALIDATION_FAILED: { status: 400, summary: "A request body, parameter or query failed its schema, or an input its workflow's input schema." },
   MALFORMED_JSON: { status: 400, summary: 'The request body is not valid JSON.' },
   INPUT_TOO_DEEP: { status: 400, summary: 'A JSON value is nested deeper than allowed.' },
   UNAUTHORIZED: { status: 401, summary: 'A token is configured and the request lacks it.' },
@@ -27,9 +27,27 @@ export const ErrorCodes = {
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/**
+ * Brands recognised across copies of the package: a user's module loaded through a TypeScript
+ * loader may import Stepwise's sources while the server runs the compiled package, and an error
+ * thrown by one copy must still be recognised by the other (a prototype check would fail).
+ */
+const STEPWISE_ERROR = Symbol.for('stepwise.StepwiseError');
+const TERMINAL_ERROR = Symbol.for('stepwise.TerminalError');
+
+function branded(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
 /** The one error class Stepwise throws; `code` is stable, `message` is for people. */
 export class StepwiseError extends Error {
+  /** `x instanceof StepwiseError` holds for a StepwiseError of any copy of the package. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== StepwiseError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return branded(value, STEPWISE_ERROR);
+  }
   override readonly name = 'StepwiseError';
+  readonly [STEPWISE_ERROR] = true;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -57,7 +75,13 @@ export class DefinitionError extends StepwiseError {
  * does, and compensations run). `code` is what retry and catch rules match, e.g. 'PaymentDeclined'.
  */
 export class TerminalError extends Error {
+  /** `x instanceof TerminalError` holds for a TerminalError of any copy of the package. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== TerminalError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return branded(value, TERMINAL_ERROR);
+  }
   override readonly name = 'TerminalError';
+  readonly [TERMINAL_ERROR] = true;
   constructor(
     readonly code: string,
     message?: string,

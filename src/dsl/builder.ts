@@ -4,6 +4,7 @@ import {
   DSL_DEFAULTS, type CatchRule, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
   type StateDef, type StepContext,
 } from './definition.js';
+import type { InputSchema, StandardInput, StandardSchemaV1 } from './input-schema.js';
 import { Workflow } from './workflow.js';
 
 /** Options every task-like state (task, map) accepts. */
@@ -41,7 +42,11 @@ export class Sequence<In, Data> {
   /** Checks the definition (throws DefinitionError naming the state) and compiles it. Call it on the root. */
   build(): Workflow<In> {
     if (this.workflowName === undefined) throw new DefinitionError('build() is called on the workflow, not on a parallel branch');
-    return new Workflow<In>({ name: this.workflowName, states: this.states, ...(this.options.version ? { version: this.options.version } : {}) });
+    return new Workflow<In>({
+      name: this.workflowName, states: this.states,
+      ...(this.options.version ? { version: this.options.version } : {}),
+      ...(this.options.input !== undefined ? { input: this.options.input } : {}),
+    });
   }
 
   /** A task: calls `handler` with the data; its result replaces the data (see `resultPath`). */
@@ -129,9 +134,17 @@ export interface WorkflowOptions {
    * and running executions must finish on the old logic: register the old and the new workflow.
    */
   version?: string;
+  /**
+   * The input's schema, checked at every start: a mismatch is refused with VALIDATION_FAILED
+   * naming the first mismatch. A JSON Schema object, or a Standard Schema (zod, valibot, ...),
+   * whose input type then becomes the workflow's `In`.
+   */
+  input?: InputSchema;
 }
 
 /** Starts a workflow definition; `In` is the type of the execution's input. End it with `.build()`. */
+export function workflow<S extends StandardSchemaV1>(name: string, options: WorkflowOptions & { input: S }): Sequence<StandardInput<S>, StandardInput<S>>;
+export function workflow<In = unknown>(name: string, options?: WorkflowOptions): Sequence<In, In>;
 export function workflow<In = unknown>(name: string, options: WorkflowOptions = {}): Sequence<In, In> {
   if (options.version !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(options.version)) {
     throw new DefinitionError(`workflow '${name}': version '${options.version}' must be 1-64 letters, digits, '.', '_' or '-'`);

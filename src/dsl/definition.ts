@@ -1,3 +1,4 @@
+import type { InputSchema } from './input-schema.js';
 import type { ResolvedRetryPolicy, RetryPolicy } from '../core/retry-policy.js';
 
 /**
@@ -139,6 +140,8 @@ export interface WorkflowDefinition {
   states: StateDef[];
   /** An explicit version; otherwise a hash of the structure. */
   version?: string;
+  /** Checked when an execution starts; not part of the version (running executions are past it). */
+  input?: InputSchema;
 }
 
 /** Defaults, documented in docs/dsl.md. */

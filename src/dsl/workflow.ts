@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { AnyStateMachine } from 'xstate';
 import type { ResolvedRetryPolicy } from '../core/retry-policy.js';
+import { StepwiseError } from '../core/errors.js';
 import { canonicalJson } from '../core/json.js';
 import { compileMachine } from './compile.js';
 import type { Handler, ResolvedCompensation, StateDef, WorkflowDefinition } from './definition.js';
 import { describeStates, toMermaid, type StateDescription } from './describe.js';
+import { compileInputSchema, type CompiledInputSchema, type JsonSchema } from './input-schema.js';
 import type { StateInfo } from './scopes.js';
 import { validateDefinition } from './validate.js';
 
@@ -25,6 +27,22 @@ export interface WorkflowDescription {
   mermaid: string;
   /** The compiled xstate machine's definition as JSON (functions left out). */
   machine: unknown;
+  /** The input's JSON Schema, when the workflow declares one. */
+  input?: JsonSchema;
+}
+
+/**
+ * Marks a Workflow so that it is recognised across copies of the package: `stepwise serve` may
+ * run the compiled package while a user's module, loaded through a TypeScript loader, builds its
+ * workflows with another copy (its sources, or its own install), where `instanceof` fails.
+ * The value is the revision of the shape the engine relies on.
+ */
+export const WORKFLOW_BRAND = Symbol.for('stepwise.workflow');
+export const WORKFLOW_BRAND_REVISION = 1;
+
+/** True for a built workflow of any copy of the package (see WORKFLOW_BRAND). */
+export function isWorkflow(value: unknown): value is Workflow {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[WORKFLOW_BRAND] !== undefined;
 }
 
 /**
@@ -41,6 +59,8 @@ export class Workflow<In = unknown> {
   /** @internal */
   readonly index: Map<string, StateInfo>;
   private readonly compensations = new Map<string, ResolvedCompensation>();
+  private readonly inputSchema: CompiledInputSchema | undefined;
+  readonly [WORKFLOW_BRAND] = WORKFLOW_BRAND_REVISION;
   /** Phantom: the execution input's type. */
   declare readonly __input?: In;
 
@@ -50,6 +70,7 @@ export class Workflow<In = unknown> {
     this.name = definition.name;
     this.machine = compileMachine(definition, this.index);
     this.version = definition.version ?? versionOf(definition);
+    this.inputSchema = definition.input === undefined ? undefined : compileInputSchema(definition.input, definition.name);
     for (const info of this.index.values()) {
       const s = info.state;
       if ((s.type === 'task' || s.type === 'map') && s.compensation) this.compensations.set(s.compensation.name, s.compensation);
@@ -65,6 +86,15 @@ export class Workflow<In = unknown> {
     return undefined;
   }
 
+  /**
+   * Refuses an input that does not match the workflow's schema with VALIDATION_FAILED naming the
+   * first mismatch (`details.path` is a JSON Pointer). The engine calls it on every start.
+   */
+  async checkInput(input: unknown): Promise<void> {
+    const mismatch = await this.inputSchema?.check(input);
+    if (mismatch) throw new StepwiseError('VALIDATION_FAILED', mismatch.message, { field: 'input', path: mismatch.path, workflow: this.name });
+  }
+
   compensation(name: string): ResolvedCompensation | undefined {
     return this.compensations.get(name);
   }
@@ -78,6 +108,7 @@ export class Workflow<In = unknown> {
       states: describeStates(this.definition.states),
       mermaid: toMermaid(this.definition.states),
       machine: JSON.parse(JSON.stringify(this.machine.definition)),
+      ...(this.inputSchema ? { input: this.inputSchema.jsonSchema } : {}),
     };
   }
 

@@ -272,6 +272,7 @@ export class Engine {
     }
     const done = deferred<ExecutionSummary | undefined>();
     const value = JSON.parse(checked.json);
+    await wf.checkInput(value);
     this.enqueue(id, { kind: 'create', wf, input: value, done });
     const created = await done.promise;
     if (created) return { execution: created, created: true };

@@ -4,7 +4,10 @@ import { expect } from 'vitest';
 import type { Simulate } from '../../examples/checkout/handlers.js';
 import { checkout } from '../../examples/checkout/workflow.js';
 import { buildServer, type BuildServerOptions } from '../../src/api/server.js';
-import { Engine, openStore, type Store } from '../../src/index.js';
+import { Engine, openStore, workflow, type Store } from '../../src/index.js';
+
+/** A workflow without an input schema: any JSON value is a valid input. */
+export const ANY_INPUT = workflow('anyInput').pass('echo').build();
 
 export interface Harness {
   app: FastifyInstance;
@@ -16,7 +19,7 @@ export interface Harness {
 export async function startHarness(opts: Omit<BuildServerOptions, 'engine'> = {}): Promise<Harness> {
   const store = await openStore(':memory:');
   const engine = new Engine({ store, pollIntervalMs: 50 });
-  engine.register(checkout);
+  engine.register(checkout, ANY_INPUT);
   await engine.start();
   const app = buildServer({ engine, ...opts });
   await app.ready();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkoutInputSchema } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
 import { Engine, StepwiseError, openStore, type Store } from '../../src/index.js';
 import {
@@ -8,6 +9,8 @@ import {
 } from './harness.js';
 
 const START = '/v1/workflows/checkout/executions';
+/** The start route of a workflow that declares no input schema. */
+const START_ANY = '/v1/workflows/anyInput/executions';
 const PAGE_EXISTS = existsSync(new URL('../../src/api/page/index.ts', import.meta.url));
 
 describe('HTTP API (real engine, in-memory store)', () => {
@@ -140,14 +143,36 @@ describe('HTTP API (real engine, in-memory store)', () => {
       }
     });
 
-    it('accepts any JSON value as input, null included', async () => {
+    it('accepts any JSON value as input, null included, when the workflow declares no schema', async () => {
       for (const input of [null, 0, 'text', [1, 2], { nested: { deep: true } }]) {
-        const res = await h.app.inject({ method: 'POST', url: START, payload: { input } });
+        const res = await h.app.inject({ method: 'POST', url: START_ANY, payload: { input } });
         expect(res.statusCode, res.body).toBe(201);
         const execution = await getExecution(h.app, json(res).id);
         expect(execution.input).toEqual(input);
         await waitEnded(h.app, execution.id);
       }
+    });
+
+    it('400 VALIDATION_FAILED naming the first mismatch when the input does not match the workflow schema', async () => {
+      const start = (input: unknown) => h.app.inject({ method: 'POST', url: START, payload: { input } });
+      const count = async () => json(await h.app.inject({ url: '/v1/executions?workflow=checkout&limit=500' })).items.length;
+      const before = await count();
+      expect(expectError(await start(null), 400, 'VALIDATION_FAILED').message).toBe('input must be object');
+      expect(expectError(await start(cart(undefined, { customer: { id: 'c' } })), 400, 'VALIDATION_FAILED').message).toBe('input.customer.email is required');
+      const badItem = cart(undefined, { items: [{ sku: 'a', qty: 1, price: 1 }, { sku: 'b', qty: 'two', price: 1 }] });
+      expect(expectError(await start(badItem), 400, 'VALIDATION_FAILED').message).toBe('input.items.1.qty must be number');
+      expect(await count()).toBe(before);
+    });
+
+    it('the OpenAPI document and describe carry each workflow input schema', async () => {
+      const doc = json(await h.app.inject({ url: '/openapi.json' }));
+      expect(doc.components.schemas.checkoutInput).toMatchObject({ type: 'object', required: ['orderId', 'customer', 'items'] });
+      const start = doc.paths['/v1/workflows/checkout/executions'].post;
+      expect(start.requestBody.content['application/json'].schema.properties.input).toEqual({ $ref: '#/components/schemas/checkoutInput' });
+      expect(start.parameters ?? []).toEqual([]);
+      expect(doc.paths['/v1/workflows/{name}/executions'].post).toBeDefined();
+      expect(doc.components.schemas.anyInputInput).toBeUndefined();
+      expect(json(await h.app.inject({ url: '/v1/workflows/checkout' })).input).toEqual(checkoutInputSchema);
     });
 
     it('400 MALFORMED_JSON for broken, empty or poisoned JSON', async () => {
@@ -164,7 +189,7 @@ describe('HTTP API (real engine, in-memory store)', () => {
       expectError(await post(`{"input":${nested(5000)}}`), 400, 'INPUT_TOO_DEEP');
       expectError(await post(`{"input":${nested(65)}}`), 400, 'INPUT_TOO_DEEP');
       expectError(await post(nested(200_000)), 400, 'INPUT_TOO_DEEP');
-      const ok = await post(`{"input":${nested(64)}}`);
+      const ok = await h.app.inject({ method: 'POST', url: START_ANY, headers: { 'content-type': 'application/json' }, payload: `{"input":${nested(64)}}` });
       expect(ok.statusCode, ok.body).toBe(201);
       await waitEnded(h.app, json(ok).id);
     });

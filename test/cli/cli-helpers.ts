@@ -6,6 +6,8 @@ import { staleOutputs } from '../fixtures/dist-check.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = join(ROOT, 'dist/src/cli/main.js');
+/** The checkout example's module, as `npm start` serves it (TypeScript, through tsx). */
+export const CHECKOUT_MODULE = 'examples/checkout/workflow.ts';
 
 
 /** Compiles the project (`npm run build`'s tsc) when dist/ is missing or older than a source. */
@@ -58,14 +60,21 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-export function cli(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return run(process.execPath, [MAIN, ...args], { env: cleanEnv(opts.env), stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+export function cli(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
+  return run(process.execPath, [MAIN, ...args], { env: cleanEnv(opts.env), stdin: opts.stdin, timeoutMs: opts.timeoutMs, cwd: opts.cwd });
 }
 
-/** Starts `stepwise serve` and resolves once it logs its address. */
-export function spawnServe(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+/** Starts `stepwise serve <args>` (the checkout example by default) and resolves once it logs its address. */
+export function spawnServe(
+  env: Record<string, string | undefined>,
+  args: string[] = [CHECKOUT_MODULE],
+  cwd = ROOT,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'serve'], { env: cleanEnv(env), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'serve', ...args], { env: cleanEnv(env), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const output = () => out;
     const timer = setTimeout(() => {

@@ -2,14 +2,14 @@
  * The compiled CLI (dist/src/cli/main.js) as a child process against a real server (real engine,
  * in-memory store, the checkout example) listening on an ephemeral port in this process.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, checkoutInputSchema } from '../../examples/checkout/workflow.js';
 import { cart, startHarness, type Harness } from '../api/harness.js';
 import { gateOf } from '../fixtures/handler-gate.js';
-import { cli, ensureBuilt, spawnServe, waitExit, type RunResult } from './cli-helpers.js';
+import { CHECKOUT_MODULE, ROOT, cli, ensureBuilt, spawnServe, waitExit, type RunResult } from './cli-helpers.js';
 
 const ONE_LINE = /^stepwise: [A-Za-z_.]+: [^\n]+\n$/;
 
@@ -55,6 +55,22 @@ describe('stepwise CLI', () => {
         expect(r.stdout).toContain('Usage: stepwise');
         expect(r.stdout).toContain('Exit codes');
       }
+    });
+
+    it('<command> --help describes that command; --version prints the version', async () => {
+      const commands = ['serve', 'init', 'start', 'describe', 'history', 'list', 'cancel', 'graph', 'workflows'];
+      const texts = new Set<string>();
+      for (const command of commands) {
+        const r = await cli([command, '--help']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout.startsWith(`Usage: stepwise ${command}`), r.stdout).toBe(true);
+        texts.add(r.stdout);
+      }
+      expect(texts.size).toBe(commands.length);
+      expect((await cli(['help', 'list'])).stdout.startsWith('Usage: stepwise list')).toBe(true);
+      const version = await cli(['--version']);
+      expect(version.code).toBe(0);
+      expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     });
 
     it('unknown command, unknown option, missing argument, bad --input: one line, exit 2', async () => {
@@ -215,7 +231,10 @@ describe('stepwise CLI', () => {
     it('workflows lists the registered workflows', async () => {
       const r = await c(['workflows', '--json']);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout).workflows.map((w: any) => w.name)).toContain('checkout');
+      const workflows = JSON.parse(r.stdout).workflows;
+      expect(workflows.map((w: any) => w.name)).toContain('checkout');
+      expect(workflows.find((w: any) => w.name === 'checkout').input).toEqual(checkoutInputSchema);
+      expect(workflows.find((w: any) => w.name === 'anyInput')).not.toHaveProperty('input');
     });
 
     it('an unreachable server: exit 1, one line', async () => {
@@ -249,13 +268,13 @@ describe('stepwise CLI', () => {
 
   describe('serve', () => {
     it('refuses a non-loopback HOST without a token: exit 1, one line', async () => {
-      const r = await cli(['serve'], { env: { HOST: '0.0.0.0', PORT: '0', STEPWISE_DB: ':memory:' } });
+      const r = await cli(['serve', CHECKOUT_MODULE], { env: { HOST: '0.0.0.0', PORT: '0', STEPWISE_DB: ':memory:' } });
       expectOneLineError(r, 1, 'INSECURE');
       expect(r.stderr).toContain('STEPWISE_TOKEN');
     });
 
     it('rejects a bad PORT with a usage error', async () => {
-      expectOneLineError(await cli(['serve'], { env: { PORT: 'eighty', STEPWISE_DB: ':memory:' } }), 2, 'USAGE');
+      expectOneLineError(await cli(['serve', CHECKOUT_MODULE], { env: { PORT: 'eighty', STEPWISE_DB: ':memory:' } }), 2, 'USAGE');
     });
 
     it('serves the API, creates the database directory, and exits 0 on SIGTERM', async () => {
@@ -324,11 +343,12 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Pro
 
 describe('serve configuration from the environment', () => {
   it('passes engine tuning through and refuses bad values with a usage error', async () => {
-    const { readServeConfig, ConfigError } = await import('../../src/cli/serve.js');
-    expect(readServeConfig({ STEPWISE_CONCURRENCY: '16', STEPWISE_LEASE_MS: '5000', STEPWISE_POLL_MS: '200', STEPWISE_WORKER_ID: 'node-a' }).engine)
+    const { optionsFromEnv } = await import('../../src/serve/options.js');
+    const { ServeError } = await import('../../src/serve/serve-error.js');
+    expect(optionsFromEnv({ STEPWISE_CONCURRENCY: '16', STEPWISE_LEASE_MS: '5000', STEPWISE_POLL_MS: '200', STEPWISE_WORKER_ID: 'node-a' }).engine)
       .toEqual({ workerId: 'node-a', concurrency: 16, leaseMs: 5000, pollIntervalMs: 200 });
-    expect(readServeConfig({}).engine).toEqual({});
-    expect(() => readServeConfig({ STEPWISE_LEASE_MS: '10' })).toThrow(ConfigError);
-    expect(() => readServeConfig({ STEPWISE_WORKER_ID: 'has space' })).toThrow(/STEPWISE_WORKER_ID/);
+    expect(optionsFromEnv({}).engine).toBeUndefined();
+    expect(() => optionsFromEnv({ STEPWISE_LEASE_MS: '10' })).toThrow(ServeError);
+    expect(() => optionsFromEnv({ STEPWISE_WORKER_ID: 'has space' })).toThrow(/STEPWISE_WORKER_ID/);
   });
 });

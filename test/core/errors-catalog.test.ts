@@ -6,19 +6,20 @@
  * argument of an error constructor or factory, a `code:` property, a comparison with a `code`, a
  * value typed ErrorCode) must be in the catalog, and every catalog code must be used.
  * src/cli is left out of the API-code scan: its codes (USAGE, ADDRESS_IN_USE, ...) are the CLI's
- * own, listed in docs/http-api.md.
+ * own, listed in docs/http-api.md. So is src/serve: its start-up codes are ServeErrorCodes, which
+ * docs/errors.md lists in a table of their own (checked below).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, StepErrorCodes } from '../../src/index.js';
+import { ErrorCodes, ServeErrorCodes, StepErrorCodes } from '../../src/index.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
 
 const sources = listTs(join(ROOT, 'src')).map((path) => ({ path: relative(ROOT, path), text: readFileSync(path, 'utf8') }));
-const apiScanned = sources.filter((s) => !s.path.startsWith('src/cli/'));
+const apiScanned = sources.filter((s) => !s.path.startsWith('src/cli/') && !s.path.startsWith('src/serve/'));
 
 const apiCodes = new Set(Object.keys(ErrorCodes));
 const stepCodes = new Set<string>(Object.values(StepErrorCodes));
@@ -110,5 +111,11 @@ describe('the error catalog, docs/errors.md and the source agree', () => {
     expect(uses.filter((u) => !apiCodes.has(u.code)), 'API error codes missing from ErrorCodes').toEqual([]);
     const used = new Set(uses.map((u) => u.code));
     expect([...apiCodes].filter((c) => !used.has(c)), 'catalog codes nothing under src/ raises').toEqual([]);
+  });
+
+  it('docs/errors.md lists every start-up code of serve() with its exit code, and nothing else', () => {
+    const section = doc.slice(doc.indexOf('## Start-up errors'), doc.indexOf('## Step errors'));
+    const rows = [...section.matchAll(/^\| ([A-Z_]+) \| (\d) \| .+ \|$/gm)].map((m) => [m[1], Number(m[2])]);
+    expect(rows.sort()).toEqual(Object.entries(ServeErrorCodes).sort());
   });
 });

@@ -189,8 +189,15 @@ const rows: Row[] = [
   get('constructor as a query parameter', '/v1/executions?constructor=x', 400, 'VALIDATION_FAILED'),
 
   // ---- idempotency conflicts ---------------------------------------------------------------
-  start('existing id, other input', JSON.stringify({ id: SEEDED.ok, input: { other: true } }), 409, 'EXECUTION_CONFLICT'),
-  start('existing id, other workflow', JSON.stringify({ id: SEEDED.noop, input: { n: 1 } }), 409, 'EXECUTION_CONFLICT'),
+  start('existing id, other input', JSON.stringify({ id: SEEDED.ok, input: cart({ outOfStock: true }) }), 409, 'EXECUTION_CONFLICT'),
+  { name: 'existing id, other workflow', method: 'POST', url: '/v1/workflows/noop/executions', headers: JSON_CT, payload: JSON.stringify({ id: SEEDED.ok, input: { n: 1 } }), status: 409, code: 'EXECUTION_CONFLICT' },
+
+  // ---- input schema (checkout declares one) -------------------------------------------------
+  start('input null where the schema wants an object', '{"input":null}', 400, 'VALIDATION_FAILED'),
+  start('input a number where the schema wants an object', VALID_BODY, 400, 'VALIDATION_FAILED'),
+  start('input missing a required field', JSON.stringify({ input: { orderId: 'o', customer: { id: 'c', email: 'e' } } }), 400, 'VALIDATION_FAILED'),
+  start('input with a wrong type deep inside', JSON.stringify({ input: { ...SEED_INPUT, items: [{ sku: 1, qty: 1, price: 1 }] } }), 400, 'VALIDATION_FAILED'),
+  start('input with a wrong type, existing id', JSON.stringify({ id: SEEDED.ok, input: null }), 400, 'VALIDATION_FAILED'),
 
   // ---- workflow names in the path --------------------------------------------------------
   { name: 'start an unknown workflow', method: 'POST', url: '/v1/workflows/nope/executions', headers: JSON_CT, payload: VALID_BODY, status: 404, code: 'WORKFLOW_NOT_FOUND' },

@@ -1,0 +1,139 @@
+/**
+ * The Stepwise HTTP API and history page as a fastify plugin, so an existing fastify application
+ * can mount them under a prefix of its own:
+ *
+ *   await app.register(stepwise, { engine, prefix: '/workflows', token });
+ *
+ * Everything the API promises holds inside the plugin's scope and nowhere else in the host app:
+ * the JSON-only body parser with its depth limit, strict request validation (its own ajv: nothing
+ * removed or coerced), the error shape `{ error: { code, message } }`, security headers, the
+ * token, the start rate limit. What only a whole server can set stays with the host (or with
+ * buildServer): the logger, the request timeout, the answer to malformed HTTP, and the router's
+ * maxParamLength (set `routerOptions: { maxParamLength: 256 }` for 128-character execution ids).
+ */
+import fastifySwagger from '@fastify/swagger';
+import fastifyRateLimit from '@fastify/rate-limit';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { ApiEngine } from './engine-port.js';
+import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
+import { installJsonBodyParser } from './json-body.js';
+import { registerHookRoutes } from './hooks-route.js';
+import { registerPage } from './page/index.js';
+import { registerRoutes } from './routes.js';
+import type { Webhook } from '../triggers/webhook.js';
+import { PUBLIC_ROUTE_FLAG, installAuth, installSecurityHeaders } from './security.js';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_START_RATE_LIMIT = { max: 1000, timeWindowMs: 60_000 } as const;
+
+export interface StepwisePluginOptions {
+  engine: ApiEngine;
+  /** When set, every route but /healthz needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Largest accepted request body in bytes. @default 1 MiB */
+  bodyLimit?: number;
+  /** Starts allowed per client (IP) per window. @default { max: 1000, timeWindowMs: 60000 } */
+  startRateLimit?: { max: number; timeWindowMs: number };
+  /** Mount the history web page (src/api/page). @default true */
+  page?: boolean;
+  /** Where to mount everything, e.g. '/workflows' (fastify's own register option). @default '' */
+  prefix?: string;
+  /** Webhooks served at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
+  hooks?: readonly Webhook[];
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** Reject what the schemas do not allow instead of silently dropping or converting it. */
+function requestValidator(): Ajv {
+  return addFormats(new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, strict: false }));
+}
+
+async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions): Promise<void> {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const startRateLimit = opts.startRateLimit ?? DEFAULT_START_RATE_LIMIT;
+  const prefix = app.prefix;
+
+  const ajv = requestValidator();
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  app.addHook('onRoute', (route) => {
+    if (route.bodyLimit === undefined) route.bodyLimit = bodyLimit;
+  });
+  installJsonBodyParser(app);
+  installSecurityHeaders(app);
+  if (opts.token !== undefined && opts.token.length > 0) installAuth(app, opts.token, prefix);
+
+  // Query strings are text; turn integer parameters into numbers so the schema can check ranges.
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
+    const query = request.query as Record<string, unknown> | undefined;
+    if (!schema?.properties || !query) return;
+    for (const [key, property] of Object.entries(schema.properties)) {
+      const value = query[key];
+      if (property.type === 'integer' && typeof value === 'string' && /^[+-]?\d{1,15}$/.test(value)) query[key] = Number(value);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = classifyError(error, bodyLimit);
+    if (mapped.internal) logInternal(request, error);
+    return sendError(reply, mapped);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const url = redactUrl(request.url);
+    const path = url.length > 200 ? `${url.slice(0, 200)}…` : url;
+    return sendError(reply, apiError('ROUTE_NOT_FOUND', `no route for ${request.method} ${path}`));
+  });
+
+  // A host app that already documents itself with @fastify/swagger (or limits rates) keeps its
+  // own: a second registration would clash with its decorator. /openapi.json then serves the
+  // host's document, which includes these routes.
+  if (!app.hasDecorator('swagger')) {
+    await app.register(fastifySwagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'Stepwise HTTP API',
+          description: 'Start, inspect and cancel durable workflow executions. See docs/http-api.md.',
+          version: '1.0.0',
+        },
+        tags: [
+          { name: 'meta', description: 'Health and this document' },
+          { name: 'workflows', description: 'Registered workflow definitions' },
+          { name: 'executions', description: 'Executions and their histories' },
+        ],
+        ...(opts.token
+          ? {
+              components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+              security: [{ bearerAuth: [] }],
+            }
+          : {}),
+      },
+    });
+  }
+  if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
+  await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
+  await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
+
+  if (opts.page !== false) {
+    await app.register(async (instance) => {
+      // The page's HTML, script and styles hold no data (the script reads the /v1 API, sending the
+      // token), so a browser can load them without an Authorization header. Only GET/HEAD routes
+      // registered by the page are public; everything else it might add still needs the token.
+      instance.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        if (methods.every((m) => m === 'GET' || m === 'HEAD')) {
+          route.config = { ...(route.config as object | undefined), [PUBLIC_ROUTE_FLAG]: true } as typeof route.config;
+        }
+      });
+      // The page's links and fetches start at the root: under a prefix they need it too (not yet).
+      await registerPage(instance, { engine: opts.engine });
+    });
+  }
+}
+
+/** The plugin itself: `app.register(stepwise, { engine, prefix })`. Encapsulated on purpose. */
+export const stepwise: FastifyPluginAsync<StepwisePluginOptions> = stepwisePlugin;

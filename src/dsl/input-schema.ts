@@ -1,0 +1,140 @@
+/**
+ * A workflow's input schema, checked when an execution starts so that every door (HTTP, CLI,
+ * code) refuses an input that does not match, naming the first mismatch, instead of failing
+ * later inside a handler. Either a JSON Schema (checked with ajv, shown as is in `describe` and
+ * the OpenAPI document) or a Standard Schema object (zod, valibot, arktype, ...).
+ */
+import { Ajv, type AnySchema, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { DefinitionError } from '../core/errors.js';
+import { errorPath, validationMessage } from '../core/validation-message.js';
+
+/** A JSON Schema object (draft-07 by default; draft 2019-09 and 2020-12 when `$schema` says so). */
+export type JsonSchema = Record<string, unknown>;
+
+type StandardIssue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
+type StandardResult = { value: unknown; issues?: undefined } | { issues: ReadonlyArray<StandardIssue> };
+
+/** The Standard Schema v1 interface (https://standardschema.dev), as far as Stepwise uses it. */
+export interface StandardSchemaV1<Input = unknown> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult | Promise<StandardResult>;
+    readonly types?: { readonly input: Input; readonly output: unknown } | undefined;
+    /** Standard JSON Schema: present on libraries that can describe themselves as JSON Schema. */
+    readonly jsonSchema?: { readonly input?: (options: { target: string }) => Record<string, unknown> };
+  };
+}
+
+/** The input type a Standard Schema accepts. */
+export type StandardInput<S> = S extends StandardSchemaV1<infer I> ? I : unknown;
+
+export type InputSchema = JsonSchema | StandardSchemaV1;
+
+/** The first place an input departs from its schema. */
+export interface InputMismatch {
+  /** JSON Pointer into the input ('' for the input itself), e.g. '/customer/email'. */
+  path: string;
+  /** For people, naming the path: "input.customer.email must be string". */
+  message: string;
+}
+
+export interface CompiledInputSchema {
+  /** Undefined when the input matches. A Standard Schema may answer asynchronously. */
+  check(value: unknown): InputMismatch | undefined | Promise<InputMismatch | undefined>;
+  /** The schema as JSON Schema, for `describe` and the OpenAPI document. */
+  readonly jsonSchema: JsonSchema;
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+// Strict about the schema itself (an unknown keyword is a typo worth a DefinitionError), never
+// mutating the input (no defaults, no coercion, nothing removed): the check only refuses.
+const AJV_OPTIONS = {
+  allErrors: false,
+  strict: true,
+  strictTypes: false,
+  strictTuples: false,
+  strictRequired: false,
+  addUsedSchema: false,
+  useDefaults: false,
+  coerceTypes: false,
+  removeAdditional: false,
+} as const;
+
+const validators = new Map<string, Ajv>();
+
+function ajvFor(schema: JsonSchema): Ajv {
+  const dialect = String(schema.$schema ?? '');
+  const key = dialect.includes('2020-12') ? '2020' : dialect.includes('2019-09') ? '2019' : '07';
+  let ajv = validators.get(key);
+  if (!ajv) {
+    ajv = addFormats(key === '2020' ? new Ajv2020(AJV_OPTIONS) : key === '2019' ? new Ajv2019(AJV_OPTIONS) : new Ajv(AJV_OPTIONS));
+    validators.set(key, ajv);
+  }
+  return ajv;
+}
+
+function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
+  const std = (schema as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
+  return typeof std === 'object' && std !== null && std.version === 1 && typeof std.validate === 'function';
+}
+
+function pointer(path: readonly string[]): string {
+  return path.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+function compileJsonSchema(schema: JsonSchema, workflow: string): CompiledInputSchema {
+  let validate: ValidateFunction;
+  try {
+    validate = ajvFor(schema).compile(schema as AnySchema);
+  } catch (err) {
+    throw new DefinitionError(`workflow '${workflow}': the input schema is not a valid JSON Schema: ${(err as Error).message}`);
+  }
+  const jsonSchema = JSON.parse(JSON.stringify(schema)) as JsonSchema;
+  return {
+    jsonSchema,
+    check(value) {
+      if (validate(value)) return undefined;
+      const errors = validate.errors ?? [];
+      const first = errors[0];
+      return { path: first ? pointer(errorPath(first)) : '', message: validationMessage('input', errors) };
+    },
+  };
+}
+
+function compileStandardSchema(schema: StandardSchemaV1): CompiledInputSchema {
+  const std = schema['~standard'];
+  let jsonSchema: JsonSchema = { description: `Checked by ${std.vendor} (Standard Schema).` };
+  try {
+    const described = std.jsonSchema?.input?.({ target: 'draft-07' });
+    if (described && typeof described === 'object') jsonSchema = JSON.parse(JSON.stringify(described)) as JsonSchema;
+  } catch {
+    // A library that cannot describe this schema as JSON Schema still checks inputs.
+  }
+  const first = (result: StandardResult): InputMismatch | undefined => {
+    const issue = result.issues?.[0];
+    if (!issue) return undefined;
+    const path = (issue.path ?? []).map((p) => String(typeof p === 'object' && p !== null ? p.key : p));
+    return { path: pointer(path), message: `${['input', ...path].join('.')}: ${issue.message}` };
+  };
+  return {
+    jsonSchema,
+    check(value) {
+      const result = std.validate(value);
+      return result instanceof Promise ? result.then(first) : first(result);
+    },
+  };
+}
+
+/** Checks and compiles `schema` when the workflow is built; a bad schema is a DefinitionError. */
+export function compileInputSchema(schema: InputSchema, workflow: string): CompiledInputSchema {
+  if (isStandardSchema(schema)) return compileStandardSchema(schema);
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    throw new DefinitionError(`workflow '${workflow}': input must be a JSON Schema object or a Standard Schema (zod, valibot, ...)`);
+  }
+  return compileJsonSchema(schema, workflow);
+}

@@ -1,0 +1,238 @@
+/**
+ * Every option of `serve()` / `stepwise serve` in one table: its place in the options object (and
+ * the config file), its flag, its environment variable, its default and its range. Parsing the
+ * environment and the flags, checking a config file or a `serve()` call, and the text of
+ * `stepwise serve --help` all come from this table, so they cannot drift apart.
+ */
+import type { Store } from '../core/store.js';
+import type { Workflow } from '../dsl/workflow.js';
+import type { Webhook } from '../triggers/webhook.js';
+import { ServeError, type ServeErrorCode } from './serve-error.js';
+
+/** What `serve()` takes; a config file's default export has the same shape. */
+export interface ServeOptions {
+  /** Workflow modules to load (paths; TypeScript needs no build step). */
+  modules?: string[];
+  /** Built workflows to register, besides those the modules export. */
+  workflows?: Workflow<any>[];
+  /** Webhooks to serve at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
+  hooks?: readonly Webhook[];
+  /** An SQLite file (its directory is created), ':memory:', or a postgres:// URL. @default './data/stepwise.db' */
+  db?: string;
+  /** An open store to use instead of `db`; `close()` leaves it open. */
+  store?: Store;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port (see the handle's `url`). @default 3000 */
+  port?: number;
+  /** When set, every route but /healthz needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Listen beyond loopback without a token. @default false */
+  allowInsecure?: boolean;
+  /** Largest request body in bytes. @default 1048576 */
+  bodyLimit?: number;
+  /** Starts allowed per client IP per window. @default { max: 1000, timeWindowMs: 60000 } */
+  startRateLimit?: { max?: number; timeWindowMs?: number };
+  /** pino level: trace, debug, info, warn, error, fatal or silent. @default 'info' */
+  logLevel?: string;
+  /** Engine tuning (docs/scaling.md). */
+  engine?: { workerId?: string; concurrency?: number; leaseMs?: number; pollIntervalMs?: number };
+  /** Where relative module paths and a relative `db` path start. @default process.cwd() */
+  cwd?: string;
+}
+
+/** Types a config file: `export default defineConfig({ modules: ['./src/workflows.ts'] })`. */
+export function defineConfig(config: ServeOptions): ServeOptions {
+  return config;
+}
+
+interface OptionSpec {
+  path: readonly [string] | readonly [string, string];
+  flag?: string;
+  env: string;
+  type: 'string' | 'integer' | 'boolean';
+  min?: number;
+  max?: number;
+  /** Allowed strings, with the words used to say so. */
+  pattern?: { re: RegExp; says: string };
+  default: string;
+  help: string;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { path: ['host'], flag: 'host', env: 'HOST', type: 'string', default: '127.0.0.1', help: 'address to listen on; beyond loopback a token is required' },
+  { path: ['port'], flag: 'port', env: 'PORT', type: 'integer', min: 0, max: 65535, default: '3000', help: 'port to listen on; 0 picks a free one' },
+  { path: ['db'], flag: 'db', env: 'STEPWISE_DB', type: 'string', default: './data/stepwise.db', help: "SQLite file, ':memory:', or a postgres:// URL" },
+  {
+    path: ['token'], env: 'STEPWISE_TOKEN', type: 'string', default: 'unset',
+    help: 'bearer token for every route but /healthz; no flag: command lines are visible to others',
+  },
+  { path: ['allowInsecure'], flag: 'allow-insecure', env: 'STEPWISE_ALLOW_INSECURE', type: 'boolean', default: 'false', help: 'listen beyond loopback without a token' },
+  { path: ['bodyLimit'], flag: 'body-limit', env: 'STEPWISE_BODY_LIMIT', type: 'integer', min: 1024, max: 64 * 1024 * 1024, default: '1048576', help: 'largest request body, in bytes' },
+  { path: ['startRateLimit', 'max'], flag: 'start-rate-max', env: 'STEPWISE_START_RATE_MAX', type: 'integer', min: 1, max: 1_000_000_000, default: '1000', help: 'starts allowed per client IP per window' },
+  { path: ['startRateLimit', 'timeWindowMs'], flag: 'start-rate-window-ms', env: 'STEPWISE_START_RATE_WINDOW_MS', type: 'integer', min: 1, max: 86_400_000, default: '60000', help: 'the start rate-limit window, in ms' },
+  {
+    path: ['logLevel'], flag: 'log-level', env: 'STEPWISE_LOG_LEVEL', type: 'string', default: 'info',
+    pattern: { re: new RegExp(`^(${LOG_LEVELS.join('|')})$`), says: `one of ${LOG_LEVELS.join(', ')}` }, help: 'log level (JSON lines on stdout)',
+  },
+  {
+    path: ['engine', 'workerId'], flag: 'worker-id', env: 'STEPWISE_WORKER_ID', type: 'string', default: 'host:pid:random',
+    pattern: { re: /^[A-Za-z0-9._:-]{1,128}$/, says: '1-128 letters, digits or ._:-' }, help: 'names this process in history and in leases',
+  },
+  { path: ['engine', 'concurrency'], flag: 'concurrency', env: 'STEPWISE_CONCURRENCY', type: 'integer', min: 1, max: 100_000, default: '128', help: 'handlers running at once in this process' },
+  { path: ['engine', 'leaseMs'], flag: 'lease-ms', env: 'STEPWISE_LEASE_MS', type: 'integer', min: 500, max: 86_400_000, default: '30000', help: 'PostgreSQL: how long a claim on work lasts without renewal' },
+  { path: ['engine', 'pollIntervalMs'], flag: 'poll-ms', env: 'STEPWISE_POLL_MS', type: 'integer', min: 10, max: 3_600_000, default: '1000', help: 'PostgreSQL: longest sleep between looks for work' },
+];
+
+const NESTED = new Set(['startRateLimit', 'engine']);
+/** Config keys that no flag or variable sets. */
+const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'store', 'cwd'];
+
+function fail(code: ServeErrorCode, message: string): never {
+  throw new ServeError(code, message);
+}
+
+function rangeText(spec: OptionSpec): string {
+  return `an integer from ${spec.min} to ${spec.max}`;
+}
+
+/** Parses one text value (environment or flag); `name` is how the user wrote it. */
+function parseText(spec: OptionSpec, raw: string | boolean, name: string): unknown {
+  if (spec.type === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    if (/^(1|true)$/i.test(raw.trim())) return true;
+    if (/^(0|false)?$/i.test(raw.trim())) return false;
+    return fail('USAGE', `${name} must be 1 or 0, not '${raw}'`);
+  }
+  const text = String(raw).trim();
+  if (spec.type === 'integer') {
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < spec.min! || value > spec.max!) {
+      return fail('USAGE', `${name} must be ${rangeText(spec)}, not '${raw}'`);
+    }
+    return value;
+  }
+  if (spec.pattern && !spec.pattern.re.test(text)) fail('USAGE', `${name} must be ${spec.pattern.says}, not '${raw}'`);
+  return text;
+}
+
+function setPath(target: Record<string, any>, path: OptionSpec['path'], value: unknown): void {
+  if (path.length === 1) target[path[0]] = value;
+  else target[path[0]] = { ...(target[path[0]] ?? {}), [path[1]]: value };
+}
+
+/** The options the environment sets; an empty variable counts as unset. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv): ServeOptions {
+  const options: Record<string, any> = {};
+  for (const spec of SERVE_OPTIONS) {
+    const raw = env[spec.env];
+    if (raw === undefined || raw.trim() === '') continue;
+    // A token is taken as given: surrounding spaces could be part of it.
+    setPath(options, spec.path, spec.path[0] === 'token' ? raw : parseText(spec, raw, spec.env));
+  }
+  return options;
+}
+
+/** parseArgs option specs for the flags, plus `--config`. */
+export function flagSpecs(): Record<string, { type: 'string' | 'boolean' }> {
+  const specs: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } };
+  for (const spec of SERVE_OPTIONS) if (spec.flag) specs[spec.flag] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+  return specs;
+}
+
+/** The options the flags set (values as parseArgs gives them). */
+export function optionsFromFlags(values: Record<string, string | boolean | undefined>): ServeOptions {
+  const options: Record<string, any> = {};
+  for (const spec of SERVE_OPTIONS) {
+    const raw = spec.flag ? values[spec.flag] : undefined;
+    if (raw !== undefined) setPath(options, spec.path, parseText(spec, raw, `--${spec.flag}`));
+  }
+  return options;
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value);
+}
+
+/**
+ * Checks options given as an object (a config file's export, or `serve()`'s argument): known
+ * keys, the right types, values in range. `where` starts each message ("stepwise.config.ts").
+ */
+export function checkOptions(given: unknown, where: string): ServeOptions {
+  const problem = (text: string): never => fail('BAD_CONFIG', `${where}: ${text}`);
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) problem(`the options must be an object, not ${describeValue(given)}`);
+  const options = given as Record<string, unknown>;
+  const known = new Set([...SERVE_OPTIONS.map((s) => s.path[0]), ...OTHER_KEYS]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) problem(`unknown option '${key}' (known: ${[...known].join(', ')})`);
+  }
+  for (const key of NESTED) {
+    const nested = options[key];
+    if (nested === undefined) continue;
+    if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) problem(`${key} must be an object, not ${describeValue(nested)}`);
+    const allowed = SERVE_OPTIONS.filter((s) => s.path[0] === key).map((s) => s.path[1]!);
+    for (const sub of Object.keys(nested as object)) if (!allowed.includes(sub)) problem(`unknown option '${key}.${sub}' (known: ${allowed.join(', ')})`);
+  }
+  for (const spec of SERVE_OPTIONS) {
+    const value = spec.path.length === 1 ? options[spec.path[0]] : (options[spec.path[0]] as Record<string, unknown> | undefined)?.[spec.path[1]];
+    if (value === undefined) continue;
+    const name = spec.path.join('.');
+    if (spec.type === 'boolean' && typeof value !== 'boolean') problem(`${name} must be true or false, not ${describeValue(value)}`);
+    if (spec.type === 'integer' && (!Number.isSafeInteger(value) || (value as number) < spec.min! || (value as number) > spec.max!)) {
+      problem(`${name} must be ${rangeText(spec)}, not ${describeValue(value)}`);
+    }
+    if (spec.type === 'string') {
+      if (typeof value !== 'string' || value.length === 0) problem(`${name} must be a non-empty string, not ${describeValue(value)}`);
+      if (spec.pattern && !spec.pattern.re.test(value as string)) problem(`${name} must be ${spec.pattern.says}, not ${describeValue(value)}`);
+    }
+  }
+  const { modules, workflows, cwd, store } = options;
+  if (modules !== undefined && (!Array.isArray(modules) || modules.some((m) => typeof m !== 'string' || m.length === 0))) {
+    problem('modules must be an array of module paths');
+  }
+  if (workflows !== undefined && !Array.isArray(workflows)) problem('workflows must be an array of built workflows');
+  if (options.hooks !== undefined && !Array.isArray(options.hooks)) problem('hooks must be an array of webhook() definitions');
+  if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) problem('cwd must be a directory path');
+  if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as Store).commit !== 'function')) problem('store must be an open Store');
+  return options as ServeOptions;
+}
+
+/** Layers options, later ones winning; the nested groups merge key by key. */
+export function mergeOptions(...layers: ServeOptions[]): ServeOptions {
+  const merged: Record<string, any> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      merged[key] = NESTED.has(key) ? { ...(merged[key] ?? {}), ...(value as object) } : value;
+    }
+  }
+  return merged;
+}
+
+/** The `stepwise serve --help` text: every option with its flag, variable, config key and default. */
+export function serveHelp(): string {
+  const flagOf = (s: OptionSpec) => (s.flag ? `--${s.flag}${s.type === 'boolean' ? '' : s.type === 'integer' ? ' <n>' : ' <value>'}` : '(no flag)');
+  const width = Math.max(...SERVE_OPTIONS.map((s) => flagOf(s).length));
+  const table = SERVE_OPTIONS.map(
+    (s) => `  ${flagOf(s).padEnd(width)}  ${s.help}\n  ${''.padEnd(width)}  env ${s.env}, config ${s.path.join('.')}, default ${s.default}`,
+  ).join('\n');
+  return `Usage: stepwise serve [modules...] [options]
+
+Loads the workflow modules (ES modules exporting built workflows, or a default array of them;
+TypeScript runs as is), registers every workflow, and serves the HTTP API and the history page.
+Without modules on the command line, the config file's \`modules\` are served.
+
+Options come from stepwise.config.{ts,mts,mjs,js} in the working directory (or --config <file>),
+then the environment, then the flags: each later source overrides the earlier ones.
+
+${table}
+  ${'--config <file>'.padEnd(width)}  a config file other than ./stepwise.config.{ts,mts,mjs,js}
+  ${'-h, --help'.padEnd(width)}  show this help
+
+Config file keys besides those: modules (paths, relative to the file), workflows (built workflows),
+hooks (webhook() definitions).
+Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 INSECURE, STORE_UNAVAILABLE,
+ADDRESS_IN_USE, STARTUP_FAILED; 2 USAGE, BAD_CONFIG, BAD_MODULE.`;
+}
