@@ -26,7 +26,7 @@ export function readPath(path: string, data: unknown, context: unknown): unknown
   const [root, expr] = path.startsWith('$$') ? [context, path.slice(1)] : [data, path];
   if (expr === '$') return root;
   if (root === null || typeof root !== 'object') throw new PathMissing(path);
-  const found = JSONPath({ path: expr, json: root as object, wrap: true, eval: false }) as unknown[];
+  const found = JSONPath({ path: expr, json: root as object, wrap: true, eval: 'safe' }) as unknown[];
   if (isDefinite(expr)) {
     if (!Array.isArray(found) || found.length === 0) throw new PathMissing(path);
     return found[0];
