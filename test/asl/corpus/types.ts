@@ -26,14 +26,14 @@ export function expr(expression: string): Record<string, unknown> {
   return single({ Type: 'Pass', Parameters: { 'value.$': expression } });
 }
 
-/** A Choice with one rule leading to 'Matched', else 'Default' (both Pass states with a Result). */
+/** A Choice with one rule leading to 'Matched', else 'Otherwise' (both Pass states with a Result). */
 export function choice(rule: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     StartAt: 'C',
     States: {
-      C: { Type: 'Choice', Choices: [{ ...rule, Next: 'Matched' }], Default: 'Default', ...extra },
+      C: { Type: 'Choice', Choices: [{ ...rule, Next: 'Matched' }], Default: 'Otherwise', ...extra },
       Matched: { Type: 'Pass', Result: 'matched', End: true },
-      Default: { Type: 'Pass', Result: 'default', End: true },
+      Otherwise: { Type: 'Pass', Result: 'default', End: true },
     },
   };
 }
