@@ -12,6 +12,8 @@ const PUBLIC_PATHS = new Set(['/healthz']);
  * it) and then the cookie. The /v1 API itself takes only the Bearer header. Set by buildServer.
  */
 export const PUBLIC_ROUTE_FLAG = 'stepwisePublic';
+/** A route with this config flag checks credentials itself (the AWS protocol accepts SigV4 headers). */
+export const OWN_AUTH_ROUTE_FLAG = 'stepwiseOwnAuth';
 const PAGE_COOKIE = 'stepwise_page';
 
 function isPublicRoute(request: FastifyRequest): boolean {
@@ -60,6 +62,7 @@ export function installAuth(app: FastifyInstance, token: string): void {
   const sessionDigest = digest(session);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (PUBLIC_PATHS.has(pathOf(request.url))) return;
+    if ((request.routeOptions?.config as unknown as Record<string, unknown> | undefined)?.[OWN_AUTH_ROUTE_FLAG] === true) return;
     if (bearerMatches(request.headers.authorization, expected)) return;
     if (isPublicRoute(request)) {
       const held = cookie(request.headers.cookie, PAGE_COOKIE);

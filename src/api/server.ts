@@ -11,6 +11,7 @@ import { apiError, classifyError, errorBody, logInternal, redactUrl, sendError }
 import { installJsonBodyParser } from './json-body.js';
 import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
+import { awsStepFunctions, type AwsStepFunctionsMount } from '../asl/aws/plugin.js';
 import { MAX_PARAM_LENGTH } from './schemas.js';
 import { JSON_CSP, PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
 
@@ -35,6 +36,8 @@ export interface BuildServerOptions {
    * @default 30000
    */
   requestTimeoutMs?: number;
+  /** Serve the AWS Step Functions protocol on `POST /` (docs/step-functions.md). */
+  stepFunctions?: AwsStepFunctionsMount;
 }
 
 /** Never log credentials, whatever else logs a request. */
@@ -179,6 +182,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
   });
   void app.register(fastifyRateLimit, { global: false });
   void app.register(registerRoutes, { engine: opts.engine, startRateLimit });
+  if (opts.stepFunctions) void app.register(awsStepFunctions, { engine: opts.engine as never, token: opts.token, ...opts.stepFunctions });
 
   if (opts.page !== false) {
     void app.register(async (instance) => {
