@@ -134,7 +134,7 @@ describe('AWS SDK against the Stepwise server', () => {
 
   it('answers task-token operations with a clear not-supported error', async () => {
     h = await startAwsHarness({ handlers });
-    const error = await h.client().send(new SendTaskSuccessCommand({ taskToken: 't', output: '{}' })).catch((e: Error) => e);
+    const error = await h.client().send(new SendTaskSuccessCommand({ taskToken: 't', output: '{}' })).catch((e: Error) => e) as Error;
     expect(error.name).toBe('UnsupportedOperation');
     expect(error.message).toContain('not supported yet');
   });
@@ -142,7 +142,7 @@ describe('AWS SDK against the Stepwise server', () => {
   it('with a token: accepts it as the SigV4 access key id, refuses other keys', async () => {
     h = await startAwsHarness({ handlers, token: 's3cret-token' });
     await expect(h.client({ accessKeyId: 's3cret-token' }).send(new ListStateMachinesCommand({}))).resolves.toMatchObject({ stateMachines: [] });
-    const error = await h.client({ accessKeyId: 'wrong' }).send(new ListStateMachinesCommand({})).catch((e: Error) => e);
+    const error = await h.client({ accessKeyId: 'wrong' }).send(new ListStateMachinesCommand({})).catch((e: Error) => e) as Error;
     expect(error.name).toBe('UnrecognizedClientException');
   });
 });
