@@ -18,3 +18,9 @@ export { http, type HttpFunction, type HttpFunctionOptions } from './handlers/ht
 export { verifySignature, signatureHeader, SIGNATURE_HEADER, type VerifyOptions } from './handlers/signature.js';
 export { Worker, type WorkerOptions, type WorkerHandler, type WorkerTaskContext, type WorkerLogger } from './worker/worker.js';
 export type { Store, ExecutionSummary, StoredExecution } from './core/store.js';
+export { aslWorkflow, compileAsl, type AslWorkflowOptions, type CompiledAsl } from './asl/asl-workflow.js';
+export { loadAslFile, openAslRegistry } from './asl/load.js';
+export { AslDefinitionError } from './asl/validate.js';
+export { MemoryAslRegistry, JsonFileAslRegistry, type AslRegistry, type StateMachineRecord } from './asl/registry/registry.js';
+export { PostgresAslRegistry } from './asl/registry/postgres-registry.js';
+export { awsStepFunctions, type AwsStepFunctionsOptions, type AwsStepFunctionsMount } from './asl/aws/plugin.js';

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aslErrorName } from '../../src/asl/asl-errors.js';
 import { compileAsl } from '../../src/asl/asl-workflow.js';
+import { persist, replay } from '../../src/engine/decide.js';
 import { virtualEngine } from '../helpers/virtual-engine.js';
 import { corpus } from './corpus/index.js';
 import { makeHandlers } from './corpus/handlers.js';
@@ -24,10 +25,13 @@ describe('ASL conformance corpus', () => {
     for (const c of corpus) expect(c.doc.length).toBeGreaterThan(5);
   });
 
-  for (const c of corpus) {
+  for (const [index, c] of corpus.entries()) {
     it(`${c.name} (${c.doc})`, async () => {
       const id = await h.start(`asl-${c.name}`, c.input);
       const end = await h.runToEnd(id);
+      // Invariant 5: the history folds to the stored snapshot (no ASL rule runs differently on replay).
+      const stored = await h.store.getExecution(id);
+      expect(JSON.parse(JSON.stringify(persist(replay(compiled[index].workflow, await h.history(id)))))).toEqual(stored!.snapshot);
       if (c.error !== undefined) {
         expect(end.status, JSON.stringify(end.output)).toBe('FAILED');
         expect(aslErrorName(end.error!.code, end.error!.message)).toBe(c.error);
