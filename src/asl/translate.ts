@@ -22,6 +22,7 @@ import { itemInputs, toleranceExceeded, waitMs } from './state-rules.js';
 import { templateIsNondeterministic } from './templates.js';
 import type { AslMachine, AslState } from './types.js';
 import { AslDefinitionError } from './validate.js';
+import { jsonataCatchHandler, jsonataState } from './jsonata/translate-jsonata.js';
 
 /** The DSL data of a translated workflow. */
 export interface Envelope {
@@ -33,6 +34,12 @@ export interface Envelope {
   r?: unknown[];
   e?: StepError;
   c?: { n: string; v: unknown };
+  /** JSONata mode: the workflow's variables (Assign). */
+  a?: Record<string, unknown>;
+  /** JSONata mode: the chosen rule of a Choice, the due time of a Wait. */
+  k?: number;
+  w?: number;
+  t?: string;
 }
 
 export interface TranslateOptions {
@@ -78,10 +85,13 @@ export class Translator {
   readonly synthetic = new Set<string>();
   private readonly used = new Set<string>();
   private endUsed = false;
+  /** The definition is in JSONata mode (top-level QueryLanguage). */
+  private jsonata = false;
 
-  constructor(private readonly opts: TranslateOptions) {}
+  constructor(readonly opts: TranslateOptions) {}
 
-  private alloc(base: string, aslName?: string): string {
+  /** @internal A unique DSL name for `base`; `aslName` when it stands for an ASL state. */
+  alloc(base: string, aslName?: string): string {
     const root = sanitize(base);
     let name = root;
     for (let i = 2; this.used.has(name); i++) name = `${root}-${i}`;
@@ -93,6 +103,7 @@ export class Translator {
 
   /** Adds the root machine's states to `seq` (a new workflow builder). */
   root(seq: Seq, machine: AslMachine, workflowName: string): void {
+    this.jsonata = machine.QueryLanguage === 'JSONata';
     const start = this.alloc('Start');
     const names = this.allocNames(machine);
     const end = this.alloc('End');
@@ -134,7 +145,8 @@ export class Translator {
     for (const add of after) add();
   }
 
-  private flow(scope: Scope, state: AslState): Flow {
+  /** @internal */
+  flow(scope: Scope, state: AslState): Flow {
     if (state.Next !== undefined) return { next: scope.names.get(state.Next)! };
     if (!scope.rootEnd) return { end: true };
     this.endUsed = true;
@@ -142,7 +154,8 @@ export class Translator {
   }
 
   /** Catch rules for state `d`; the raw input for the error output is `s[d]` when saved, else `v`. */
-  private catches(scope: Scope, d: string, state: AslState): CatchRule[] {
+  /** @internal */
+  catches(scope: Scope, d: string, state: AslState): CatchRule[] {
     const passes = new Map<number, string>();
     return catchPlan(state.Catch).map(({ errors, target }) => {
       if ('rethrow' in target) return { errors, next: scope.rethrow(target.rethrow), resultPath: 'e' };
@@ -151,7 +164,8 @@ export class Translator {
         const catcher = state.Catch![target.catcher];
         const name = this.alloc(`${d}-catch${target.catcher + 1}`);
         passes.set(target.catcher, name);
-        scope.after.push(() => scope.seq.pass(name, {
+        if (this.jsonata) scope.after.push(() => scope.seq.task(name, jsonataCatchHandler(this, d, catcher), { next: scope.names.get(catcher.Next)! }));
+        else scope.after.push(() => scope.seq.pass(name, {
           next: scope.names.get(catcher.Next)!,
           transform: inMachine((env: Envelope) => {
             const raw = env.s && d in env.s ? env.s[d] : env.v;
@@ -166,6 +180,7 @@ export class Translator {
   }
 
   private state(scope: Scope, aslName: string, d: string, state: AslState): void {
+    if (this.jsonata) return jsonataState(this, scope, aslName, d, state);
     const { seq } = scope;
     switch (state.Type) {
       case 'Task': return this.task(scope, aslName, d, state);
@@ -200,7 +215,8 @@ export class Translator {
     }
   }
 
-  private taskContext(env: Envelope, aslName: string, ctx: StepContext): AslContext {
+  /** @internal */
+  taskContext(env: Envelope, aslName: string, ctx: StepContext): AslContext {
     return { ...env.x, State: { Name: aslName, EnteredTime: new Date(this.opts.now()).toISOString(), RetryCount: ctx.attempt - 1 } };
   }
 
@@ -373,7 +389,8 @@ export class Translator {
   }
 }
 
-interface Scope {
+/** @internal The sequence a machine's states are added to. */
+export interface Scope {
   seq: Seq;
   names: Map<string, string>;
   rootEnd?: string;

@@ -15,6 +15,9 @@ export interface AslCatcher {
   ErrorEquals: string[];
   Next: string;
   ResultPath?: string | null;
+  /** JSONata mode. */
+  Output?: unknown;
+  Assign?: Record<string, unknown>;
 }
 
 /** One state; which fields apply depends on `Type` (validate.ts checks them). */
@@ -53,6 +56,11 @@ export interface AslState {
   Cause?: string;
   ErrorPath?: string;
   CausePath?: string;
+  /** JSONata mode. */
+  QueryLanguage?: string;
+  Arguments?: unknown;
+  Output?: unknown;
+  Assign?: Record<string, unknown>;
 }
 
 export interface AslMachine {

@@ -10,6 +10,7 @@ import { checkIntrinsic } from './intrinsics.js';
 import { looksLikeIntrinsic } from './intrinsics-parser.js';
 import { parseReferencePath } from './paths.js';
 import type { AslMachine, AslState } from './types.js';
+import { checkJsonataState } from './jsonata/validate-jsonata.js';
 
 export class AslDefinitionError extends DefinitionError {
   constructor(
@@ -42,24 +43,26 @@ export function validateAsl(definition: unknown): AslMachine {
     throw new AslDefinitionError('the definition must be a JSON object with StartAt and States');
   }
   const def = definition as Record<string, unknown>;
-  if (def.QueryLanguage !== undefined && def.QueryLanguage !== 'JSONPath') {
-    throw new AslDefinitionError(`QueryLanguage '${String(def.QueryLanguage)}' is not supported yet (only JSONPath)`, undefined, 'QueryLanguage');
+  if (def.QueryLanguage !== undefined && def.QueryLanguage !== 'JSONPath' && def.QueryLanguage !== 'JSONata') {
+    throw new AslDefinitionError(`QueryLanguage must be 'JSONPath' or 'JSONata', not '${String(def.QueryLanguage)}'`, undefined, 'QueryLanguage');
   }
-  checkMachine(def, '');
+  checkMachine(def, '', def.QueryLanguage === 'JSONata' ? checkJsonataState : checkState);
   if (def.TimeoutSeconds !== undefined) positiveInt(def.TimeoutSeconds, undefined, 'TimeoutSeconds');
   return def as unknown as AslMachine;
 }
 
-function fail(message: string, state?: string, field?: string): never {
+export function fail(message: string, state?: string, field?: string): never {
   const where = state === undefined ? '' : field ? `state '${state}', field '${field}': ` : `state '${state}': `;
   throw new AslDefinitionError(`${where}${message}`, state, field);
 }
 
-function positiveInt(v: unknown, state: string | undefined, field: string, min = 1): void {
+export function positiveInt(v: unknown, state: string | undefined, field: string, min = 1): void {
   if (!Number.isInteger(v) || (v as number) < min || (v as number) > 99_999_999) fail(`must be an integer from ${min} to 99999999`, state, field);
 }
 
-function checkMachine(machine: Record<string, unknown>, where: string): void {
+type StateChecker = (name: string, state: AslState, states: Record<string, AslState>) => void;
+
+export function checkMachine(machine: Record<string, unknown>, where: string, check: StateChecker = checkState): void {
   const states = machine.States as Record<string, AslState> | undefined;
   if (states === null || typeof states !== 'object' || Array.isArray(states) || Object.keys(states).length === 0) {
     fail(`${where}States must be an object holding at least one state`, undefined, 'States');
@@ -67,7 +70,7 @@ function checkMachine(machine: Record<string, unknown>, where: string): void {
   if (typeof machine.StartAt !== 'string' || !(machine.StartAt in states)) {
     fail(`${where}StartAt '${String(machine.StartAt)}' names no state`, undefined, 'StartAt');
   }
-  for (const [name, state] of Object.entries(states)) checkState(name, state, states);
+  for (const [name, state] of Object.entries(states)) check(name, state, states);
   // AWS refuses a state no path reaches.
   const reached = new Set<string>();
   const visit = (name: string) => {
@@ -82,7 +85,7 @@ function checkMachine(machine: Record<string, unknown>, where: string): void {
   for (const name of Object.keys(states)) if (!reached.has(name)) fail('no transition reaches this state', name);
 }
 
-function checkTarget(target: unknown, states: Record<string, AslState>, state: string, field: string): void {
+export function checkTarget(target: unknown, states: Record<string, AslState>, state: string, field: string): void {
   if (typeof target !== 'string' || !(target in states)) fail(`'${String(target)}' names no state in the same scope`, state, field);
 }
 
@@ -108,7 +111,7 @@ function checkTemplate(template: unknown, state: string, field: string): void {
   }
 }
 
-function checkErrorEquals(list: unknown, state: string, field: string, isLast: boolean): void {
+export function checkErrorEquals(list: unknown, state: string, field: string, isLast: boolean): void {
   if (!Array.isArray(list) || list.length === 0 || !list.every((e) => typeof e === 'string' && e.length > 0)) {
     fail('ErrorEquals must be a non-empty list of error names', state, field);
   }

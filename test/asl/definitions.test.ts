@@ -39,7 +39,12 @@ const refused: Array<[string, unknown, string | undefined, string | undefined]> 
   ['comparison value of the wrong type', machine({ A: { Type: 'Choice', Choices: [{ Variable: '$.x', NumericEquals: '1', Next: 'A' }] } }), 'A', 'Choices[0].NumericEquals'],
   ['Wait with two durations', machine({ A: { Type: 'Wait', Seconds: 1, SecondsPath: '$.s', End: true } }), 'A', 'SecondsPath'],
   ['Map in DISTRIBUTED mode', machine({ A: { Type: 'Map', End: true, ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } } }), 'A', 'ItemProcessor'],
-  ['JSONata mode', { QueryLanguage: 'JSONata', ...machine({ A: { Type: 'Pass', End: true } }) }, undefined, 'QueryLanguage'],
+  ['unknown query language', { QueryLanguage: 'XPath', ...machine({ A: { Type: 'Pass', End: true } }) }, undefined, 'QueryLanguage'],
+  ['JSONata: Parallel not yet', { QueryLanguage: 'JSONata', ...machine({ A: { Type: 'Parallel', End: true, Branches: [] } }) }, 'A', 'Type'],
+  ['JSONata: a JSONPath field', { QueryLanguage: 'JSONata', ...machine({ A: { Type: 'Pass', InputPath: '$.a', End: true } }) }, 'A', 'InputPath'],
+  ['JSONata: an expression that does not parse', { QueryLanguage: 'JSONata', ...machine({ A: { Type: 'Pass', Output: '{% $states.input. %}', End: true } }) }, 'A', 'Output'],
+  ['JSONata: a rule without Condition', { QueryLanguage: 'JSONata', ...machine({ A: { Type: 'Choice', Choices: [{ Variable: '$.x', IsNull: true, Next: 'A' }] } }) }, 'A', 'Choices[0].Condition'],
+  ['JSONata: a bad variable name', { QueryLanguage: 'JSONata', ...machine({ A: { Type: 'Pass', Assign: { 'a-b': 1 }, End: true } }) }, 'A', 'Assign'],
   ['Retry on Parallel', machine({ A: { Type: 'Parallel', End: true, Retry: [{ ErrorEquals: ['X'] }], Branches: [machine({ B: { Type: 'Pass', End: true } })] } }), 'A', 'Retry'],
 ];
 
