@@ -132,6 +132,20 @@ describe('AWS SDK against the Stepwise server', () => {
     expect(reversed.events!.map((e) => e.type)).toEqual(['ExecutionSucceeded', 'SucceedStateEntered']);
   });
 
+  it('shows JSONata states, which run as stored steps, as their own state types in the history', async () => {
+    h = await startAwsHarness({ handlers });
+    const sfn = h.client();
+    const arn = await create(sfn, 'jsonata', JSON.stringify({
+      QueryLanguage: 'JSONata', StartAt: 'Add',
+      States: { Add: { Type: 'Pass', Output: '{% $states.input.a + 1 %}', Next: 'Done' }, Done: { Type: 'Succeed' } },
+    }));
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'j1', input: '{"a":1}' }));
+    await h.engine.waitForEnd('j1', 10_000);
+    const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+    expect(history.events!.map((e) => e.type)).toEqual(['ExecutionStarted', 'PassStateEntered', 'PassStateExited', 'SucceedStateEntered', 'ExecutionSucceeded']);
+    expect(history.events![2].stateExitedEventDetails).toMatchObject({ name: 'Add', output: '2' });
+  });
+
   it('answers task-token operations with a clear not-supported error', async () => {
     h = await startAwsHarness({ handlers });
     const error = await h.client().send(new SendTaskSuccessCommand({ taskToken: 't', output: '{}' })).catch((e: Error) => e) as Error;

@@ -81,6 +81,9 @@ export function toAwsHistory(events: HistoryEvent[], compiled: CompiledAsl | und
           if (e.attempt === 1) push(e, 'TaskStateEntered', ['stateEnteredEventDetails', { name: owner.name }]);
           push(e, 'TaskScheduled', ['taskScheduledEventDetails', { resourceType: 'lambda', resource: 'invoke', region: 'local', parameters: '{}' }]);
           push(e, 'TaskStarted', ['taskStartedEventDetails', { resourceType: 'lambda', resource: 'invoke' }]);
+        } else if (owner.role === '' && e.attempt === 1) {
+          // A state run as a stored step (JSONata mode, or a Pass using States.UUID).
+          push(e, `${owner.type}StateEntered`, ['stateEnteredEventDetails', { name: owner.name }]);
         }
         break;
       case T.StepSucceeded:
@@ -89,6 +92,8 @@ export function toAwsHistory(events: HistoryEvent[], compiled: CompiledAsl | und
         else if (owner.role === '' && owner.type === 'Task') {
           push(e, 'TaskSucceeded', ['taskSucceededEventDetails', { resourceType: 'lambda', resource: 'invoke', output: json(unwrap(data.output)) }]);
           push(e, 'TaskStateExited', ['stateExitedEventDetails', { name: owner.name, output: json(unwrap(data.output)) }]);
+        } else if (owner.role === '' && owner.type !== 'Fail') {
+          push(e, `${owner.type}StateExited`, ['stateExitedEventDetails', { name: owner.name, output: json(unwrap(data.output)) }]);
         }
         break;
       case T.StepFailed:
