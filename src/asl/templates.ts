@@ -49,8 +49,3 @@ export function templateIsNondeterministic(template: unknown): boolean {
     return templateIsNondeterministic(value);
   });
 }
-
-/** Whether a template reads the context object (`$$`), which only a stored step can see in full. */
-export function templateUsesContext(template: unknown): boolean {
-  return JSON.stringify(template ?? null).includes('$$');
-}
