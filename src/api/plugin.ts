@@ -23,6 +23,7 @@ import { registerHookRoutes } from './hooks-route.js';
 import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
 import type { Webhook } from '../triggers/webhook.js';
+import { awsStepFunctions, type AwsStepFunctionsMount } from '../asl/aws/plugin.js';
 import { PUBLIC_ROUTE_FLAG, installAuth, installSecurityHeaders } from './security.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -42,6 +43,8 @@ export interface StepwisePluginOptions {
   prefix?: string;
   /** Webhooks served at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
   hooks?: readonly Webhook[];
+  /** Serve the AWS Step Functions protocol on `POST <prefix>/` (docs/step-functions.md). */
+  stepFunctions?: AwsStepFunctionsMount;
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -117,6 +120,7 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
   if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
   await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
   await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
+  if (opts.stepFunctions) await app.register(awsStepFunctions, { engine: opts.engine as never, token: opts.token, ...opts.stepFunctions });
 
   if (opts.page !== false) {
     await app.register(async (instance) => {

@@ -13,8 +13,8 @@ const PAGE_COOKIE = 'stepwise_page';
 
 /**
  * Route config flag for routes that authenticate each request themselves (webhooks check an HMAC
- * signature over the body): the bearer token is not asked for, since a sender like GitHub cannot
- * send it. Such a route must refuse an unauthenticated request itself.
+ * signature over the body; the AWS protocol takes the token as a SigV4 access key id): the bearer
+ * token is not asked for, since a sender like GitHub or the AWS SDK cannot send it. Such a route must refuse an unauthenticated request itself.
  */
 export const SELF_AUTHENTICATED_ROUTE_FLAG = 'stepwiseSelfAuthenticated';
 

@@ -12,6 +12,7 @@ import { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT, stepwise } from './plugin
 import { MAX_PARAM_LENGTH } from './schemas.js';
 import { JSON_CSP, applySecurityHeaders } from './security.js';
 import type { Webhook } from '../triggers/webhook.js';
+import type { AwsStepFunctionsMount } from '../asl/aws/plugin.js';
 
 export { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT };
 
@@ -35,6 +36,8 @@ export interface BuildServerOptions {
   requestTimeoutMs?: number;
   /** Webhooks served at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
   hooks?: readonly Webhook[];
+  /** Serve the AWS Step Functions protocol on `POST /` (docs/step-functions.md). */
+  stepFunctions?: AwsStepFunctionsMount;
 }
 
 /** Never log credentials, whatever else logs a request. */
@@ -125,6 +128,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
     ...(opts.startRateLimit ? { startRateLimit: opts.startRateLimit } : {}),
     ...(opts.page !== undefined ? { page: opts.page } : {}),
     ...(opts.hooks !== undefined ? { hooks: opts.hooks } : {}),
+    ...(opts.stepFunctions !== undefined ? { stepFunctions: opts.stepFunctions } : {}),
   });
   return app;
 }

@@ -277,6 +277,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   cancel: cmdCancel,
   graph: cmdGraph,
   workflows: cmdWorkflows,
+  asl: async (args, io) => (await import('./asl-import.js')).cmdAsl(args, io),
 };
 
 function oneLine(text: string): string {

@@ -1,0 +1,52 @@
+/**
+ * A Task's Resource names a handler registered by name. Accepted forms:
+ * - `NAME` (a bare name);
+ * - `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:alias]`;
+ * - `arn:aws:states:::lambda:invoke` with Parameters `{ FunctionName, Payload }`: the handler gets
+ *   the Payload and the result is `{ Payload, StatusCode: 200, ExecutedVersion: '$LATEST' }`, as
+ *   the optimised Lambda integration answers;
+ * - `arn:aws:states:REGION:ACCOUNT:activity:NAME` (run in process until polling workers map it).
+ */
+import type { Handler, StepContext } from '../dsl/definition.js';
+
+export type AslHandlers = Record<string, Handler>;
+
+export interface ResolvedResource {
+  /** The handler's name, or undefined for lambda:invoke (the name comes from Parameters). */
+  name?: string;
+  kind: 'function' | 'invoke';
+}
+
+const LAMBDA_INVOKE = /^arn:aws[\w-]*:states:::lambda:invoke(\.waitForTaskToken)?$/;
+
+/** Reads a Resource; returns undefined for a form Stepwise does not run. */
+export function parseResource(resource: string): ResolvedResource | undefined {
+  if (LAMBDA_INVOKE.test(resource)) return { kind: 'invoke' };
+  const lambda = /^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)(:[^:]+)?$/.exec(resource);
+  if (lambda) return { kind: 'function', name: lambda[1] };
+  const activity = /^arn:aws[\w-]*:states:[^:]*:[^:]*:activity:([^:]+)$/.exec(resource);
+  if (activity) return { kind: 'function', name: activity[1] };
+  if (/^[A-Za-z0-9_.-]{1,140}$/.test(resource)) return { kind: 'function', name: resource };
+  return undefined;
+}
+
+/** The name of a function ARN or a bare name (`FunctionName` of lambda:invoke). */
+export function functionName(value: string): string {
+  const m = /^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)(:[^:]+)?$/.exec(value);
+  return m ? m[1] : value.split(':')[0];
+}
+
+/** Calls the handler a Resource names with the state's effective input. */
+export async function invokeResource(resource: ResolvedResource, input: unknown, handlers: AslHandlers, ctx: StepContext): Promise<unknown> {
+  if (resource.kind === 'function') return handlers[resource.name!](input, ctx);
+  const params = (input ?? {}) as { FunctionName?: unknown; Payload?: unknown };
+  const name = typeof params.FunctionName === 'string' ? functionName(params.FunctionName) : '';
+  const handler = handlers[name];
+  if (!handler) {
+    const error = new Error(`no handler is registered as '${name}' (lambda:invoke FunctionName)`);
+    error.name = 'Lambda.ResourceNotFoundException';
+    throw error;
+  }
+  const payload = await handler(params.Payload ?? {}, ctx);
+  return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
+}
