@@ -6,15 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aslErrorName } from '../../src/asl/asl-errors.js';
 import { compileAsl } from '../../src/asl/asl-workflow.js';
 import { persist, replay } from '../../src/engine/decide.js';
+import { VirtualClock } from '../../src/index.js';
 import { virtualEngine } from '../helpers/virtual-engine.js';
 import { corpus } from './corpus/index.js';
 import { makeHandlers } from './corpus/handlers.js';
 
 const instant = async () => {};
-const compiled = corpus.map((c) => compileAsl(`asl-${c.name}`, c.definition, { handlers: makeHandlers(), sleep: instant }));
+const clock = new VirtualClock();
+const compiled = corpus.map((c) => compileAsl(`asl-${c.name}`, c.definition, { handlers: makeHandlers(clock), sleep: instant }));
 let h: Awaited<ReturnType<typeof virtualEngine>>;
 beforeAll(async () => {
-  h = await virtualEngine(compiled.map((c) => c.workflow));
+  h = await virtualEngine(compiled.map((c) => c.workflow), { clock });
 });
 afterAll(async () => h?.close());
 

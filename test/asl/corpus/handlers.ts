@@ -1,7 +1,10 @@
-import type { StepContext } from '../../../src/index.js';
+import type { StepContext, VirtualClock } from '../../../src/index.js';
 
-/** A case's handlers, made fresh for each run so counters start at zero. */
-export function makeHandlers() {
+/**
+ * A case's handlers, made fresh for each run so counters start at zero. With the virtual clock the
+ * engine runs on, `slow` sleeps on it, so the test helper knows it waits for time to pass.
+ */
+export function makeHandlers(clock?: VirtualClock) {
   const calls = new Map<string, number>();
   const count = (key: string) => {
     const n = (calls.get(key) ?? 0) + 1;
@@ -40,7 +43,9 @@ export function makeHandlers() {
       return (x as { id: unknown }).id;
     },
     /** Never answers on its own: it ends when its AbortSignal fires (a timeout). */
-    slow: (_x: unknown, ctx: StepContext) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    slow: (_x: unknown, ctx: StepContext) => (clock
+      ? clock.sleep(undefined, ctx.signal).then(() => { throw new Error('aborted'); })
+      : new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))))),
   };
 }
 export type CaseHandlers = ReturnType<typeof makeHandlers>;
