@@ -25,3 +25,8 @@ export { TriggerRunner, type TriggerRunnerOptions, type QueueTrigger } from './t
 export type { TriggerEvent, TriggerListener } from './triggers/trigger-events.js';
 export type { TriggerMessage, ExecutionIdRule, InputMapper } from './triggers/message.js';
 export type { ExecutionEndedEvent } from './triggers/ended-event.js';
+export { schedule, type Schedule, type ScheduleOptions, type OverlapPolicy, type CatchUpPolicy } from './schedules/schedule.js';
+export { ScheduleRunner, type ScheduleRunnerOptions, type ScheduleView } from './schedules/runner.js';
+export type { ScheduleEngine, ScheduleEvent, ScheduleListener } from './schedules/schedule-engine.js';
+export { scheduleStoreFor } from './persistence/schedule-store.js';
+export type { ScheduleStore, ScheduleRow } from './core/schedule-store.js';
