@@ -13,6 +13,7 @@ import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
 import { registerHookRoutes } from './hooks-route.js';
 import type { Webhook } from '../triggers/webhook.js';
+import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
 import { MAX_PARAM_LENGTH } from './schemas.js';
 import { JSON_CSP, PUBLIC_ROUTE_FLAG, applySecurityHeaders, installAuth, installSecurityHeaders } from './security.js';
 
@@ -39,6 +40,8 @@ export interface BuildServerOptions {
   requestTimeoutMs?: number;
   /** Webhooks served at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
   hooks?: readonly Webhook[];
+  /** A started ScheduleRunner: serves /v1/schedules (docs/triggers.md#schedules). */
+  schedules?: ScheduleApi;
 }
 
 /** Never log credentials, whatever else logs a request. */
@@ -184,6 +187,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
   void app.register(fastifyRateLimit, { global: false });
   void app.register(registerRoutes, { engine: opts.engine, startRateLimit });
   void app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
+  if (opts.schedules) void app.register(registerScheduleRoutes, { schedules: opts.schedules });
 
   if (opts.page !== false) {
     void app.register(async (instance) => {

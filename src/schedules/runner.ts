@@ -1,6 +1,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { StepwiseError } from '../core/errors.js';
 import type { ScheduleRow, ScheduleStore } from '../core/schedule-store.js';
+import type { ExecutionSummary } from '../core/store.js';
 import { silentTriggerLogger, type TriggerLogger } from '../triggers/trigger-engine.js';
 import { cronTimes } from './cron.js';
 import { fireDueSlots, type FiringContext } from './fire-slots.js';
@@ -29,6 +30,8 @@ export interface ScheduleRunnerOptions {
 export interface ScheduleView extends ScheduleRow {
   /** The next fire times after now (none while paused). */
   upcoming: number[];
+  /** The status of the execution the schedule started last, when it still exists. */
+  lastStatus?: ExecutionSummary['status'];
 }
 
 const DUE_BATCH = 64;
@@ -117,12 +120,12 @@ export class ScheduleRunner {
     const inserted = await this.store.insert(newRow(s, now));
     if (!inserted) {
       const existing = await this.store.get(s.id);
-      if (existing && sameDefinition(existing.definition, definition)) return { schedule: this.view(existing), created: false };
+      if (existing && sameDefinition(existing.definition, definition)) return { schedule: await this.view(existing), created: false };
       if (existing) throw new StepwiseError('SCHEDULE_CONFLICT', `schedule '${s.id}' exists with another definition; delete it first to change it`, { id: s.id });
       return this.create(s); // deleted in between
     }
     this.rearm();
-    return { schedule: this.view((await this.store.get(s.id))!), created: true };
+    return { schedule: await this.view((await this.store.get(s.id))!), created: true };
   }
 
   /**
@@ -147,7 +150,7 @@ export class ScheduleRunner {
   }
 
   async list(): Promise<ScheduleView[]> {
-    return (await this.store.list()).map((row) => this.view(row, 1));
+    return Promise.all((await this.store.list()).map((row) => this.view(row, 1)));
   }
 
   /** Pauses, or resumes from the next future slot (slots passed while paused are not caught up). */
@@ -259,9 +262,11 @@ export class ScheduleRunner {
     return row;
   }
 
-  private view(row: ScheduleRow, count = 5): ScheduleView {
+  private async view(row: ScheduleRow, count = 5): Promise<ScheduleView> {
     const upcoming = row.paused || row.nextSlotAt === undefined ? [] : [row.nextSlotAt, ...cronTimes(row.definition.cron, row.definition.timezone).upcoming(row.nextSlotAt, count - 1)];
-    return { ...row, upcoming };
+    let lastStatus: ExecutionSummary['status'] | undefined;
+    if (row.lastExecutionId) lastStatus = await this.engine.getExecution(row.lastExecutionId).then((e) => e.status, () => undefined);
+    return { ...row, upcoming, ...(lastStatus ? { lastStatus } : {}) };
   }
 }
 
