@@ -28,6 +28,7 @@ Commands:
   cancel <id>                             cancel a running execution
   graph <workflow>                        print the workflow as a Mermaid diagram
   workflows [--json]                      list registered workflows
+  schedules list|get|create|pause|resume|delete   manage schedules (stepwise schedules --help)
 
 Options for every client command:
   --url URL     server to talk to (default ${DEFAULT_URL}, or env STEPWISE_URL)
@@ -279,6 +280,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   cancel: cmdCancel,
   graph: cmdGraph,
   workflows: cmdWorkflows,
+  schedules: (args, io) => import('./schedules-command.js').then((m) => m.cmdSchedules(args, io)),
 };
 
 function oneLine(text: string): string {
