@@ -29,4 +29,5 @@ export { schedule, type Schedule, type ScheduleOptions, type OverlapPolicy, type
 export { ScheduleRunner, type ScheduleRunnerOptions, type ScheduleView } from './schedules/runner.js';
 export type { ScheduleEngine, ScheduleEvent, ScheduleListener } from './schedules/schedule-engine.js';
 export { scheduleStoreFor } from './persistence/schedule-store.js';
+export { collectSchedules, isSchedule } from './schedules/collect.js';
 export type { ScheduleStore, ScheduleRow } from './core/schedule-store.js';
