@@ -68,9 +68,13 @@ export async function cmdSchedules(args: string[], io: CommandIo): Promise<numbe
   }
   const { values, positionals } = parsed;
   const [action, id, ...extra] = positionals;
-  if (values.help || action === undefined || action === 'help') {
+  if (action === undefined && !values.help) {
+    io.err(SCHEDULES_USAGE);
+    return ExitCode.USAGE;
+  }
+  if (values.help || action === 'help') {
     io.out(SCHEDULES_USAGE);
-    return action === undefined && !values.help ? ExitCode.USAGE : ExitCode.OK;
+    return ExitCode.OK;
   }
   const needsId = action !== 'list';
   if (needsId && id === undefined) throw usageError(`schedules ${action} needs <id>`);
