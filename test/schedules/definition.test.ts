@@ -62,6 +62,20 @@ describe('schedule()', () => {
   });
 });
 
+describe('cron times across DST (Europe/Paris, 2026)', () => {
+  const daily = new CronTimes('0 30 2 * * *', 'Europe/Paris');
+  it('a fixed time that does not exist that day fires at the jump', () => {
+    expect(daily.upcoming(Date.parse('2026-03-27T12:00:00Z'), 3).map((t) => new Date(t).toISOString())).toEqual([
+      '2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z',
+    ]);
+  });
+  it('a fixed time that happens twice fires once', () => {
+    expect(daily.upcoming(Date.parse('2026-10-24T12:00:00Z'), 2).map((t) => new Date(t).toISOString())).toEqual([
+      '2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z',
+    ]);
+  });
+});
+
 describe('planSlots', () => {
   const T = Date.UTC(2026, 0, 1);
   const minutely = new CronTimes('* * * * *', 'UTC');
