@@ -55,7 +55,16 @@ export function listPageHtml(assets: { js: string; css: string }): string {
 </table>
 <div id="executions-empty" class="empty hidden">No executions yet.</div>
 </div>
-<button id="more" class="more hidden" type="button">Load more</button>`,
+<button id="more" class="more hidden" type="button">Load more</button>
+<section id="schedules" class="schedules hidden">
+<h2>Schedules</h2>
+<div class="table-wrap">
+<table id="schedule-list">
+  <thead><tr><th>Schedule</th><th>Cron</th><th>Workflow</th><th>Next run</th><th>Last run</th><th class="num">Fired / skipped / missed / failed</th></tr></thead>
+  <tbody></tbody>
+</table>
+</div>
+</section>`,
     assets,
   );
 }
