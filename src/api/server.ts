@@ -200,7 +200,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
           route.config = { ...(route.config as object | undefined), [PUBLIC_ROUTE_FLAG]: true } as typeof route.config;
         }
       });
-      await registerPage(instance, { engine: opts.engine });
+      await registerPage(instance, { engine: opts.engine, schedules: opts.schedules !== undefined });
     });
   }
 

@@ -190,7 +190,11 @@ export class ScheduleRunner {
         this.retryAt = this.clock.now() + RETRY_MS;
       })
       .then(() => this.arm())
-      .catch((error) => this.log.error({ err: error }, 'arming the schedule timer failed'))
+      .catch((error) => {
+        // The store could not say when the next slot is: look again soon rather than never.
+        this.log.error({ err: error }, 'arming the schedule timer failed; retrying');
+        this.setTimer(this.clock.now() + RETRY_MS);
+      })
       .finally(() => {
         this.ticking = undefined;
         if (this.tickAgain) {
@@ -228,6 +232,11 @@ export class ScheduleRunner {
     let at = await this.store.nextSlotAt();
     if (this.retryAt !== undefined && (at === undefined || this.retryAt < at)) at = Math.max(this.retryAt, now);
     if (this.store.shared) at = Math.min(at ?? Infinity, now + this.pollIntervalMs);
+    this.setTimer(at);
+  }
+
+  /** The one wake-up timer: replaced by every call; none when `at` is undefined. */
+  private setTimer(at: number | undefined): void {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (at === undefined || this.state !== 'started') return;

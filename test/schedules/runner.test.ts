@@ -169,3 +169,34 @@ describe('overlap', () => {
     expect((await r.engine.getExecution(slotId('job', 2))).status).toBe(ExecutionStatus.RUNNING);
   });
 });
+
+describe('a store that fails for a while', () => {
+  it('keeps the runner alive: the slot fires once the store answers again', async () => {
+    const { Engine, ScheduleRunner, StepwiseError, openStore, scheduleStoreFor } = await import('../../src/index.js');
+    const { quick } = await import('./schedule-harness.js');
+    const clock = new VirtualClock(T0);
+    const store = await openStore(':memory:');
+    const engine = new Engine({ store, clock }).register(quick);
+    await engine.start();
+    const real = scheduleStoreFor(store);
+    let failing = false;
+    const outage = () => new StepwiseError('STORE_UNAVAILABLE', 'storage fault SQLITE_BUSY: database is locked');
+    const flaky = Object.assign(Object.create(real) as typeof real, {
+      init: () => real.init(),
+      due: (now: number, limit: number) => (failing ? Promise.reject(outage()) : real.due(now, limit)),
+      nextSlotAt: () => (failing ? Promise.reject(outage()) : real.nextSlotAt()),
+    });
+    const runner = new ScheduleRunner({ engine, store: flaky, clock, schedules: [everyMinute()], logger: { info() {}, warn() {}, error() {} } });
+    rigs.push({ close: async () => { await runner.stop(); await engine.stop({ graceMs: 0 }); await store.close(); } });
+    await runner.start();
+    await runner.idle();
+    failing = true;
+    await clock.advance(MINUTE); // the wake for slot 1 finds the store failing, and so does arming the next one
+    await runner.idle();
+    expect(clock.nextTimerAt()).toBe(T0 + MINUTE + 1000);
+    failing = false;
+    await clock.advance(1000);
+    await runner.idle();
+    expect((await engine.listExecutions()).items.map((e) => e.id)).toEqual([slotId('tick', 1)]);
+  });
+});

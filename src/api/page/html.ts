@@ -32,7 +32,7 @@ ${body}
 `;
 }
 
-export function listPageHtml(assets: { js: string; css: string }): string {
+export function listPageHtml(assets: { js: string; css: string }, options: { schedules?: boolean } = {}): string {
   return shell(
     'list',
     'Executions · Stepwise',
@@ -55,7 +55,13 @@ export function listPageHtml(assets: { js: string; css: string }): string {
 </table>
 <div id="executions-empty" class="empty hidden">No executions yet.</div>
 </div>
-<button id="more" class="more hidden" type="button">Load more</button>
+<button id="more" class="more hidden" type="button">Load more</button>${options.schedules ? SCHEDULES_SECTION : ''}`,
+    assets,
+  );
+}
+
+/** On the list page when the server serves /v1/schedules; filled by the script (views/schedules.ts). */
+const SCHEDULES_SECTION = `
 <section id="schedules" class="schedules hidden">
 <h2>Schedules</h2>
 <div class="table-wrap">
@@ -64,10 +70,7 @@ export function listPageHtml(assets: { js: string; css: string }): string {
   <tbody></tbody>
 </table>
 </div>
-</section>`,
-    assets,
-  );
-}
+</section>`;
 
 export function executionPageHtml(assets: { js: string; css: string }): string {
   return shell(

@@ -13,7 +13,7 @@ function start(): void {
   const page = document.body.getAttribute('data-page');
   if (page === 'list') {
     listPage();
-    schedulesSection();
+    if (document.getElementById('schedules')) schedulesSection();
   }
   else if (page === 'execution') executionPage();
 }
