@@ -20,6 +20,7 @@ import type { ApiEngine } from './engine-port.js';
 import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
 import { installJsonBodyParser } from './json-body.js';
 import { registerHookRoutes } from './hooks-route.js';
+import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
 import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
 import type { Webhook } from '../triggers/webhook.js';
@@ -45,6 +46,8 @@ export interface StepwisePluginOptions {
   hooks?: readonly Webhook[];
   /** Serve the AWS Step Functions protocol on `POST <prefix>/` (docs/step-functions.md). */
   stepFunctions?: AwsStepFunctionsMount;
+  /** A started ScheduleRunner: serves /v1/schedules (docs/triggers.md#schedules). */
+  schedules?: ScheduleApi;
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -120,6 +123,7 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
   if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
   await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
   await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
+  if (opts.schedules) await app.register(registerScheduleRoutes, { schedules: opts.schedules });
   if (opts.stepFunctions) await app.register(awsStepFunctions, { engine: opts.engine as never, token: opts.token, ...opts.stepFunctions });
 
   if (opts.page !== false) {
@@ -134,7 +138,7 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
         }
       });
       // The page's links and fetches start at the root: under a prefix they need it too (not yet).
-      await registerPage(instance, { engine: opts.engine });
+      await registerPage(instance, { engine: opts.engine, schedules: opts.schedules !== undefined });
     });
   }
 }

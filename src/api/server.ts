@@ -13,6 +13,7 @@ import { MAX_PARAM_LENGTH } from './schemas.js';
 import { JSON_CSP, applySecurityHeaders } from './security.js';
 import type { Webhook } from '../triggers/webhook.js';
 import type { AwsStepFunctionsMount } from '../asl/aws/plugin.js';
+import type { ScheduleApi } from './schedules-route.js';
 
 export { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT };
 
@@ -38,6 +39,8 @@ export interface BuildServerOptions {
   hooks?: readonly Webhook[];
   /** Serve the AWS Step Functions protocol on `POST /` (docs/step-functions.md). */
   stepFunctions?: AwsStepFunctionsMount;
+  /** A started ScheduleRunner: serves /v1/schedules (docs/triggers.md#schedules). */
+  schedules?: ScheduleApi;
 }
 
 /** Never log credentials, whatever else logs a request. */
@@ -129,6 +132,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
     ...(opts.page !== undefined ? { page: opts.page } : {}),
     ...(opts.hooks !== undefined ? { hooks: opts.hooks } : {}),
     ...(opts.stepFunctions !== undefined ? { stepFunctions: opts.stepFunctions } : {}),
+    ...(opts.schedules !== undefined ? { schedules: opts.schedules } : {}),
   });
   return app;
 }

@@ -57,7 +57,7 @@ export class ApiClient {
     }
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const url = new URL(path.replace(/^\//, ''), this.base.href.endsWith('/') ? this.base.href : `${this.base.href}/`);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
@@ -88,7 +88,7 @@ export class ApiClient {
       const message = typeof error?.message === 'string' ? error.message : response.statusText || 'request failed';
       throw new CliError(code, message, exitCodeForStatus(response.status));
     }
-    if (parsed === undefined) {
+    if (parsed === undefined && response.status !== 204) {
       throw new CliError('BAD_RESPONSE', `the server at ${this.base.origin} did not answer with JSON`, ExitCode.ERROR);
     }
     return { status: response.status, body: parsed as T };

@@ -24,6 +24,9 @@ Commands:
   cancel <id>                             cancel a running execution
   graph <workflow>                        print the workflow as a Mermaid diagram
   workflows [--json]                      list registered workflows
+  schedules list|get|create|pause|resume|delete
+                                          manage cron schedules (stepwise schedules --help)
+  asl import <file.json> [--name NAME]    create or update a Step Functions state machine from ASL
 
 stepwise <command> --help describes one command; stepwise --version prints the version.
 

@@ -278,6 +278,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   graph: cmdGraph,
   workflows: cmdWorkflows,
   asl: async (args, io) => (await import('./asl-import.js')).cmdAsl(args, io),
+  schedules: (args, io) => import('./schedules-command.js').then((m) => m.cmdSchedules(args, io)),
 };
 
 function oneLine(text: string): string {

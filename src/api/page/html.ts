@@ -32,7 +32,7 @@ ${body}
 `;
 }
 
-export function listPageHtml(assets: { js: string; css: string }): string {
+export function listPageHtml(assets: { js: string; css: string }, options: { schedules?: boolean } = {}): string {
   return shell(
     'list',
     'Executions · Stepwise',
@@ -55,10 +55,22 @@ export function listPageHtml(assets: { js: string; css: string }): string {
 </table>
 <div id="executions-empty" class="empty hidden">No executions yet.</div>
 </div>
-<button id="more" class="more hidden" type="button">Load more</button>`,
+<button id="more" class="more hidden" type="button">Load more</button>${options.schedules ? SCHEDULES_SECTION : ''}`,
     assets,
   );
 }
+
+/** On the list page when the server serves /v1/schedules; filled by the script (views/schedules.ts). */
+const SCHEDULES_SECTION = `
+<section id="schedules" class="schedules hidden">
+<h2>Schedules</h2>
+<div class="table-wrap">
+<table id="schedule-list">
+  <thead><tr><th>Schedule</th><th>Cron</th><th>Workflow</th><th>Next run</th><th>Last run</th><th class="num">Fired / skipped / missed / failed</th></tr></thead>
+  <tbody></tbody>
+</table>
+</div>
+</section>`;
 
 export function executionPageHtml(assets: { js: string; css: string }): string {
   return shell(

@@ -11,6 +11,8 @@ export interface PageOptions {
    * reads nothing from it: its script fetches the JSON API, which applies the token.
    */
   engine: ApiEngine;
+  /** The server serves /v1/schedules: the list page shows the schedules too. */
+  schedules?: boolean;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function registerPage(app: FastifyInstance, opts: PageOptions): Pro
   const script = pageScript();
   const jsVersion = version(script);
   const assets = { js: `/assets/page.js?v=${jsVersion}`, css: `/assets/page.css?v=${CSS_VERSION}` };
-  const listHtml = listPageHtml(assets);
+  const listHtml = listPageHtml(assets, { schedules: opts.schedules === true });
   const executionHtml = executionPageHtml(assets);
 
   app.get('/', hide, async (_req, reply) => html(reply, listHtml));

@@ -5,12 +5,16 @@
 import { currentToken } from './api.js';
 import { executionPage } from './views/execution.js';
 import { listPage } from './views/list.js';
+import { schedulesSection } from './views/schedules.js';
 
 function start(): void {
   // Take the token out of the address bar before anything else runs.
   currentToken();
   const page = document.body.getAttribute('data-page');
-  if (page === 'list') listPage();
+  if (page === 'list') {
+    listPage();
+    if (document.getElementById('schedules')) schedulesSection();
+  }
   else if (page === 'execution') executionPage();
 }
 
