@@ -279,5 +279,6 @@ export class CommitLoop {
   private abandon(inputs: Input[]): void {
     const error = new StepwiseError('ENGINE_STOPPING', 'the engine stopped before this could be committed');
     for (const i of inputs) if (i.kind === 'create' || i.kind === 'cancel') i.done.reject(error);
+    releaseClaims(inputs, this.deps.ledger);
   }
 }
