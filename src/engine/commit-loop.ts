@@ -129,7 +129,7 @@ export class CommitLoop {
     }
     if (drafts.length === 0) return;
     // While the batch is written, its launches hold capacity: the claimer must not promise it again.
-    ledger.beginCommit(drafts.flatMap((d) => d.reserve));
+    for (const d of drafts) ledger.beginCommit(d.reserve);
     try {
       await this.write(drafts);
     } finally {

@@ -70,14 +70,20 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
         bench.events.push({ type: HistoryEventType.StateEntered, timestamp: bench.env.now, step: cmd.params.step });
         break;
       case 'runTask':
-        runNow(bench, 'task', cmd.params.key, {
-          type: HistoryEventType.StepStarted, step: cmd.params.step, data: withIndex({ key: cmd.params.key, worker: bench.env.workerId }, cmd.params.index),
-        });
+        if (runNow(bench, 'task', cmd.params.key)) {
+          bench.events.push({
+            type: HistoryEventType.StepStarted, timestamp: bench.env.now, step: cmd.params.step, attempt: 1,
+            data: withIndex({ key: cmd.params.key, worker: bench.env.workerId }, cmd.params.index),
+          });
+        }
         break;
       case 'runCompensation':
-        runNow(bench, 'compensation', cmd.params.key, {
-          type: HistoryEventType.CompensationStarted, step: cmd.params.compensation, data: { for: cmd.params.step, key: cmd.params.key, worker: bench.env.workerId },
-        });
+        if (runNow(bench, 'compensation', cmd.params.key)) {
+          bench.events.push({
+            type: HistoryEventType.CompensationStarted, timestamp: bench.env.now, step: cmd.params.compensation, attempt: 1,
+            data: { for: cmd.params.step, key: cmd.params.key, worker: bench.env.workerId },
+          });
+        }
         break;
       case 'retryTask':
       case 'retryCompensation':
@@ -103,23 +109,24 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
 }
 
 /**
- * A task or compensation due now: its row is written leased to this worker with its started
- * event when capacity is left (one commit per step), or unleased for a later claim.
+ * A task or compensation due now: its row is written leased to this worker (true: the caller
+ * records its started event) when capacity is left, so one commit per step suffices; otherwise
+ * unleased, for a later claim.
  */
-function runNow(bench: Bench, kind: WorkKind, key: string, started: Omit<NewHistoryEvent, 'timestamp' | 'attempt'>): void {
+function runNow(bench: Bench, kind: WorkKind, key: string): boolean {
   const { env } = bench;
   const work: NewWork = { executionId: bench.base.id, kind, key, attempt: 1, dueAt: env.now };
   const k = refKey(work);
-  if (!env.stopping && bench.free > 0) {
-    bench.free--;
-    work.leaseOwner = env.workerId;
-    work.leaseUntil = env.now + env.leaseMs;
-    bench.launches.set(k, { work: { ...work, leaseOwner: env.workerId, leaseUntil: work.leaseUntil }, claimed: false });
-    bench.events.push({ ...started, timestamp: env.now, attempt: 1 });
-  } else {
-    bench.backlog = true;
-  }
   bench.schedule.set(k, work);
+  if (env.stopping || bench.free <= 0) {
+    bench.backlog = true;
+    return false;
+  }
+  bench.free--;
+  work.leaseOwner = env.workerId;
+  work.leaseUntil = env.now + env.leaseMs;
+  bench.launches.set(k, { work: { ...work }, claimed: false });
+  return true;
 }
 
 function retryLater(bench: Bench, cmd: Extract<WorkflowCommand, { type: 'retryTask' | 'retryCompensation' }>): void {

@@ -119,23 +119,24 @@ function result(bench: Bench, input: Extract<Input, { kind: 'result' }>): void {
     bench.events.push({ type: HistoryEventType.StepResultRefused, timestamp: env.now, step, attempt: work.attempt, data: { key: work.key, worker: env.workerId, reason: 'lease lost' } });
     return;
   }
-  bench.consume.push({ ...toRef(work), owner: env.workerId });
+  bench.consume.push({ executionId: work.executionId, kind: work.kind, key: work.key, owner: env.workerId });
   let event: WorkflowEvent;
-  const at = { timestamp: env.now, attempt: work.attempt };
+  const { now: timestamp } = env;
+  const { attempt } = work;
   if (work.kind === 'compensation') {
     const comp = bench.base.wf.step(step)?.compensation?.name ?? step;
     if (outcome.ok) {
-      bench.events.push({ type: HistoryEventType.CompensationSucceeded, ...at, step: comp, data: { for: step, key: work.key, output: outcome.output } });
+      bench.events.push({ type: HistoryEventType.CompensationSucceeded, timestamp, step: comp, attempt, data: { for: step, key: work.key, output: outcome.output } });
       event = { type: 'COMPENSATION_SUCCEEDED', key: work.key };
     } else {
-      bench.events.push({ type: HistoryEventType.CompensationFailed, ...at, step: comp, data: { for: step, key: work.key, error: outcome.error } });
+      bench.events.push({ type: HistoryEventType.CompensationFailed, timestamp, step: comp, attempt, data: { for: step, key: work.key, error: outcome.error } });
       event = { type: 'COMPENSATION_FAILED', key: work.key, error: outcome.error };
     }
   } else if (outcome.ok) {
-    bench.events.push({ type: HistoryEventType.StepSucceeded, ...at, step, data: withIndex({ key: work.key, output: outcome.output }, index) });
+    bench.events.push({ type: HistoryEventType.StepSucceeded, timestamp, step, attempt, data: withIndex({ key: work.key, output: outcome.output }, index) });
     event = { type: 'STEP_SUCCEEDED', key: work.key, output: outcome.output };
   } else {
-    bench.events.push({ type: HistoryEventType.StepFailed, ...at, step, data: withIndex({ key: work.key, error: outcome.error }, index) });
+    bench.events.push({ type: HistoryEventType.StepFailed, timestamp, step, attempt, data: withIndex({ key: work.key, error: outcome.error }, index) });
     event = { type: 'STEP_FAILED', key: work.key, error: outcome.error };
   }
   applyDecision(bench, decide(bench.base.wf, bench.snapshot!, event));
@@ -143,7 +144,7 @@ function result(bench: Bench, input: Extract<Input, { kind: 'result' }>): void {
 
 function timer(bench: Bench, input: Extract<Input, { kind: 'timer' }>): void {
   const { work } = input;
-  bench.consume.push({ ...toRef(work), owner: bench.env.workerId });
+  bench.consume.push({ executionId: work.executionId, kind: work.kind, key: work.key, owner: bench.env.workerId });
   bench.events.push({ type: HistoryEventType.TimerFired, timestamp: bench.env.now, step: parseStepKey(work.key).step, data: { key: work.key, dueAt: work.dueAt } });
   applyDecision(bench, decide(bench.base.wf, bench.snapshot!, { type: 'TIMER_FIRED', key: work.key }));
 }
@@ -197,7 +198,8 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     draft.launches.push(planned.work);
     if (!planned.claimed) draft.reserve.push(k);
   }
-  draft.unhold = [...bench.consume.map(refKey), ...bench.drop.keys()];
+  for (const c of bench.consume) draft.unhold.push(refKey(c));
+  for (const k of bench.drop.keys()) draft.unhold.push(k);
   draft.aborts = bench.aborts;
   draft.settle = callers.list(commit);
   if (bench.wakeAt !== undefined) draft.wakeAt = bench.wakeAt;

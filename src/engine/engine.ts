@@ -3,14 +3,14 @@ import type { HistoryEvent } from '../core/events.js';
 import { isValidExecutionId, newExecutionId } from '../core/ids.js';
 import { canonicalJson, toJson } from '../core/json.js';
 import { isTerminalStatus } from '../core/status.js';
-import type { ExecutionSummary, WorkItem } from '../core/store.js';
+import type { ExecutionSummary } from '../core/store.js';
 import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
 import { Claimer } from './claimer.js';
 import { CommitLoop } from './commit-loop.js';
 import { EndWaiters } from './end-waiters.js';
 import { withDefaults, type EngineOptions, type EngineSettings } from './engine-options.js';
 import { listExecutions, readExecution, readHistoryPage, type HistoryRequest, type ListRequest } from './execution-reads.js';
-import { deferred, type Rerun } from './inputs.js';
+import { deferred } from './inputs.js';
 import { Launcher } from './launcher.js';
 import { Ledger } from './ledger.js';
 import { findPreviousRuns } from './previous-runs.js';
@@ -60,7 +60,7 @@ export class Engine {
       store, clock, ledger, log, workerId, leaseMs, pollIntervalMs: settings.pollIntervalMs,
       deliver: (id, input) => this.loop.enqueue(id, input),
       commitSettled: () => this.loop.settled(),
-      findPreviousRuns: (claims: WorkItem[], reason: Rerun['reason']) => findPreviousRuns(store, claims, reason, log),
+      findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
     });
     this.launcher = new Launcher({
       clock, ledger, maxOutputBytes: settings.maxOutputBytes,

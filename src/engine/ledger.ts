@@ -30,7 +30,7 @@ export class Ledger {
    */
   private readonly reserved = new Set<string>();
   /** Launches of the batch being committed that no claim reserved: capacity promised until it lands. */
-  private committing = new Set<string>();
+  private readonly committing = new Set<string>();
   private readonly running = new Map<string, Running>();
   /** How many handlers run per execution: an execution stays in memory while it has any. */
   private readonly runningPer = new Map<string, number>();
@@ -102,12 +102,12 @@ export class Ledger {
 
   /** A batch with these launches is being written: their capacity is taken until it lands. */
   beginCommit(keys: Iterable<string>): void {
-    this.committing = new Set(keys);
+    for (const k of keys) this.committing.add(k);
   }
 
   /** The batch has been written or refused; whatever of it did not start no longer counts. */
   endCommit(): void {
-    this.committing = new Set();
+    this.committing.clear();
   }
 
   // ---- handlers -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HistoryEventType as T, VirtualClock, workflow } from '../../src/index.js';
 import type { NewHistoryEvent } from '../../src/core/events.js';
-import type { WorkItem } from '../../src/core/store.js';
+import type { ExecutionSummary, WorkItem } from '../../src/core/store.js';
 import { persist } from '../../src/engine/decide.js';
 import { draftStep } from '../../src/engine/draft-step.js';
 import type { Draft, Live, StepEnv } from '../../src/engine/draft.js';
@@ -31,7 +31,7 @@ function env(over: Partial<StepEnv> = {}): StepEnv {
 const unborn: Live = { id: 'e1', wf: order, snapshot: undefined, lastSeq: 0, status: 'RUNNING' };
 
 function start(): Input & { kind: 'create' } {
-  return { kind: 'create', wf: order, input: { total: 10 }, done: deferred() };
+  return { kind: 'create', wf: order, input: { total: 10 }, done: deferred<ExecutionSummary | undefined>() };
 }
 
 /** The live state once a draft's commit has landed (what the commit loop does, as data). */
@@ -135,7 +135,7 @@ describe('draftStep', () => {
 
   it('refuses a cancel of an ended execution without writing', () => {
     const ended: Live = { ...shipping(), status: 'SUCCEEDED' };
-    const cancel: Input & { kind: 'cancel' } = { kind: 'cancel', done: deferred() };
+    const cancel: Input & { kind: 'cancel' } = { kind: 'cancel', done: deferred<void>() };
     const draft = draftStep(ended, [cancel], env());
     expect(draft.commit).toBeUndefined();
     expect(draft.settle).toEqual([{ kind: 'refused', input: cancel, error: expect.objectContaining({ code: 'EXECUTION_ENDED' }) }]);
@@ -151,7 +151,7 @@ describe('draftStep', () => {
   });
 
   it('on cancel aborts the running branch, drops its rows and starts the compensation of the completed step', () => {
-    const cancel: Input & { kind: 'cancel' } = { kind: 'cancel', done: deferred() };
+    const cancel: Input & { kind: 'cancel' } = { kind: 'cancel', done: deferred<void>() };
     const draft = draftStep(shipping(), [cancel], env());
     expect(types(draft.commit!.events)).toEqual(['CancelRequested', 'CompensationStarted:refund']);
     expect(draft.aborts).toEqual([refKey({ executionId: 'e1', kind: 'timer', key: 'cool' }), refKey(leased('pack'))]);
