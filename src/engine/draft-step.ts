@@ -47,9 +47,16 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
         applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
         callers.cancelled(input);
         break;
+      default:
+        // A new Input kind needs its applier here (the compiler says so).
+        return unknownInput(input);
     }
   }
   return finish(bench, inputs, callers);
+}
+
+function unknownInput(input: never): never {
+  throw new Error(`no applier for input kind '${(input as { kind: string }).kind}'`);
 }
 
 /** The callers waiting on this draft's inputs, settled in input order once it applies. */
