@@ -45,7 +45,8 @@ export interface LoadedBatch {
  */
 export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string, Live>, deps: LoaderDeps): Promise<LoadedBatch> {
   const result: LoadedBatch = { ready: [], failed: [] };
-  const { stored, failed } = await readMissing(deps.store, [...batch.keys()].filter((id) => !cached.has(id)));
+  const missing = [...batch.keys()].filter((id) => !cached.has(id));
+  const { stored, failed } = missing.length > 0 ? await readMissing(deps.store, missing) : NOTHING_READ;
   for (const [id, inputs] of batch) {
     const live = cached.get(id);
     if (live) {
@@ -66,13 +67,14 @@ export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string,
   return result;
 }
 
+const NOTHING_READ: { stored: ReadonlyMap<string, StoredExecution>; failed: ReadonlyMap<string, unknown> } = { stored: new Map(), failed: new Map() };
+
 /**
  * One batched read. When it fails for a reason other than a storage fault (a bug, or a row the
  * store refuses), each execution is read alone, so that one cannot stall the others.
  */
 async function readMissing(store: Store, ids: string[]): Promise<{ stored: Map<string, StoredExecution>; failed: Map<string, unknown> }> {
   const failed = new Map<string, unknown>();
-  if (ids.length === 0) return { stored: new Map(), failed };
   try {
     return { stored: await loadExecutions(store, ids), failed };
   } catch (error) {

@@ -6,7 +6,7 @@ import type { Workflow } from '../dsl/workflow.js';
 import { loadBatch, releaseClaims, type LoaderDeps } from './batch-loader.js';
 import { CommitWriter, isStoreUnavailable } from './commit-writer.js';
 import { draftStep } from './draft-step.js';
-import { settle, type Draft, type Live } from './draft.js';
+import { settle, type Draft, type Live, type StepEnv } from './draft.js';
 import type { Input } from './inputs.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
@@ -113,14 +113,15 @@ export class CommitLoop {
     const { ready, failed } = await loadBatch(batch, this.live, this.loader);
     for (const f of failed) this.requeueLater(f.id, f.inputs, f.error);
     const drafts: Draft[] = [];
-    let free = ledger.freeCapacity();
-    const stopping = this.deps.isStopping();
+    const env: StepEnv = {
+      now: 0, freeCapacity: ledger.freeCapacity(), workerId: this.deps.workerId, leaseMs: this.deps.leaseMs, random: this.deps.random,
+      stopping: this.deps.isStopping(),
+    };
     for (const { live, inputs } of ready) {
       try {
-        const draft = draftStep(live, inputs, {
-          now: clock.now(), freeCapacity: free, workerId: this.deps.workerId, leaseMs: this.deps.leaseMs, random: this.deps.random, stopping,
-        });
-        free -= draft.reserve.length;
+        env.now = clock.now();
+        const draft = draftStep(live, inputs, env);
+        env.freeCapacity -= draft.reserve.length;
         if (draft.commit) drafts.push(draft);
         else this.apply(draft, live.lastSeq, NONE);
       } catch (error) {

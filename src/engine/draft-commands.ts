@@ -125,7 +125,7 @@ function runNow(bench: Bench, kind: WorkKind, key: string): boolean {
   bench.free--;
   work.leaseOwner = env.workerId;
   work.leaseUntil = env.now + env.leaseMs;
-  bench.launches.set(k, { work: { ...work }, claimed: false });
+  bench.launches.set(k, { work, claimed: false });
   return true;
 }
 

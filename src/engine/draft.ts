@@ -19,7 +19,10 @@ export interface Live {
   status: ExecutionStatus;
 }
 
-/** What the draft step needs besides the execution and its inputs. */
+/**
+ * What the draft step needs besides the execution and its inputs. Read only during the call (no
+ * draft keeps it), so the commit loop reuses one per round.
+ */
 export interface StepEnv {
   now: number;
   /** Handlers this process may still start: concurrency minus running, reserved and committing. */
