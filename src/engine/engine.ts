@@ -4,7 +4,7 @@ import { isValidExecutionId, newExecutionId } from '../core/ids.js';
 import { canonicalJson, toJson } from '../core/json.js';
 import { isTerminalStatus } from '../core/status.js';
 import type { ExecutionSummary } from '../core/store.js';
-import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
+import type { AnyWorkflow, WorkflowDescription } from '../dsl/workflow.js';
 import { Claimer } from './claimer.js';
 import { CommitLoop } from './commit-loop.js';
 import { EndWaiters } from './end-waiters.js';
@@ -72,7 +72,7 @@ export class Engine {
   // ---- registry ---------------------------------------------------------------------------
 
   /** Registers workflows; the last registered version of a name is the one new executions use. */
-  register(...workflows: Workflow<any>[]): this {
+  register(...workflows: AnyWorkflow[]): this {
     for (const wf of workflows) this.registry.register(wf);
     return this;
   }
