@@ -13,7 +13,7 @@ const HOUR = 3600_000;
 
 const review = workflow<{ order: string }>('review')
   .task('pay', async () => ({ paid: true }), { resultPath: 'payment' })
-  .waitForEvent('awaitReview', { event: 'review', timeoutMs: HOUR, resultPath: 'review' })
+  .waitForEvent<{ approved: boolean }, 'review'>('awaitReview', { event: 'review', timeoutMs: HOUR, resultPath: 'review' })
   .task('ship', async (d: { review: { approved: boolean } }) => ({ shipped: d.review.approved }))
   .build();
 
