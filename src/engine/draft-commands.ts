@@ -9,6 +9,7 @@ import { parseStepKey, type WorkflowCommand } from '../dsl/machine-types.js';
 import { decide, type Decision, type Snapshot } from './decide.js';
 import type { Live, StepEnv } from './draft.js';
 import { refKey } from '../core/work-ref.js';
+import { handlerLocation } from '../handlers/location.js';
 
 /** A launch planned by this draft; `claimed` when its capacity was reserved by the claim. */
 export interface PlannedLaunch {
@@ -32,6 +33,8 @@ export interface Bench {
   free: number;
   wakeAt?: number;
   backlog: boolean;
+  /** The failure this draft is applying, while its decision is applied: its Retry-After bounds the retry. */
+  failure?: { key: string; retryAfterMs?: number };
 }
 
 interface DueTimer {
@@ -73,7 +76,7 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
         if (runNow(bench, 'task', cmd.params.key)) {
           bench.events.push({
             type: HistoryEventType.StepStarted, timestamp: bench.env.now, step: cmd.params.step, attempt: 1,
-            data: withIndex({ key: cmd.params.key, worker: bench.env.workerId }, cmd.params.index),
+            data: withIndex({ key: cmd.params.key, ...whereItRuns(bench, cmd.params.step) }, cmd.params.index),
           });
         }
         break;
@@ -136,7 +139,9 @@ function retryLater(bench: Bench, cmd: Extract<WorkflowCommand, { type: 'retryTa
   const runtime = bench.base.wf.step(step);
   const policies = kind === 'task' ? runtime?.retry : runtime?.compensation?.retry;
   const policy = policies?.[cmd.params.policy];
-  const delayMs = policy ? backoffDelay(policy, cmd.params.attempt, bench.env.random()) : 1000;
+  // A failure that said when to come back (an HTTP function's Retry-After) sets the earliest retry.
+  const retryAfterMs = bench.failure?.key === cmd.params.key ? bench.failure.retryAfterMs ?? 0 : 0;
+  const delayMs = policy ? backoffDelay(policy, cmd.params.attempt, bench.env.random(), retryAfterMs) : Math.max(1000, retryAfterMs);
   const dueAt = now + delayMs;
   const stepName = cmd.type === 'retryCompensation' ? cmd.params.compensation : step;
   bench.events.push({ type: HistoryEventType.RetryScheduled, timestamp: now, step: stepName, attempt: cmd.params.attempt, data: { key: cmd.params.key, dueAt, delayMs } });
@@ -171,6 +176,15 @@ function leave(bench: Bench, ref: WorkRef): void {
   bench.schedule.delete(k);
   bench.drop.set(k, ref);
   bench.aborts.push(k);
+}
+
+/**
+ * StepStarted's `worker` data: where the attempt runs. A remote handler names its location (an
+ * HTTP function's origin), with the engine that called it beside it as `engine`.
+ */
+export function whereItRuns(bench: Bench, step: string): { worker: string; engine?: string } {
+  const where = handlerLocation(bench.base.wf.step(step)?.handler);
+  return where === undefined ? { worker: bench.env.workerId } : { worker: where, engine: bench.env.workerId };
 }
 
 export function withIndex(data: Record<string, unknown>, index: number | undefined): Record<string, unknown> {

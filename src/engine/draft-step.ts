@@ -9,7 +9,7 @@ import { ExecutionStatus, isTerminalStatus } from '../core/status.js';
 import type { ExecutionCommit } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
 import { begin, decide, expectsWork, outcomeOf, persist } from './decide.js';
-import { applyDecision, withIndex, type Bench } from './draft-commands.js';
+import { applyDecision, whereItRuns, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
 import type { CancelInput, CreateInput, Input, WorkInput } from './inputs.js';
 import { refKey, toRef } from '../core/work-ref.js';
@@ -113,7 +113,7 @@ function claimed(bench: Bench, input: Extract<Input, { kind: 'claimed' }>): void
     const name = bench.base.wf.step(step)?.compensation?.name ?? step;
     bench.events.push({ type: HistoryEventType.CompensationStarted, timestamp: env.now, step: name, attempt: input.work.attempt, data: { for: step, key: input.work.key, worker: env.workerId, ...rerun } });
   } else {
-    bench.events.push({ type: HistoryEventType.StepStarted, timestamp: env.now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, worker: env.workerId, ...rerun }, index) });
+    bench.events.push({ type: HistoryEventType.StepStarted, timestamp: env.now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, ...whereItRuns(bench, step), ...rerun }, index) });
   }
   bench.launches.set(k, { work: input.work, claimed: true });
 }
@@ -145,8 +145,10 @@ function result(bench: Bench, input: Extract<Input, { kind: 'result' }>): void {
   } else {
     bench.events.push({ type: HistoryEventType.StepFailed, timestamp, step, attempt, data: withIndex({ key: work.key, error: outcome.error }, index) });
     event = { type: 'STEP_FAILED', key: work.key, error: outcome.error };
+    bench.failure = { key: work.key, ...(outcome.error.retryAfterMs !== undefined ? { retryAfterMs: outcome.error.retryAfterMs } : {}) };
   }
   applyDecision(bench, decide(bench.base.wf, bench.snapshot!, event));
+  delete bench.failure;
 }
 
 function timer(bench: Bench, input: Extract<Input, { kind: 'timer' }>): void {

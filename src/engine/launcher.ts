@@ -42,8 +42,10 @@ export class Launcher {
       finish({ ok: false, error: { code: 'Stepwise.HandlerMissing', message: `no handler for '${call.stepContext.step}'`, terminal: true } });
       return;
     }
+    // The deadline is told to the handler (an HTTP function passes it on); the runner enforces it.
+    const stepContext = { ...call.stepContext, deadline: this.deps.clock.now() + call.timeoutMs };
     void runHandler({
-      handler: call.handler, input: call.input, stepContext: call.stepContext, timeoutMs: call.timeoutMs,
+      handler: call.handler, input: call.input, stepContext, timeoutMs: call.timeoutMs,
       maxOutputBytes: this.deps.maxOutputBytes, clock: this.deps.clock, abort,
     }).then((outcome) => {
       finish(outcome);
