@@ -20,6 +20,7 @@ export const ErrorCodes = {
   EXECUTION_CONFLICT: { status: 409, summary: 'An execution with that id exists with another input or workflow.' },
   EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
   SCHEDULE_CONFLICT: { status: 409, summary: 'A schedule with that id exists with another definition.' },
+  TASK_NOT_CURRENT: { status: 409, summary: 'The task token is no longer current: the step was retried, cancelled or timed out, or the task was already answered.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body is not application/json.' },
   WAIT_TIMEOUT: { status: 408, summary: 'The execution did not end within the time the caller waited.' },
@@ -133,6 +134,8 @@ export const StepErrorCodes = {
   HttpBadResponse: 'Stepwise.HttpBadResponse',
   /** A polling worker was stopped before its handler finished; the task was handed back as failed. */
   WorkerStopped: 'Stepwise.WorkerStopped',
+  /** A worker task declared `heartbeatMs` and no heartbeat (or answer) came in time (retryable). */
+  HeartbeatTimeout: 'Stepwise.HeartbeatTimeout',
   /** A map state's `itemsPath` does not hold an array. */
   MapItemsNotArray: 'Stepwise.MapItemsNotArray',
   /** A definition function (choice rule, transform, wait, output, cause) threw. */

@@ -6,19 +6,20 @@
  */
 import { HistoryEventType } from '../core/events.js';
 import { ExecutionStatus, isTerminalStatus } from '../core/status.js';
-import type { ExecutionCommit } from '../core/store.js';
+import type { ExecutionCommit, WorkItem } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
 import { begin, decide, expectsWork, outcomeOf, persist } from './decide.js';
-import { applyDecision, whereItRuns, withIndex, type Bench } from './draft-commands.js';
+import { applyDecision, recordOutcome, whereItRuns, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
-import type { CancelInput, CreateInput, Input, WorkInput } from './inputs.js';
+import type { AnswerInput, AwaitInput, CancelInput, CreateInput, HandedTask, HandlerOutcome, HandoutInput, Input, WorkInput } from './inputs.js';
+import { answer, awaitAnswer, expired, handout } from './draft-outside.js';
 import { refKey, toRef } from '../core/work-ref.js';
 
 /** Applies inputs in order on top of the live state (never changing it) and returns the draft. */
 export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
   const bench: Bench = {
     base, env, snapshot: base.snapshot, events: [], consume: [], schedule: new Map(), drop: new Map(),
-    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false,
+    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false, queued: new Set(),
   };
   const callers = new Callers(base.id);
   for (const input of inputs) {
@@ -42,6 +43,10 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       case 'claimed': claimed(bench, input); break;
       case 'result': result(bench, input); break;
       case 'timer': timer(bench, input); break;
+      case 'handout': callers.handed(input, handout(bench, input)); break;
+      case 'answer': answer(bench, input); callers.answered(input, true); break;
+      case 'expired': expired(bench, input); break;
+      case 'await': awaitAnswer(bench, input); callers.awaited(input); break;
       case 'cancel':
         bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: env.now });
         applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
@@ -76,6 +81,15 @@ class Callers {
   }
   refused(input: CancelInput): void {
     this.settlements.push({ kind: 'refused', input, error: endedError(this.id) });
+  }
+  handed(input: HandoutInput, task: HandedTask | undefined): void {
+    this.settlements.push({ kind: 'handed', input, task });
+  }
+  awaited(input: AwaitInput): void {
+    this.settlements.push({ kind: 'awaited', input });
+  }
+  answered(input: AnswerInput, applied: boolean): void {
+    this.settlements.push({ kind: 'answered', input, applied });
   }
   list(commit: ExecutionCommit | undefined): Settlement[] {
     if (this.creatorSettlement && commit) this.creatorSettlement.summary = summaryOf(commit);
@@ -127,28 +141,7 @@ function result(bench: Bench, input: Extract<Input, { kind: 'result' }>): void {
     return;
   }
   bench.consume.push({ executionId: work.executionId, kind: work.kind, key: work.key, owner: env.workerId });
-  let event: WorkflowEvent;
-  const { now: timestamp } = env;
-  const { attempt } = work;
-  if (work.kind === 'compensation') {
-    const comp = bench.base.wf.step(step)?.compensation?.name ?? step;
-    if (outcome.ok) {
-      bench.events.push({ type: HistoryEventType.CompensationSucceeded, timestamp, step: comp, attempt, data: { for: step, key: work.key, output: outcome.output } });
-      event = { type: 'COMPENSATION_SUCCEEDED', key: work.key };
-    } else {
-      bench.events.push({ type: HistoryEventType.CompensationFailed, timestamp, step: comp, attempt, data: { for: step, key: work.key, error: outcome.error } });
-      event = { type: 'COMPENSATION_FAILED', key: work.key, error: outcome.error };
-    }
-  } else if (outcome.ok) {
-    bench.events.push({ type: HistoryEventType.StepSucceeded, timestamp, step, attempt, data: withIndex({ key: work.key, output: outcome.output }, index) });
-    event = { type: 'STEP_SUCCEEDED', key: work.key, output: outcome.output };
-  } else {
-    bench.events.push({ type: HistoryEventType.StepFailed, timestamp, step, attempt, data: withIndex({ key: work.key, error: outcome.error }, index) });
-    event = { type: 'STEP_FAILED', key: work.key, error: outcome.error };
-    bench.failure = { key: work.key, ...(outcome.error.retryAfterMs !== undefined ? { retryAfterMs: outcome.error.retryAfterMs } : {}) };
-  }
-  applyDecision(bench, decide(bench.base.wf, bench.snapshot!, event));
-  delete bench.failure;
+  recordOutcome(bench, work, outcome);
 }
 
 function timer(bench: Bench, input: Extract<Input, { kind: 'timer' }>): void {
@@ -164,6 +157,9 @@ function settleAfterEnd(bench: Bench, input: CancelInput | WorkInput, callers: C
     callers.refused(input);
     return;
   }
+  if (input.kind === 'handout') callers.handed(input, undefined);
+  if (input.kind === 'answer') callers.answered(input, false);
+  if (input.kind === 'await') callers.awaited(input);
   const k = refKey(input.work);
   if (input.kind === 'claimed') bench.release.push(k);
   bench.drop.set(k, toRef(input.work));
@@ -173,7 +169,7 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   const { base, env } = bench;
   const draft: Draft = {
     base, inputs, commit: undefined, snapshot: bench.snapshot, launches: [], reserve: [], release: bench.release,
-    unhold: [], aborts: [], settle: [], backlog: false,
+    unhold: [], aborts: [], settle: [], backlog: false, queued: [],
   };
   if (bench.events.length === 0 && bench.drop.size === 0 && bench.consume.length === 0) {
     draft.settle = callers.list(undefined);
@@ -213,5 +209,6 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   draft.settle = callers.list(commit);
   if (bench.wakeAt !== undefined) draft.wakeAt = bench.wakeAt;
   draft.backlog = bench.backlog;
+  draft.queued = [...bench.queued];
   return draft;
 }
