@@ -18,6 +18,7 @@ export type { RetryPolicy } from './core/retry-policy.js';
 export { http, type HttpFunction, type HttpFunctionOptions } from './handlers/http-function.js';
 export { verifySignature, signatureHeader, SIGNATURE_HEADER, type VerifyOptions } from './handlers/signature.js';
 export { Worker, type WorkerOptions, type WorkerHandler, type WorkerTaskContext, type WorkerLogger } from './worker/worker.js';
+export { worker, callback, type WorkerBinding, type WorkerOptions as WorkerStepOptions, type CallbackHandler, type CallbackContext } from './handlers/remote-steps.js';
 export type { Store, ExecutionSummary, StoredExecution } from './core/store.js';
 export { natsTrigger, type NatsTrigger, type NatsTriggerOptions } from './triggers/nats-trigger.js';
 export { amqpTrigger, type AmqpTrigger, type AmqpTriggerOptions } from './triggers/amqp-trigger.js';

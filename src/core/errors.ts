@@ -22,6 +22,7 @@ export const ErrorCodes = {
   EXECUTION_NOT_FAILED: { status: 409, summary: 'Only a FAILED execution can be redriven; this one is running, queued, succeeded or cancelled.' },
   EXECUTION_COMPENSATED: { status: 409, summary: "The failed execution's compensations already ran, so it cannot be redriven; start a new one." },
   SCHEDULE_CONFLICT: { status: 409, summary: 'A schedule with that id exists with another definition.' },
+  TASK_NOT_CURRENT: { status: 409, summary: 'The task token is no longer current: the step was retried, cancelled or timed out, or the task was already answered.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body is not application/json.' },
   WAIT_TIMEOUT: { status: 408, summary: 'The execution did not end within the time the caller waited.' },
@@ -135,6 +136,8 @@ export const StepErrorCodes = {
   HttpBadResponse: 'Stepwise.HttpBadResponse',
   /** A polling worker was stopped before its handler finished; the task was handed back as failed. */
   WorkerStopped: 'Stepwise.WorkerStopped',
+  /** A worker task declared `heartbeatMs` and no heartbeat (or answer) came in time (retryable). */
+  HeartbeatTimeout: 'Stepwise.HeartbeatTimeout',
   /** A map state's `itemsPath` does not hold an array. */
   MapItemsNotArray: 'Stepwise.MapItemsNotArray',
   /** A definition function (choice rule, transform, wait, output, cause) threw. */

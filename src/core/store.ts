@@ -31,7 +31,21 @@ export interface StoredExecution extends ExecutionSummary {
 }
 
 /** Kinds of durable work. */
-export type WorkKind = 'task' | 'timer' | 'compensation';
+export type WorkKind = 'task' | 'timer' | 'compensation' | 'queued' | 'outside';
+
+/**
+ * What a row waiting on the outside world carries (docs/handlers.md): a 'queued' row, a worker
+ * step's attempt waiting for a poll of its `queue`; an 'outside' row, an attempt handed to a
+ * worker or a callback, waiting for the answer that holds the token whose SHA-256 is `tokenHash`
+ * (the token itself is never stored), due when it lapses: at `deadline` (the step's timeout), or
+ * earlier when no heartbeat comes within `heartbeatMs`.
+ */
+export interface OutsideWait {
+  queue?: string;
+  tokenHash?: string;
+  deadline?: number;
+  heartbeatMs?: number;
+}
 
 /** Identifies one durable work row: at most one exists per (execution, kind, key). */
 export interface WorkRef {
@@ -41,7 +55,7 @@ export interface WorkRef {
   key: string;
 }
 
-export interface WorkItem extends WorkRef {
+export interface WorkItem extends WorkRef, OutsideWait {
   attempt: number;
   dueAt: number;
   leaseOwner?: string;
@@ -49,7 +63,7 @@ export interface WorkItem extends WorkRef {
 }
 
 /** A work row to create (or replace, when one with the same ref exists). */
-export interface NewWork extends WorkRef {
+export interface NewWork extends WorkRef, OutsideWait {
   attempt: number;
   dueAt: number;
   /** Claim it in the same transaction for this owner until `leaseUntil` (the engine runs it next). */
@@ -108,6 +122,8 @@ export interface ClaimRequest {
   limit: number;
   /** Only rows of these kinds (timers are claimed apart from handler work, which is capacity-bound). @default all */
   kinds?: WorkKind[];
+  /** With kind 'queued': only rows of this queue (required then). */
+  queue?: string;
 }
 
 export interface Store {
@@ -148,7 +164,14 @@ export interface Store {
   releaseLeases(owner: string): Promise<void>;
   /** Voids every lease (exclusive stores only, at start-up). */
   releaseAllLeases(): Promise<void>;
-  /** The earliest due time of unleased (or lease-expired, as of `now`) work, if any. */
+  /**
+   * Leases the 'outside' row whose token hash is `tokenHash` to `owner`, if no one holds it (or
+   * its lease lapsed): the one way an answer from outside takes a row, so at most one is applied.
+   */
+  claimByToken(tokenHash: string, owner: string, now: number, leaseUntil: number): Promise<WorkItem | undefined>;
+  /** A heartbeat: moves an unleased 'outside' row's due time to `now + heartbeatMs` (never past its deadline); false when no such row. */
+  extendByToken(tokenHash: string, now: number): Promise<boolean>;
+  /** The earliest due time of unleased (or lease-expired, as of `now`) work, if any; 'queued' rows, which polls take, are not counted. */
   nextDueAt(now: number): Promise<number | undefined>;
   /** The work rows of one execution (for describe, cancel and tests). */
   listWork(executionId: string): Promise<WorkItem[]>;

@@ -21,6 +21,10 @@ export interface StepContext {
   signal: AbortSignal;
   /** The item's position, for a map iteration. */
   index?: number;
+  /** When the step's timeoutMs runs out, in ms since the epoch (an HTTP function sends it on). */
+  deadline?: number;
+  /** The execution's W3C trace context, when it has one. */
+  traceparent?: string;
 }
 
 export type Handler<In = any, Out = unknown> = (input: In, ctx: StepContext) => Out | Promise<Out>;

@@ -118,10 +118,11 @@ export class Claimer {
     const { store, clock, ledger, workerId } = this.deps;
     const now = clock.now();
     const leaseUntil = now + this.deps.leaseMs;
-    const timers = await store.claimWork({ owner: workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer'] });
+    // Timers, and waits on the outside world that lapsed: both are applied in a commit, not run.
+    const timers = await store.claimWork({ owner: workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer', 'outside'] });
     for (const w of this.notTaken(timers)) {
       ledger.hold(w);
-      this.deps.deliver(w.executionId, { kind: 'timer', work: w });
+      this.deps.deliver(w.executionId, w.kind === 'outside' ? { kind: 'expired', work: w } : { kind: 'timer', work: w });
     }
     const capacity = ledger.freeCapacity();
     let tasks: WorkItem[] = [];

@@ -30,6 +30,8 @@ export interface CommitLoopDeps {
   launch(live: Live, work: WorkItem): void;
   /** Work was scheduled for `at` (or is backlogged, at now): look for due work then. */
   wakeAt(at: number): void;
+  /** Queues that got work to hand out (polls waiting on them wake). */
+  queued?(queues: string[]): void;
   /** A commit here ended the execution. */
   ended(executionId: string, status: ExecutionStatus): void;
 }
@@ -219,6 +221,7 @@ export class CommitLoop {
     }
     if (draft.wakeAt !== undefined) this.deps.wakeAt(draft.wakeAt);
     if (draft.backlog) this.deps.wakeAt(this.deps.clock.now());
+    if (draft.queued.length > 0) this.deps.queued?.(draft.queued);
     if (draft.commit && isTerminalStatus(live.status)) this.deps.ended(id, live.status);
     if (ledger.hasRunning(id)) this.live.set(id, live);
     else this.live.delete(id);
@@ -244,6 +247,9 @@ export class CommitLoop {
         if (!('work' in i) || refKey(i.work) !== lost) retry.push(i);
         else if (i.kind === 'result') retry.push({ ...i, leaseLost: true });
         else if (i.kind === 'claimed') this.deps.ledger.unreserve(lost);
+        else if (i.kind === 'handout') i.done.resolve(undefined);
+        else if (i.kind === 'answer') i.done.resolve(false);
+        else if (i.kind === 'await') i.settled();
       }
       this.requeue(id, retry);
       return;

@@ -5,10 +5,13 @@
 import { HistoryEventType, type NewHistoryEvent } from '../core/events.js';
 import { backoffDelay } from '../core/retry-policy.js';
 import type { NewWork, WorkItem, WorkKind, WorkRef } from '../core/store.js';
-import { parseStepKey, type WorkflowCommand } from '../dsl/machine-types.js';
+import { parseStepKey, type WorkflowCommand, type WorkflowEvent } from '../dsl/machine-types.js';
 import { decide, type Decision, type Snapshot } from './decide.js';
 import type { Live, StepEnv } from './draft.js';
+import type { HandlerOutcome } from './inputs.js';
 import { refKey } from '../core/work-ref.js';
+import { handlerLocation } from '../handlers/location.js';
+import { callbackHandler, workerBinding } from '../handlers/remote-steps.js';
 
 /** A launch planned by this draft; `claimed` when its capacity was reserved by the claim. */
 export interface PlannedLaunch {
@@ -34,6 +37,10 @@ export interface Bench {
   backlog: boolean;
   /** A redrive in this draft took a FAILED execution back to RUNNING. */
   reopened?: boolean;
+  /** Queues that get a new 'queued' row in this draft: their waiting polls are woken once it lands. */
+  queued: Set<string>;
+  /** The failure this draft is applying, while its decision is applied: its Retry-After bounds the retry. */
+  failure?: { key: string; retryAfterMs?: number };
 }
 
 interface DueTimer {
@@ -72,10 +79,11 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
         bench.events.push({ type: HistoryEventType.StateEntered, timestamp: bench.env.now, step: cmd.params.step });
         break;
       case 'runTask':
+        if (toQueue(bench, cmd.params.key, 1, bench.env.now)) break;
         if (runNow(bench, 'task', cmd.params.key)) {
           bench.events.push({
             type: HistoryEventType.StepStarted, timestamp: bench.env.now, step: cmd.params.step, attempt: 1,
-            data: withIndex({ key: cmd.params.key, worker: bench.env.workerId }, cmd.params.index),
+            data: withIndex({ key: cmd.params.key, ...whereItRuns(bench, cmd.params.step) }, cmd.params.index),
           });
         }
         break;
@@ -108,7 +116,13 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
         break;
       }
       case 'cancelWork':
-        for (const key of cmd.params.keys) leave(bench, { executionId: bench.base.id, kind: cmd.params.kind, key });
+        for (const key of cmd.params.keys) {
+          leave(bench, { executionId: bench.base.id, kind: cmd.params.kind, key });
+          // A task's attempt may be waiting for a poll or for an answer from outside instead.
+          if (cmd.params.kind === 'task' && hasOutsideRow(bench, key)) {
+            for (const kind of ['queued', 'outside'] as const) leave(bench, { executionId: bench.base.id, kind, key });
+          }
+        }
         break;
     }
   }
@@ -143,11 +157,35 @@ function retryLater(bench: Bench, cmd: Extract<WorkflowCommand, { type: 'retryTa
   const runtime = bench.base.wf.step(step);
   const policies = kind === 'task' ? runtime?.retry : runtime?.compensation?.retry;
   const policy = policies?.[cmd.params.policy];
-  const delayMs = policy ? backoffDelay(policy, cmd.params.attempt, bench.env.random()) : 1000;
+  // A failure that said when to come back (an HTTP function's Retry-After) sets the earliest retry.
+  const retryAfterMs = bench.failure?.key === cmd.params.key ? bench.failure.retryAfterMs ?? 0 : 0;
+  const delayMs = policy ? backoffDelay(policy, cmd.params.attempt, bench.env.random(), retryAfterMs) : Math.max(1000, retryAfterMs);
   const dueAt = now + delayMs;
+  if (kind === 'task' && toQueue(bench, cmd.params.key, cmd.params.attempt, dueAt, false)) {
+    bench.events.push({ type: HistoryEventType.RetryScheduled, timestamp: now, step, attempt: cmd.params.attempt, data: { key: cmd.params.key, dueAt, delayMs } });
+    return;
+  }
   const stepName = cmd.type === 'retryCompensation' ? cmd.params.compensation : step;
   bench.events.push({ type: HistoryEventType.RetryScheduled, timestamp: now, step: stepName, attempt: cmd.params.attempt, data: { key: cmd.params.key, dueAt, delayMs } });
   scheduleLater(bench, { executionId: bench.base.id, kind, key: cmd.params.key, attempt: cmd.params.attempt, dueAt });
+}
+
+/**
+ * A worker step's attempt is a 'queued' row of its queue, for a poll to take (true); false for
+ * any other step. Polls that wait are woken when it lands; one due later is found by their polling.
+ */
+function toQueue(bench: Bench, key: string, attempt: number, dueAt: number, now = true): boolean {
+  const queue = workerBinding(bench.base.wf.step(parseStepKey(key).step)?.handler)?.queue;
+  if (queue === undefined) return false;
+  bench.schedule.set(refKey({ executionId: bench.base.id, kind: 'queued', key }), { executionId: bench.base.id, kind: 'queued', key, attempt, dueAt, queue });
+  if (now) bench.queued.add(queue);
+  return true;
+}
+
+/** Whether a step's attempts may wait outside the engine (a worker or callback step). */
+function hasOutsideRow(bench: Bench, key: string): boolean {
+  const handler = bench.base.wf.step(parseStepKey(key).step)?.handler;
+  return workerBinding(handler) !== undefined || callbackHandler(handler) !== undefined;
 }
 
 function scheduleLater(bench: Bench, work: NewWork): void {
@@ -180,6 +218,43 @@ function leave(bench: Bench, ref: WorkRef): void {
   bench.aborts.push(k);
 }
 
+/**
+ * StepStarted's `worker` data: where the attempt runs. A remote handler names its location (an
+ * HTTP function's origin), with the engine that called it beside it as `engine`.
+ */
+export function whereItRuns(bench: Bench, step: string): { worker: string; engine?: string } {
+  const where = handlerLocation(bench.base.wf.step(step)?.handler);
+  return where === undefined ? { worker: bench.env.workerId } : { worker: where, engine: bench.env.workerId };
+}
+
 export function withIndex(data: Record<string, unknown>, index: number | undefined): Record<string, unknown> {
   return index === undefined ? data : { ...data, index };
+}
+
+/** The history event and machine event of a step's (or compensation's) outcome. */
+export function recordOutcome(bench: Bench, work: WorkItem, outcome: HandlerOutcome): void {
+  const { env } = bench;
+  const { step, index } = parseStepKey(work.key);
+  let event: WorkflowEvent;
+  const { now: timestamp } = env;
+  const { attempt } = work;
+  if (work.kind === 'compensation') {
+    const comp = bench.base.wf.step(step)?.compensation?.name ?? step;
+    if (outcome.ok) {
+      bench.events.push({ type: HistoryEventType.CompensationSucceeded, timestamp, step: comp, attempt, data: { for: step, key: work.key, output: outcome.output } });
+      event = { type: 'COMPENSATION_SUCCEEDED', key: work.key };
+    } else {
+      bench.events.push({ type: HistoryEventType.CompensationFailed, timestamp, step: comp, attempt, data: { for: step, key: work.key, error: outcome.error } });
+      event = { type: 'COMPENSATION_FAILED', key: work.key, error: outcome.error };
+    }
+  } else if (outcome.ok) {
+    bench.events.push({ type: HistoryEventType.StepSucceeded, timestamp, step, attempt, data: withIndex({ key: work.key, output: outcome.output }, index) });
+    event = { type: 'STEP_SUCCEEDED', key: work.key, output: outcome.output };
+  } else {
+    bench.events.push({ type: HistoryEventType.StepFailed, timestamp, step, attempt, data: withIndex({ key: work.key, error: outcome.error }, index) });
+    event = { type: 'STEP_FAILED', key: work.key, error: outcome.error };
+    bench.failure = { key: work.key, ...(outcome.error.retryAfterMs !== undefined ? { retryAfterMs: outcome.error.retryAfterMs } : {}) };
+  }
+  applyDecision(bench, decide(bench.base.wf, bench.snapshot!, event));
+  delete bench.failure;
 }

@@ -9,9 +9,10 @@ import { ExecutionStatus, isTerminalStatus } from '../core/status.js';
 import type { ExecutionCommit } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
 import { begin, decide, expectsWork, outcomeOf, persist } from './decide.js';
-import { applyDecision, withIndex, type Bench } from './draft-commands.js';
+import { applyDecision, recordOutcome, whereItRuns, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
-import type { CancelInput, CreateInput, EventInput, Input, RedriveInput, WorkInput } from './inputs.js';
+import type { AnswerInput, AwaitInput, CancelInput, CreateInput, EventInput, HandedTask, HandoutInput, Input, RedriveInput, WorkInput } from './inputs.js';
+import { answer, awaitAnswer, expired, handout } from './draft-outside.js';
 import { redriveBlocker } from '../dsl/compile/redrive.js';
 import { StepwiseError } from '../core/errors.js';
 import { refKey, toRef } from '../core/work-ref.js';
@@ -20,7 +21,7 @@ import { refKey, toRef } from '../core/work-ref.js';
 export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
   const bench: Bench = {
     base, env, snapshot: base.snapshot, events: [], consume: [], schedule: new Map(), drop: new Map(),
-    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false,
+    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false, queued: new Set(),
   };
   const callers = new Callers(base.id);
   for (const input of inputs) {
@@ -48,6 +49,10 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       case 'claimed': claimed(bench, input); break;
       case 'result': result(bench, input); break;
       case 'timer': timer(bench, input); break;
+      case 'handout': callers.handed(input, handout(bench, input)); break;
+      case 'answer': answer(bench, input); callers.answered(input, true); break;
+      case 'expired': expired(bench, input); break;
+      case 'await': awaitAnswer(bench, input); callers.awaited(input); break;
       case 'cancel':
         bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: env.now });
         applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
@@ -90,6 +95,15 @@ class Callers {
   redriven(input: RedriveInput, count: number): void {
     this.settlements.push({ kind: 'redriven', input, count });
   }
+  handed(input: HandoutInput, task: HandedTask | undefined): void {
+    this.settlements.push({ kind: 'handed', input, task });
+  }
+  awaited(input: AwaitInput): void {
+    this.settlements.push({ kind: 'awaited', input });
+  }
+  answered(input: AnswerInput, applied: boolean): void {
+    this.settlements.push({ kind: 'answered', input, applied });
+  }
   list(commit: ExecutionCommit | undefined): Settlement[] {
     if (this.creatorSettlement && commit) this.creatorSettlement.summary = summaryOf(commit);
     return this.settlements;
@@ -126,7 +140,7 @@ function claimed(bench: Bench, input: Extract<Input, { kind: 'claimed' }>): void
     const name = bench.base.wf.step(step)?.compensation?.name ?? step;
     bench.events.push({ type: HistoryEventType.CompensationStarted, timestamp: env.now, step: name, attempt: input.work.attempt, data: { for: step, key: input.work.key, worker: env.workerId, ...rerun } });
   } else {
-    bench.events.push({ type: HistoryEventType.StepStarted, timestamp: env.now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, worker: env.workerId, ...rerun }, index) });
+    bench.events.push({ type: HistoryEventType.StepStarted, timestamp: env.now, step, attempt: input.work.attempt, data: withIndex({ key: input.work.key, ...whereItRuns(bench, step), ...rerun }, index) });
   }
   bench.launches.set(k, { work: input.work, claimed: true });
 }
@@ -134,32 +148,13 @@ function claimed(bench: Bench, input: Extract<Input, { kind: 'claimed' }>): void
 function result(bench: Bench, input: Extract<Input, { kind: 'result' }>): void {
   const { env } = bench;
   const { work, outcome } = input;
-  const { step, index } = parseStepKey(work.key);
+  const { step } = parseStepKey(work.key);
   if (input.leaseLost) {
     bench.events.push({ type: HistoryEventType.StepResultRefused, timestamp: env.now, step, attempt: work.attempt, data: { key: work.key, worker: env.workerId, reason: 'lease lost' } });
     return;
   }
   bench.consume.push({ executionId: work.executionId, kind: work.kind, key: work.key, owner: env.workerId });
-  let event: WorkflowEvent;
-  const { now: timestamp } = env;
-  const { attempt } = work;
-  if (work.kind === 'compensation') {
-    const comp = bench.base.wf.step(step)?.compensation?.name ?? step;
-    if (outcome.ok) {
-      bench.events.push({ type: HistoryEventType.CompensationSucceeded, timestamp, step: comp, attempt, data: { for: step, key: work.key, output: outcome.output } });
-      event = { type: 'COMPENSATION_SUCCEEDED', key: work.key };
-    } else {
-      bench.events.push({ type: HistoryEventType.CompensationFailed, timestamp, step: comp, attempt, data: { for: step, key: work.key, error: outcome.error } });
-      event = { type: 'COMPENSATION_FAILED', key: work.key, error: outcome.error };
-    }
-  } else if (outcome.ok) {
-    bench.events.push({ type: HistoryEventType.StepSucceeded, timestamp, step, attempt, data: withIndex({ key: work.key, output: outcome.output }, index) });
-    event = { type: 'STEP_SUCCEEDED', key: work.key, output: outcome.output };
-  } else {
-    bench.events.push({ type: HistoryEventType.StepFailed, timestamp, step, attempt, data: withIndex({ key: work.key, error: outcome.error }, index) });
-    event = { type: 'STEP_FAILED', key: work.key, error: outcome.error };
-  }
-  applyDecision(bench, decide(bench.base.wf, bench.snapshot!, event));
+  recordOutcome(bench, work, outcome);
 }
 
 function timer(bench: Bench, input: Extract<Input, { kind: 'timer' }>): void {
@@ -222,6 +217,9 @@ function settleAfterEnd(bench: Bench, input: CancelInput | EventInput | WorkInpu
     callers.refused(input);
     return;
   }
+  if (input.kind === 'handout') callers.handed(input, undefined);
+  if (input.kind === 'answer') callers.answered(input, false);
+  if (input.kind === 'await') callers.awaited(input);
   const k = refKey(input.work);
   if (input.kind === 'claimed') bench.release.push(k);
   bench.drop.set(k, toRef(input.work));
@@ -231,7 +229,7 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   const { base, env } = bench;
   const draft: Draft = {
     base, inputs, commit: undefined, snapshot: bench.snapshot, launches: [], reserve: [], release: bench.release,
-    unhold: [], aborts: [], settle: [], backlog: false,
+    unhold: [], aborts: [], settle: [], backlog: false, queued: [],
   };
   if (bench.events.length === 0 && bench.drop.size === 0 && bench.consume.length === 0) {
     draft.settle = callers.list(undefined);
@@ -272,5 +270,6 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   draft.settle = callers.list(commit);
   if (bench.wakeAt !== undefined) draft.wakeAt = bench.wakeAt;
   draft.backlog = bench.backlog;
+  draft.queued = [...bench.queued];
   return draft;
 }

@@ -7,7 +7,7 @@ import type { ExecutionStatus } from '../core/status.js';
 import type { ExecutionCommit, ExecutionSummary, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import type { Snapshot } from './decide.js';
-import type { CancelInput, CreateInput, EventInput, Input, RedriveInput } from './inputs.js';
+import type { AnswerInput, AwaitInput, CancelInput, CreateInput, EventInput, HandedTask, HandoutInput, Input, RedriveInput } from './inputs.js';
 
 /** What the engine holds in memory for an execution while it has work in flight here. */
 export interface Live {
@@ -46,7 +46,13 @@ export type Settlement =
   /** An event whose EventReceived is committed, or one whose id was received before. */
   | { kind: 'event'; input: EventInput; outcome: 'accepted' | 'duplicate' }
   /** A redrive whose ExecutionRedriven is committed; `count` is its number. */
-  | { kind: 'redriven'; input: RedriveInput; count: number };
+  | { kind: 'redriven'; input: RedriveInput; count: number }
+  /** A handout that committed (with the task) or was dropped (undefined). */
+  | { kind: 'handed'; input: HandoutInput; task: HandedTask | undefined }
+  /** An answer that applied, or not (the step no longer waits for it). */
+  | { kind: 'answered'; input: AnswerInput; applied: boolean }
+  /** A callback step's wait committed (or dropped): answers held for it may go ahead. */
+  | { kind: 'awaited'; input: AwaitInput };
 
 export interface Draft {
   /** The state the draft was computed from. */
@@ -72,6 +78,8 @@ export interface Draft {
   wakeAt?: number;
   /** A task could not start here for want of capacity: look for due work again soon. */
   backlog: boolean;
+  /** Queues with new work for polls once the commit lands. */
+  queued: string[];
 }
 
 /** Tells a waiting caller what its input came to. */
@@ -82,6 +90,9 @@ export function settle(s: Settlement): void {
     case 'refused': s.input.done.reject(s.error); break;
     case 'event': s.input.done.resolve(s.outcome); break;
     case 'redriven': s.input.done.resolve(s.count); break;
+    case 'handed': s.input.done.resolve(s.task); break;
+    case 'answered': s.input.done.resolve(s.applied); break;
+    case 'awaited': s.input.settled(); break;
   }
 }
 

@@ -16,6 +16,8 @@ import { Launcher } from './launcher.js';
 import { Ledger } from './ledger.js';
 import { findPreviousRuns } from './previous-runs.js';
 import { WorkflowRegistry } from './registry.js';
+import { TaskDoor, type AnswerResult, type PolledTask } from './task-door.js';
+import type { HandlerOutcome } from './inputs.js';
 
 export type { EngineOptions } from './engine-options.js';
 export type { Logger } from './logger.js';
@@ -39,6 +41,7 @@ export class Engine {
   private readonly loop: CommitLoop;
   private readonly claimer: Claimer;
   private readonly launcher: Launcher;
+  private readonly door: TaskDoor;
   private started = false;
   private stopping = false;
 
@@ -55,6 +58,7 @@ export class Engine {
       isStopping: () => this.stopping,
       launch: (live, work) => this.launcher.launch(live, work),
       wakeAt: (at) => this.claimer.wakeAt(at),
+      queued: (queues) => this.door.queued(queues),
       ended: (id) => this.endWaiters.ended(id),
     });
     this.claimer = new Claimer({
@@ -67,7 +71,30 @@ export class Engine {
       clock, ledger, maxOutputBytes: settings.maxOutputBytes,
       deliver: (id, input) => this.loop.enqueue(id, input),
       slotFreed: () => this.claimer.slotFreed(),
+      issueToken: () => this.door.issueToken(),
     });
+    this.door = new TaskDoor({ store, clock, ledger, workerId, leaseMs, deliver: (id, input) => this.loop.enqueue(id, input) });
+  }
+
+  // ---- work finished outside the engine (docs/handlers.md) ---------------------------------
+
+  /** A poll of a worker queue: a task (its StepStarted and token committed), or undefined after `waitMs`. */
+  pollTask(queue: string, pollerId: string, waitMs: number, gone: AbortSignal): Promise<PolledTask | undefined> {
+    return this.door.poll(queue, pollerId, waitMs, gone);
+  }
+
+  /** A task's answer, applied once while its token is current. */
+  answerTask(token: string, outcome: HandlerOutcome): Promise<AnswerResult> {
+    return this.door.answer(token, outcome);
+  }
+
+  heartbeatTask(token: string): Promise<AnswerResult> {
+    return this.door.heartbeat(token);
+  }
+
+  /** A task handed to a poll whose client went away goes back to its queue. */
+  releaseTask(token: string): Promise<void> {
+    return this.door.release(token);
   }
 
   // ---- registry ---------------------------------------------------------------------------

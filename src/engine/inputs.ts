@@ -68,7 +68,44 @@ export type Input =
   /** A handler's outcome; `leaseLost` when another worker took the row over meanwhile. */
   | { kind: 'result'; work: WorkItem; outcome: HandlerOutcome; leaseLost?: boolean }
   /** A due timer row the claimer leased here. */
-  | { kind: 'timer'; work: WorkItem };
+  | { kind: 'timer'; work: WorkItem }
+  | HandoutInput
+  | AnswerInput
+  /** A due 'outside' row the claimer leased here: the worker or callback did not answer in time. */
+  | { kind: 'expired'; work: WorkItem }
+  /** A callback step's function returned: its task row becomes an 'outside' row waiting for the token. */
+  | AwaitInput;
+
+export interface AwaitInput { kind: 'await'; work: WorkItem; tokenHash: string; deadline: number; settled(): void }
+
+/**
+ * A poll took a 'queued' row (leased here): once committed, the attempt is handed to `workerId`
+ * under the token whose hash is given. `done` hears the task to answer the poll with, or undefined.
+ */
+export interface HandoutInput {
+  kind: 'handout';
+  work: WorkItem;
+  workerId: string;
+  tokenHash: string;
+  done: Deferred<HandedTask | undefined>;
+}
+
+/** What a poll answers with, but the token (which only the door knows). */
+export interface HandedTask {
+  input: unknown;
+  context: Record<string, unknown>;
+}
+
+/**
+ * An answer to a task token, whose 'outside' row the door leased here: an outcome, or `requeue`
+ * (the poll that took the task went away before hearing of it). `done` hears whether it applied.
+ */
+export interface AnswerInput {
+  kind: 'answer';
+  work: WorkItem;
+  outcome: HandlerOutcome | 'requeue';
+  done: Deferred<boolean>;
+}
 
 /** Inputs that name a work row this process holds. */
 export type WorkInput = Extract<Input, { work: WorkItem }>;

@@ -4,6 +4,7 @@ import type { Handler, StepContext } from '../dsl/definition.js';
 import { parseStepKey, type WorkflowContext } from '../dsl/machine-types.js';
 import type { Live } from './draft.js';
 import { runHandler } from './handler-runner.js';
+import { callbackHandler } from '../handlers/remote-steps.js';
 import type { HandlerOutcome, Input } from './inputs.js';
 import type { Ledger, Running } from './ledger.js';
 import { refKey } from '../core/work-ref.js';
@@ -16,6 +17,8 @@ export interface LauncherDeps {
   deliver(executionId: string, input: Input): void;
   /** A handler finished: capacity is free again (the claimer may take backlogged work). */
   slotFreed(): void;
+  /** A callback step hands out a token: its hash, and a promise the door may wait on until the wait is committed. */
+  issueToken(): { token: string; hash: string; settled(): void };
 }
 
 /**
@@ -42,8 +45,31 @@ export class Launcher {
       finish({ ok: false, error: { code: 'Stepwise.HandlerMissing', message: `no handler for '${call.stepContext.step}'`, terminal: true } });
       return;
     }
+    // The deadline is told to the handler (an HTTP function passes it on); the runner enforces it.
+    const stepContext = { ...call.stepContext, deadline: this.deps.clock.now() + call.timeoutMs };
+    const waits = callbackHandler(call.handler);
+    if (waits) {
+      // A callback step: its function hands the token out; a normal return means "wait for it".
+      const issued = this.deps.issueToken();
+      const deadline = stepContext.deadline;
+      void runHandler({
+        handler: (input, ctx) => waits.start(input, { ...ctx, taskToken: issued.token }), input: call.input, stepContext,
+        timeoutMs: call.timeoutMs, maxOutputBytes: this.deps.maxOutputBytes, clock: this.deps.clock, abort,
+      }).then((outcome) => {
+        if (!ledger.finishRunning(key, running)) {
+          issued.settled();
+        } else if (outcome.ok && !running.leaseLost) {
+          this.deps.deliver(work.executionId, { kind: 'await', work, tokenHash: issued.hash, deadline, settled: issued.settled });
+        } else {
+          issued.settled();
+          this.deps.deliver(work.executionId, { kind: 'result', work, outcome, leaseLost: running.leaseLost });
+        }
+        this.deps.slotFreed();
+      });
+      return;
+    }
     void runHandler({
-      handler: call.handler, input: call.input, stepContext: call.stepContext, timeoutMs: call.timeoutMs,
+      handler: call.handler, input: call.input, stepContext, timeoutMs: call.timeoutMs,
       maxOutputBytes: this.deps.maxOutputBytes, clock: this.deps.clock, abort,
     }).then((outcome) => {
       finish(outcome);
@@ -52,7 +78,7 @@ export class Launcher {
   }
 }
 
-interface HandlerCall {
+export interface HandlerCall {
   handler: Handler | undefined;
   input: unknown;
   timeoutMs: number;
@@ -60,7 +86,7 @@ interface HandlerCall {
 }
 
 /** Which function a work row calls, with what input and context: read from the definition and the machine's context. */
-function handlerCall(live: Live, work: WorkItem): HandlerCall {
+export function handlerCall(live: Live, work: WorkItem): HandlerCall {
   const { step, index } = parseStepKey(work.key);
   const runtime = live.wf.step(step);
   const machineContext: WorkflowContext = live.snapshot!.context;

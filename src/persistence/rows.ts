@@ -12,7 +12,8 @@ export interface ExecutionRow {
   error: string | null; snapshot?: string; last_seq?: number; started_at: number; ended_at: number | null;
 }
 export interface HistoryRow { seq: number; type: string; ts: number; step: string | null; attempt: number | null; data: string | null }
-export interface WorkRow { execution_id: string; kind: string; key: string; attempt: number; due_at: number; lease_owner: string | null; lease_until: number | null }
+export interface WorkRow { execution_id: string; kind: string; key: string; attempt: number; due_at: number; lease_owner: string | null; lease_until: number | null;
+  queue?: string | null; token_hash?: string | null; deadline?: number | string | null; heartbeat_ms?: number | string | null }
 
 export function toSummary(row: ExecutionRow): ExecutionSummary {
   const summary: ExecutionSummary = {
@@ -42,6 +43,10 @@ export function toWork(row: WorkRow): WorkItem {
   const item: WorkItem = { executionId: row.execution_id, kind: row.kind as WorkKind, key: row.key, attempt: row.attempt, dueAt: row.due_at };
   if (row.lease_owner !== null) item.leaseOwner = row.lease_owner;
   if (row.lease_until !== null) item.leaseUntil = row.lease_until;
+  if (row.queue != null) item.queue = row.queue;
+  if (row.token_hash != null) item.tokenHash = row.token_hash;
+  if (row.deadline != null) item.deadline = Number(row.deadline);
+  if (row.heartbeat_ms != null) item.heartbeatMs = Number(row.heartbeat_ms);
   return item;
 }
 

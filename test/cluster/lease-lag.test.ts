@@ -44,6 +44,8 @@ describe.skipIf(!enabled)('a commit that lags past the lease', () => {
       releaseAllLeases: () => store.releaseAllLeases(),
       nextDueAt: (now) => store.nextDueAt(now),
       listWork: (id) => store.listWork(id),
+      claimByToken: (hash, owner, now, until) => store.claimByToken(hash, owner, now, until),
+      extendByToken: (hash, now) => store.extendByToken(hash, now),
       close: () => store.close(),
     };
     const engine = new Engine({ store: slow, workerId: 'A', leaseMs: 300, pollIntervalMs: 100 }).register(wf);

@@ -39,7 +39,8 @@ class Lockstep {
   }
 
   get done(): boolean {
-    return this.cached.status !== 'active' || this.events >= MAX_EVENTS;
+    // '$failed' is not a final state (a redrive may leave it), but nothing else happens there.
+    return this.cached.status !== 'active' || this.cached.matches('$failed') || this.events >= MAX_EVENTS;
   }
 
   get snapshot(): AnyMachineSnapshot {
@@ -104,7 +105,7 @@ describe('the cached scope decides as xstate transition() does', () => {
     // The drive reached every way an execution ends, and is not a handful of events.
     for (const end of ['"$succeeded"', '"$failed"', '"$cancelled"']) expect(ends.get(end) ?? 0, end).toBeGreaterThan(0);
     expect(events).toBeGreaterThan(1500);
-  });
+  }, 120_000); // pure CPU, some seconds on a quiet machine: a loaded CI core must not fail it
 
   it(`for the property tests' generated definitions (seed ${SEED})`, () => {
     let events = 0;

@@ -128,4 +128,25 @@ describe('an HTTP function step in a real engine', () => {
     const after = await run('fine', {});
     expect(after.end).toMatchObject({ status: 'SUCCEEDED', output: { fine: true } });
   });
+  it("waits at least the function's Retry-After before the retry, and says where each attempt ran", async () => {
+    let calls = 0;
+    const seen: Array<Record<string, unknown>> = [];
+    const fn = await serve((call, res) => {
+      seen.push(call.body.context);
+      if (++calls === 1) return json(res, 503, { error: { name: 'GatewayBusy', message: 'later' } }, { 'retry-after': '2' });
+      json(res, 200, 'ok');
+    });
+    const wf = workflow('patient').task('call', http(`${fn.url}/call`, { secret: SECRET }), {
+      timeoutMs: 5000, retry: [{ errors: ['GatewayBusy'], maxAttempts: 2, intervalMs: 10, jitter: 'none' }],
+    }).build();
+    const { engine, run } = await engineWith(wf);
+    const { end, events } = await run('patient', null);
+    expect(end.status).toBe('SUCCEEDED');
+    const retry = events.find((e) => e.type === T.RetryScheduled)!;
+    expect(retry.data?.delayMs).toBeGreaterThanOrEqual(2000);
+    const started = events.filter((e) => e.type === T.StepStarted);
+    expect(started.map((e) => e.data?.worker)).toEqual([fn.url, fn.url].map((u) => new URL(u).origin));
+    expect(started[0]!.data?.engine).toBe(engine.workerId);
+    expect(seen[0]!.deadline).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
+  });
 });

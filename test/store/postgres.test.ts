@@ -397,7 +397,7 @@ describe.skipIf(!available)('PostgresStore', () => {
     it('claims from a (kind, due_at) index', async () => {
       const indexes = await withAdmin(async (c) =>
         (await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'work' ORDER BY indexname`, [schema])).rows);
-      expect(indexes.map((r) => r.indexname)).toEqual(['work_claim_idx', 'work_lease_owner_idx', 'work_pkey']);
+      expect(indexes.map((r) => r.indexname)).toEqual(['work_claim_idx', 'work_lease_owner_idx', 'work_pkey', 'work_queued_idx', 'work_token_idx']);
       expect(indexes[0].indexdef).toMatch(/\(kind, due_at\)$/);
     });
 

@@ -79,6 +79,7 @@ export function encodeRound(commits: readonly ExecutionCommit[], indexes: readon
     for (const w of scheduled) {
       schedule.push({
         i, eid: w.executionId, kind: w.kind, key: w.key, attempt: w.attempt, due: w.dueAt, owner: w.leaseOwner ?? null, until: w.leaseUntil ?? null,
+        queue: w.queue ?? null, token: w.tokenHash ?? null, deadline: w.deadline ?? null, hb: w.heartbeatMs ?? null,
       });
     }
     for (const r of c.drop ?? []) drop.push({ i, eid: r.executionId, kind: r.kind, key: r.key });

@@ -82,6 +82,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP INDEX IF EXISTS ${s}.work_due_idx`,
     ],
   },
+  {
+    // Rows that wait on the outside world (docs/handlers.md): a worker step's queue, the SHA-256
+    // of the task token an answer must hold, the step's deadline and heartbeat interval.
+    version: 3,
+    name: 'work rows waiting on workers and callbacks',
+    statements: (s) => [
+      `ALTER TABLE ${s}.work ADD COLUMN IF NOT EXISTS queue text COLLATE "C", ADD COLUMN IF NOT EXISTS token_hash text COLLATE "C",
+        ADD COLUMN IF NOT EXISTS deadline bigint, ADD COLUMN IF NOT EXISTS heartbeat_ms bigint`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS work_token_idx ON ${s}.work (token_hash) WHERE token_hash IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS work_queued_idx ON ${s}.work (queue, due_at) WHERE kind = 'queued'`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

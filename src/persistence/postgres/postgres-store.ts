@@ -6,6 +6,9 @@ import type {
   ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { refKey, WORK_KINDS } from '../../core/work-ref.js';
+
+/** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
+const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
 import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
 import { asStorageError, isConnectionError } from '../storage-error.js';
 import { decodeRound, encodeRound, planRounds, type RoundRow } from './commit-batch.js';
@@ -192,7 +195,9 @@ export class PostgresStore implements Store {
       statement = { name: `${this.schema}.claim.${key}`, text: this.sql.claim(kinds) };
       this.claimText.set(key, statement);
     }
-    const { rows } = await this.query<WorkRow>(statement.name, statement.text, [r.owner, r.leaseUntil, r.now, r.limit]);
+    const params: unknown[] = [r.owner, r.leaseUntil, r.now, r.limit];
+    if (kinds.includes('queued')) params.push(r.queue ?? null);
+    const { rows } = await this.query<WorkRow>(statement.name, statement.text, params);
     return rows.map(toWork).sort(byDue);
   }
 
@@ -219,8 +224,18 @@ export class PostgresStore implements Store {
   }
 
   async nextDueAt(now: number): Promise<number | undefined> {
-    const { rows } = await this.query<{ due_at: number | null }>(`${this.schema}.nextDue`, this.sql.nextDue(WORK_KINDS), [now]);
+    const { rows } = await this.query<{ due_at: number | null }>(`${this.schema}.nextDue`, this.sql.nextDue(DUE_KINDS), [now]);
     return rows[0]?.due_at ?? undefined;
+  }
+
+  async claimByToken(tokenHash: string, owner: string, now: number, leaseUntil: number): Promise<WorkItem | undefined> {
+    const { rows } = await this.query<WorkRow>(`${this.schema}.claimByToken`, this.sql.claimByToken, [tokenHash, owner, now, leaseUntil]);
+    return rows[0] ? toWork(rows[0]) : undefined;
+  }
+
+  async extendByToken(tokenHash: string, now: number): Promise<boolean> {
+    const { rows } = await this.query(`${this.schema}.extendByToken`, this.sql.extendByToken, [tokenHash, now]);
+    return rows.length > 0;
   }
 
   async listWork(executionId: string): Promise<WorkItem[]> {

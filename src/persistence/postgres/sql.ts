@@ -38,7 +38,15 @@ export function buildSql(s: string) {
         UPDATE ${s}.work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL RETURNING 1
       )
       SELECT pg_notify($1, '') WHERE EXISTS (SELECT 1 FROM released)`,
-    listWork: `SELECT execution_id, kind, key, attempt, due_at, lease_owner, lease_until FROM ${s}.work WHERE execution_id = $1 ORDER BY due_at, kind, key`,
+    claimByToken: `
+      UPDATE ${s}.work SET lease_owner = $2, lease_until = $4
+      WHERE token_hash = $1 AND kind = 'outside' AND ${'(lease_owner IS NULL OR lease_until < $3::bigint)'}
+      RETURNING execution_id, kind, key, attempt, due_at, lease_owner, lease_until, queue, token_hash, deadline, heartbeat_ms`,
+    extendByToken: `
+      UPDATE ${s}.work SET due_at = CASE WHEN heartbeat_ms IS NULL THEN due_at ELSE least(coalesce(deadline, $2::bigint + heartbeat_ms), $2::bigint + heartbeat_ms) END
+      WHERE token_hash = $1 AND kind = 'outside' AND (lease_owner IS NULL OR lease_until < $2::bigint)
+      RETURNING 1`,
+    listWork: `SELECT execution_id, kind, key, attempt, due_at, lease_owner, lease_until, queue, token_hash, deadline, heartbeat_ms FROM ${s}.work WHERE execution_id = $1 ORDER BY due_at, kind, key`,
     claim: (kinds: readonly WorkKind[]) => claim(s, kinds),
     nextDue: (kinds: readonly WorkKind[]) => nextDue(s, kinds),
   };
@@ -58,7 +66,7 @@ function claim(s: string, kinds: readonly WorkKind[]): string {
   const perKind = kinds.map((kind, i) => `
     k${i} AS (
       SELECT execution_id, kind, key, due_at FROM ${s}.work
-      WHERE kind = '${kind}' AND due_at <= $3::bigint AND ${claimable('$3::bigint')}
+      WHERE kind = '${kind}'${kind === 'queued' ? ' AND queue = $5::text' : ''} AND due_at <= $3::bigint AND ${claimable('$3::bigint')}
       ORDER BY due_at
       LIMIT $4::int
       FOR UPDATE SKIP LOCKED
@@ -73,7 +81,7 @@ function claim(s: string, kinds: readonly WorkKind[]): string {
     UPDATE ${s}.work w SET lease_owner = $1::text, lease_until = $2::bigint
     FROM due
     WHERE w.execution_id = due.execution_id AND w.kind = due.kind AND w.key = due.key
-    RETURNING w.execution_id, w.kind, w.key, w.attempt, w.due_at, w.lease_owner, w.lease_until`;
+    RETURNING w.execution_id, w.kind, w.key, w.attempt, w.due_at, w.lease_owner, w.lease_until, w.queue, w.token_hash, w.deadline, w.heartbeat_ms`;
 }
 
 /** The earliest due time of claimable rows: per kind, the first one in the (kind, due_at) index. */
@@ -125,7 +133,8 @@ function commitRound(s: string): string {
       SELECT * FROM json_to_recordset($4::json) AS k(i int, o int, eid text, kind text, key text, owner text)
     ),
     sch AS (
-      SELECT * FROM json_to_recordset($5::json) AS w(i int, eid text, kind text, key text, attempt int, due bigint, owner text, until bigint)
+      SELECT * FROM json_to_recordset($5::json) AS w(i int, eid text, kind text, key text, attempt int, due bigint, owner text, until bigint,
+        queue text, token text, deadline bigint, hb bigint)
     ),
     dro AS (
       SELECT * FROM json_to_recordset($6::json) AS d(i int, eid text, kind text, key text)
@@ -200,11 +209,12 @@ function commitRound(s: string): string {
       WHERE w.execution_id = d.eid AND w.kind = d.kind AND w.key = d.key
     ),
     put AS (
-      INSERT INTO ${s}.work (execution_id, kind, key, attempt, due_at, lease_owner, lease_until)
-      SELECT w.eid, w.kind, w.key, w.attempt, w.due, w.owner, w.until FROM sch w JOIN landed l ON l.i = w.i
+      INSERT INTO ${s}.work (execution_id, kind, key, attempt, due_at, lease_owner, lease_until, queue, token_hash, deadline, heartbeat_ms)
+      SELECT w.eid, w.kind, w.key, w.attempt, w.due, w.owner, w.until, w.queue, w.token, w.deadline, w.hb FROM sch w JOIN landed l ON l.i = w.i
       ORDER BY w.eid, w.kind, w.key
       ON CONFLICT (execution_id, kind, key) DO UPDATE SET attempt = excluded.attempt, due_at = excluded.due_at,
-        lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+        lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, queue = excluded.queue,
+        token_hash = excluded.token_hash, deadline = excluded.deadline, heartbeat_ms = excluded.heartbeat_ms
     ),
     note AS (
       SELECT pg_notify($7::text, '') WHERE EXISTS (SELECT 1 FROM landed WHERE wake)

@@ -64,4 +64,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX work_unleased ON work (kind, due_at) WHERE lease_owner IS NULL;
   DROP INDEX work_by_kind_due;
   `,
+  // Rows that wait on the outside world (docs/handlers.md): a worker step's queue, the SHA-256
+  // of the task token an answer must hold, the step's deadline and heartbeat interval.
+  `
+  ALTER TABLE work ADD COLUMN queue TEXT;
+  ALTER TABLE work ADD COLUMN token_hash TEXT;
+  ALTER TABLE work ADD COLUMN deadline INTEGER;
+  ALTER TABLE work ADD COLUMN heartbeat_ms INTEGER;
+  CREATE UNIQUE INDEX work_by_token ON work (token_hash) WHERE token_hash IS NOT NULL;
+  CREATE INDEX work_queued ON work (queue, due_at) WHERE kind = 'queued' AND lease_owner IS NULL;
+  `,
 ];

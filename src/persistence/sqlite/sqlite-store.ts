@@ -7,6 +7,9 @@ import type {
   ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { WORK_KINDS } from '../../core/work-ref.js';
+
+/** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
+const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
 import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -100,17 +103,26 @@ export class SqliteStore implements Store {
       leaseOwner: db.prepare('SELECT lease_owner FROM work WHERE execution_id = ? AND kind = ? AND key = ?').pluck(),
       deleteWork: db.prepare('DELETE FROM work WHERE execution_id = ? AND kind = ? AND key = ?'),
       upsertWork: db.prepare(
-        `INSERT INTO work (execution_id, kind, key, attempt, due_at, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO work (execution_id, kind, key, attempt, due_at, lease_owner, lease_until, queue, token_hash, deadline, heartbeat_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (execution_id, kind, key) DO UPDATE SET attempt = excluded.attempt, due_at = excluded.due_at,
-           lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`,
+           lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, queue = excluded.queue,
+           token_hash = excluded.token_hash, deadline = excluded.deadline, heartbeat_ms = excluded.heartbeat_ms`,
       ),
       getExecution: db.prepare('SELECT * FROM executions WHERE id = ?'),
       readHistory: db.prepare('SELECT seq, type, ts, step, attempt, data FROM history WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       renew: db.prepare('UPDATE work SET lease_until = ? WHERE execution_id = ? AND kind = ? AND key = ? AND lease_owner = ?'),
       release: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
       releaseAll: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL'),
+      claimByToken: db.prepare(
+        `UPDATE work SET lease_owner = ?, lease_until = ? WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL RETURNING *`,
+      ),
+      extendByToken: db.prepare(
+        `UPDATE work SET due_at = CASE WHEN heartbeat_ms IS NULL THEN due_at ELSE min(coalesce(deadline, ? + heartbeat_ms), ? + heartbeat_ms) END
+         WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL`,
+      ),
       nextDue: db.prepare(
-        `SELECT min(due_at) FROM (${WORK_KINDS.map(() =>
+        `SELECT min(due_at) FROM (${DUE_KINDS.map(() =>
           'SELECT * FROM (SELECT due_at FROM work WHERE kind = ? AND lease_owner IS NULL ORDER BY due_at LIMIT 1)').join(' UNION ALL ')})`,
       ).pluck(),
       listWork: db.prepare('SELECT * FROM work WHERE execution_id = ? ORDER BY due_at'),
@@ -179,7 +191,10 @@ export class SqliteStore implements Store {
     for (const ref of c.consume ?? []) this.stmt.deleteWork.run(ref.executionId, ref.kind, ref.key);
     for (const ref of c.drop ?? []) this.stmt.deleteWork.run(ref.executionId, ref.kind, ref.key);
     for (const w of c.schedule ?? []) {
-      this.stmt.upsertWork.run(w.executionId, w.kind, w.key, w.attempt, w.dueAt, w.leaseOwner ?? null, w.leaseUntil ?? null);
+      this.stmt.upsertWork.run(
+        w.executionId, w.kind, w.key, w.attempt, w.dueAt, w.leaseOwner ?? null, w.leaseUntil ?? null,
+        w.queue ?? null, w.tokenHash ?? null, w.deadline ?? null, w.heartbeatMs ?? null,
+      );
     }
     return { ok: true, lastSeq };
   }
@@ -239,7 +254,7 @@ export class SqliteStore implements Store {
   claimWork(r: ClaimRequest): Promise<WorkItem[]> {
     const kinds = [...new Set(r.kinds ?? WORK_KINDS)].sort();
     if (kinds.length === 0 || r.limit <= 0) return Promise.resolve([]);
-    return this.guard(() => (this.claimStatement(kinds).all({ owner: r.owner, leaseUntil: r.leaseUntil, now: r.now, limit: r.limit }) as WorkRow[])
+    return this.guard(() => (this.claimStatement(kinds).all({ owner: r.owner, leaseUntil: r.leaseUntil, now: r.now, limit: r.limit, queue: r.queue ?? null }) as WorkRow[])
       .map(toWork).sort((a, b) => a.dueAt - b.dueAt));
   }
 
@@ -250,7 +265,7 @@ export class SqliteStore implements Store {
     let stmt = this.claimStatements.get(cacheKey);
     if (!stmt) {
       const perKind = kinds.map((kind) => `SELECT * FROM (SELECT execution_id, kind, key, due_at FROM work
-        WHERE kind = '${kind}' AND due_at <= @now AND lease_owner IS NULL ORDER BY due_at LIMIT @limit)`);
+        WHERE kind = '${kind}'${kind === 'queued' ? ' AND queue = @queue' : ''} AND due_at <= @now AND lease_owner IS NULL ORDER BY due_at LIMIT @limit)`);
       stmt = this.db.prepare(`UPDATE work SET lease_owner = @owner, lease_until = @leaseUntil
         WHERE (execution_id, kind, key) IN (
           SELECT execution_id, kind, key FROM (${perKind.join(' UNION ALL ')}) ORDER BY due_at LIMIT @limit)
@@ -275,7 +290,19 @@ export class SqliteStore implements Store {
 
   nextDueAt(now: number): Promise<number | undefined> {
     void now; // leases on this exclusive store do not expire: only unleased rows count
-    return this.guard(() => (this.stmt.nextDue.get(...WORK_KINDS) as number | null) ?? undefined);
+    return this.guard(() => (this.stmt.nextDue.get(...DUE_KINDS) as number | null) ?? undefined);
+  }
+
+  claimByToken(tokenHash: string, owner: string, now: number, leaseUntil: number): Promise<WorkItem | undefined> {
+    void now; // leases on this exclusive store do not expire
+    return this.guard(() => {
+      const row = this.stmt.claimByToken.get(owner, leaseUntil, tokenHash) as WorkRow | undefined;
+      return row ? toWork(row) : undefined;
+    });
+  }
+
+  extendByToken(tokenHash: string, now: number): Promise<boolean> {
+    return this.guard(() => this.stmt.extendByToken.run(now, now, tokenHash).changes > 0);
   }
 
   listWork(executionId: string): Promise<WorkItem[]> {
