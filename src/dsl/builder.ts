@@ -1,11 +1,12 @@
 import { DefinitionError } from '../core/errors.js';
 import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from '../core/retry-policy.js';
 import {
-  DSL_DEFAULTS, type CatchRule, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
+  DSL_DEFAULTS, type CatchRule, type InvokeSpec, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
   type StateDef, type StepContext,
 } from './definition.js';
 import type { InputSchema, StandardInput, StandardSchemaV1 } from './input-schema.js';
 import { Workflow } from './workflow.js';
+import { isValidName } from '../core/ids.js';
 
 /** Options every task-like state (task, map) accepts. */
 export interface TaskOptions<In, Out> {
@@ -17,6 +18,19 @@ export interface TaskOptions<In, Out> {
   timeoutMs?: number;
   next?: string;
   end?: boolean;
+}
+
+/** Options of an invoke state. */
+export interface InvokeOptions<Data> extends Omit<TaskOptions<Data, any>, 'timeoutMs'> {
+  /** The child's input, from the data. @default the data */
+  input?: (data: Data) => unknown;
+  /** The step fails with Stepwise.Timeout, and the child is cancelled, if it has not ended by then. @default no limit */
+  timeoutMs?: number;
+}
+
+/** An invoke state's handler: never called (the engine starts a child execution instead). */
+function invokePlaceholder(): never {
+  throw new Error('an invoke state runs a child execution, not a handler');
 }
 
 type Merge<Data, K extends string, V> = Omit<Data, K> & { [P in K]: V };
@@ -58,6 +72,34 @@ export class Sequence<In, Data> {
       type: 'task', name, handler, retry: retries(name, options.retry), catch: options.catch ?? [],
       compensation: compensation(name, options.compensate), timeoutMs: options.timeoutMs ?? DSL_DEFAULTS.taskTimeoutMs,
       resultPath: options.resultPath, next: options.next, end: options.end,
+    });
+    return this;
+  }
+
+  /**
+   * An invoke: starts an execution of the registered workflow `workflowName` (the child) with
+   * `input(data)` (default: the data), waits for its end and takes its output like a task's. The
+   * child's failure is the step's failure (a retry starts a new child; catch routes it); leaving
+   * the step (cancel, timeout) cancels the child. The child's id is `<parent id>:<step key>:<attempt>`.
+   */
+  invoke<Out = unknown>(name: string, workflowName: string, options?: InvokeOptions<Data> & { resultPath?: undefined }): Sequence<In, Out>;
+  invoke<Out, K extends string>(name: string, workflowName: string, options: InvokeOptions<Data> & { resultPath: K }): Sequence<In, Merge<Data, K, Out>>;
+  invoke(name: string, workflowName: string, options: InvokeOptions<Data> & { resultPath: null }): Sequence<In, Data>;
+  invoke(name: string, workflowName: string, options: InvokeOptions<any> & { resultPath?: string | null } = {}): Sequence<In, any> {
+    if (typeof workflowName !== 'string' || !isValidName(workflowName)) {
+      throw new DefinitionError(`invoke '${name}': '${String(workflowName)}' is not a workflow name`, name);
+    }
+    if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) {
+      throw new DefinitionError(`invoke '${name}': timeoutMs must be a positive integer`, name);
+    }
+    if (options.input !== undefined && typeof options.input !== 'function') throw new DefinitionError(`invoke '${name}': input must be a function`, name);
+    const invoke: InvokeSpec = { workflow: workflowName };
+    if (options.input) invoke.input = options.input;
+    if (options.timeoutMs !== undefined) invoke.timeoutMs = options.timeoutMs;
+    this.states.push({
+      type: 'task', name, handler: invokePlaceholder, retry: retries(name, options.retry), catch: options.catch ?? [],
+      compensation: compensation(name, options.compensate), timeoutMs: DSL_DEFAULTS.taskTimeoutMs,
+      resultPath: options.resultPath, next: options.next, end: options.end, invoke,
     });
     return this;
   }

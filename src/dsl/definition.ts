@@ -70,6 +70,19 @@ export interface TaskState extends BaseState {
   compensation?: ResolvedCompensation;
   timeoutMs: number;
   resultPath: ResultPath;
+  /**
+   * Set on an invoke state (a task whose step is an execution of another workflow): the engine
+   * starts a child execution instead of calling `handler` (a placeholder that is never called).
+   */
+  invoke?: InvokeSpec;
+}
+
+/** What an invoke state starts: an execution of `workflow`, with `input(data)` (default: the data). */
+export interface InvokeSpec {
+  workflow: string;
+  input?: (data: any) => unknown;
+  /** The step fails with Stepwise.Timeout (and the child is cancelled) if the child has not ended by then. @default no limit */
+  timeoutMs?: number;
 }
 
 export interface ChoiceRule {

@@ -16,6 +16,8 @@ export interface StateDescription {
   itemsPath?: string;
   concurrency?: number;
   error?: string;
+  /** An invoke state's child workflow. */
+  invoke?: string;
 }
 
 export function describeStates(states: StateDef[]): StateDescription[] {
@@ -39,6 +41,11 @@ export function describeStates(states: StateDef[]): StateDescription[] {
       if (s.retry.length > 0) d.retry = s.retry.map((r) => ({ errors: r.errors, maxAttempts: r.maxAttempts, intervalMs: r.intervalMs, backoffRate: r.backoffRate }));
       if (s.compensation) d.compensation = s.compensation.name;
       d.timeoutMs = s.timeoutMs;
+    }
+    if (s.type === 'task' && s.invoke) {
+      d.invoke = s.invoke.workflow;
+      if (s.invoke.timeoutMs !== undefined) d.timeoutMs = s.invoke.timeoutMs;
+      else delete d.timeoutMs;
     }
     if (s.type === 'map') {
       d.itemsPath = s.itemsPath;

@@ -4,7 +4,7 @@ import type { ResolvedRetryPolicy } from '../core/retry-policy.js';
 import { StepwiseError } from '../core/errors.js';
 import { canonicalJson } from '../core/json.js';
 import { compileMachine } from './compile.js';
-import type { Handler, ResolvedCompensation, StateDef, WorkflowDefinition } from './definition.js';
+import type { Handler, InvokeSpec, ResolvedCompensation, StateDef, WorkflowDefinition } from './definition.js';
 import { describeStates, toMermaid, type StateDescription } from './describe.js';
 import { compileInputSchema, type CompiledInputSchema, type JsonSchema } from './input-schema.js';
 import type { StateInfo } from './scopes.js';
@@ -17,6 +17,8 @@ export interface StepRuntime {
   timeoutMs: number;
   retry: ResolvedRetryPolicy[];
   compensation?: ResolvedCompensation;
+  /** An invoke state's child workflow. */
+  invoke?: InvokeSpec;
 }
 
 export interface WorkflowDescription {
@@ -81,7 +83,7 @@ export class Workflow<In = unknown> {
   step(name: string): StepRuntime | undefined {
     const s = this.index.get(name)?.state;
     if (s && (s.type === 'task' || s.type === 'map')) {
-      return { state: s, handler: s.handler, timeoutMs: s.timeoutMs, retry: s.retry, ...(s.compensation ? { compensation: s.compensation } : {}) };
+      return { state: s, handler: s.handler, timeoutMs: s.timeoutMs, retry: s.retry, ...(s.compensation ? { compensation: s.compensation } : {}), ...(s.type === 'task' && s.invoke ? { invoke: s.invoke } : {}) };
     }
     return undefined;
   }

@@ -4,6 +4,7 @@ import {
 import { StepErrorCodes, type StepError } from '../core/errors.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import { ExecutionStatus } from '../core/status.js';
+import type { WorkKind } from '../core/store.js';
 import { COMMAND_TYPES, FINAL, parseStepKey, type WorkflowCommand, type WorkflowContext, type WorkflowEvent } from '../dsl/machine-types.js';
 import type { Workflow } from '../dsl/workflow.js';
 
@@ -110,7 +111,7 @@ export function outcomeOf(snapshot: Snapshot): Outcome {
  * item still running, the compensation on top of the stack, the wait still armed). A claim for
  * work the machine no longer expects, which a lease that lapsed can produce, must not run.
  */
-export function expectsWork(snapshot: Snapshot, work: { kind: 'task' | 'timer' | 'compensation'; key: string }): boolean {
+export function expectsWork(snapshot: Snapshot, work: { kind: WorkKind; key: string }): boolean {
   const c = snapshot.context;
   if (work.kind === 'compensation') return c.compensating[c.compensating.length - 1]?.key === work.key;
   const { step, visit, index } = parseStepKey(work.key);

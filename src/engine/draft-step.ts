@@ -6,9 +6,11 @@
  */
 import { HistoryEventType } from '../core/events.js';
 import { ExecutionStatus, isTerminalStatus } from '../core/status.js';
-import type { ExecutionCommit } from '../core/store.js';
+import type { ExecutionCommit, WorkItem } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
-import { begin, decide, expectsWork, outcomeOf, persist } from './decide.js';
+import { begin, decide, expectsWork, outcomeOf, persist, type Outcome } from './decide.js';
+import { isInvoke, spawnChild } from './draft-children.js';
+import { StepErrorCodes } from '../core/errors.js';
 import { applyDecision, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
 import type { CancelInput, CreateInput, Input, WorkInput } from './inputs.js';
@@ -18,7 +20,7 @@ import { refKey, toRef } from '../core/work-ref.js';
 export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
   const bench: Bench = {
     base, env, snapshot: base.snapshot, events: [], consume: [], schedule: new Map(), drop: new Map(),
-    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false,
+    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false, spawn: [], stopKeys: new Set(),
   };
   const callers = new Callers(base.id);
   for (const input of inputs) {
@@ -26,11 +28,22 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       create(bench, input, callers);
       continue;
     }
+    if (bench.snapshot === undefined && base.pending && !isTerminalStatus(base.status) && !bench.endedUnbegun) {
+      // A spawned child not begun yet: its start row begins it; a cancel or stop ends it here.
+      if (input.kind === 'begin') beginPending(bench, input);
+      else if (input.kind === 'cancel' || input.kind === 'stop') endUnbegun(bench, input, callers);
+      else settleAfterEnd(bench, input, callers);
+      continue;
+    }
     if (bench.snapshot === undefined || isTerminalStatus(base.status) || outcomeOf(bench.snapshot).status !== ExecutionStatus.RUNNING) {
       settleAfterEnd(bench, input, callers);
       continue;
     }
-    if (input.kind !== 'cancel' && (bench.drop.has(refKey(input.work)) || !expectsWork(bench.snapshot, input.work))) {
+    if (input.kind === 'begin') {
+      settleAfterEnd(bench, input, callers); // begun already: a start row left over
+      continue;
+    }
+    if (input.kind !== 'cancel' && input.kind !== 'stop' && (bench.drop.has(refKey(input.work)) || !expectsWork(bench.snapshot, input.work))) {
       // An earlier input of this batch made the machine leave this step (a sibling branch failed,
       // or cancel), or the machine no longer waits for it at all (a claim made after a lease
       // lapsed, for a step whose result is committed): its row is dropped, its result, claim
@@ -42,10 +55,16 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       case 'claimed': claimed(bench, input); break;
       case 'result': result(bench, input); break;
       case 'timer': timer(bench, input); break;
+      case 'child': childEnded(bench, input); break;
       case 'cancel':
         bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: env.now });
         applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
         callers.cancelled(input);
+        break;
+      case 'stop':
+        consumeRow(bench, input.work);
+        bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: env.now, data: { by: 'parent' } });
+        applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
         break;
       default:
         // A new Input kind needs its applier here (the compiler says so).
@@ -106,8 +125,19 @@ function claimed(bench: Bench, input: Extract<Input, { kind: 'claimed' }>): void
     bench.release.push(k);
     return;
   }
-  // The claim's reservation of capacity passes to the launch.
   const { step, index } = parseStepKey(input.work.key);
+  if (input.work.kind === 'task' && isInvoke(bench, step)) {
+    // A retry of an invoke step came due: it starts a new child rather than a handler.
+    bench.release.push(k);
+    consumeRow(bench, input.work);
+    const failed = spawnChild(bench, step, input.work.key, input.work.attempt);
+    if (failed) {
+      bench.events.push(failed.history);
+      applyDecision(bench, decide(bench.base.wf, bench.snapshot!, failed.event));
+    }
+    return;
+  }
+  // The claim's reservation of capacity passes to the launch.
   const rerun = input.rerun ? { rerun: input.rerun } : {};
   if (input.work.kind === 'compensation') {
     const name = bench.base.wf.step(step)?.compensation?.name ?? step;
@@ -156,6 +186,45 @@ function timer(bench: Bench, input: Extract<Input, { kind: 'timer' }>): void {
   applyDecision(bench, decide(bench.base.wf, bench.snapshot!, { type: 'TIMER_FIRED', key: work.key }));
 }
 
+function consumeRow(bench: Bench, work: WorkItem): void {
+  bench.consume.push({ executionId: work.executionId, kind: work.kind, key: work.key, owner: bench.env.workerId });
+}
+
+/** A spawned child's start row: the machine begins from the input its parent gave it. */
+function beginPending(bench: Bench, input: Extract<Input, { kind: 'begin' }>): void {
+  consumeRow(bench, input.work);
+  applyDecision(bench, begin(bench.base.wf, bench.base.pending!.input));
+}
+
+/** A spawned child cancelled (or stopped by its parent) before its first step: it ends CANCELLED. */
+function endUnbegun(bench: Bench, input: CancelInput | Extract<Input, { kind: 'stop' }>, callers: Callers): void {
+  const { now } = bench.env;
+  if (input.kind === 'stop') consumeRow(bench, input.work);
+  else callers.cancelled(input);
+  const start = { executionId: bench.base.id, kind: 'start' as const, key: '' };
+  bench.drop.set(refKey(start), start);
+  bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: now, ...(input.kind === 'stop' ? { data: { by: 'parent' } } : {}) });
+  bench.endedUnbegun = true;
+}
+
+/** A parent's invoke step hears what its child came to (or that it ran past the invoke's timeout). */
+function childEnded(bench: Bench, input: Extract<Input, { kind: 'child' }>): void {
+  const { work, outcome, childId } = input;
+  const { now: timestamp } = bench.env;
+  const { step } = parseStepKey(work.key);
+  consumeRow(bench, work);
+  let event: WorkflowEvent;
+  if (outcome.ok) {
+    bench.events.push({ type: HistoryEventType.StepSucceeded, timestamp, step, attempt: work.attempt, data: { key: work.key, childId, output: outcome.output } });
+    event = { type: 'STEP_SUCCEEDED', key: work.key, output: outcome.output };
+  } else {
+    bench.events.push({ type: HistoryEventType.StepFailed, timestamp, step, attempt: work.attempt, data: { key: work.key, childId, error: outcome.error } });
+    event = { type: 'STEP_FAILED', key: work.key, error: outcome.error };
+  }
+  if (input.timedOut) bench.stopKeys.add(work.key);
+  applyDecision(bench, decide(bench.base.wf, bench.snapshot!, event));
+}
+
 /** An input that cannot apply (its execution has ended, or left its step): give back what it holds. */
 function settleAfterEnd(bench: Bench, input: CancelInput | WorkInput, callers: Callers): void {
   if (input.kind === 'cancel') {
@@ -177,21 +246,33 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     draft.settle = callers.list(undefined);
     return draft;
   }
-  const snapshot = bench.snapshot!;
-  const outcome = outcomeOf(snapshot);
+  const snapshot = bench.snapshot;
+  const outcome: Outcome = bench.endedUnbegun
+    ? { status: ExecutionStatus.CANCELLED, error: { code: StepErrorCodes.Cancelled, message: 'the execution was cancelled before it began' } }
+    : outcomeOf(snapshot!);
   const commit: ExecutionCommit = {
-    executionId: base.id, expectedSeq: base.lastSeq, events: bench.events, snapshot: persist(snapshot), status: outcome.status,
+    executionId: base.id, expectedSeq: base.lastSeq, events: bench.events, snapshot: snapshot ? persist(snapshot) : null, status: outcome.status,
     consume: bench.consume, schedule: [...bench.schedule.values()], drop: [...bench.drop.values()],
   };
+  if (bench.spawn.length > 0) commit.spawn = bench.spawn;
+  if (bench.stopKeys.size > 0) {
+    commit.stopChildren = { keys: [...bench.stopKeys], dueAt: env.now };
+    bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
+  }
   if (callers.creator) {
     const { wf } = base;
     commit.create = { workflow: wf.name, version: wf.version, input: callers.creator.input, startedAt: env.now };
   }
   if (outcome.status !== ExecutionStatus.RUNNING && base.status === ExecutionStatus.RUNNING) {
     commit.endedAt = env.now;
+    if (base.parent) {
+      // A child's end reaches its parent in this same commit: the parent's `child` row comes due.
+      commit.wake = { ...base.parent, dueAt: env.now };
+      bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
+    }
     if (outcome.output !== undefined) commit.output = outcome.output;
     if (outcome.error) commit.error = outcome.error;
-    const failures = snapshot.context.compensationFailures;
+    const failures = snapshot?.context.compensationFailures ?? [];
     bench.events.push({
       type: outcome.status === ExecutionStatus.SUCCEEDED ? HistoryEventType.ExecutionSucceeded
         : outcome.status === ExecutionStatus.CANCELLED ? HistoryEventType.ExecutionCancelled : HistoryEventType.ExecutionFailed,

@@ -6,6 +6,7 @@ import { isTerminalStatus } from '../core/status.js';
 import type { ExecutionSummary } from '../core/store.js';
 import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
 import { Claimer } from './claimer.js';
+import { deliverChildOutcomes } from './child-door.js';
 import { CommitLoop } from './commit-loop.js';
 import { EndWaiters } from './end-waiters.js';
 import { withDefaults, type EngineOptions, type EngineSettings } from './engine-options.js';
@@ -51,6 +52,7 @@ export class Engine {
     this.loop = new CommitLoop({
       store, clock, ledger, log, workerId, leaseMs, random: settings.random, faultPoint: settings.faultPoint,
       workflowVersion: (name, version) => this.registry.version(name, version),
+      workflowNamed: (name) => this.registry.latestOf(name),
       isStopping: () => this.stopping,
       launch: (live, work) => this.launcher.launch(live, work),
       wakeAt: (at) => this.claimer.wakeAt(at),
@@ -59,6 +61,7 @@ export class Engine {
     this.claimer = new Claimer({
       store, clock, ledger, log, workerId, leaseMs, pollIntervalMs: settings.pollIntervalMs,
       deliver: (id, input) => this.loop.enqueue(id, input),
+      childrenDue: (rows) => deliverChildOutcomes(rows, { store, deliver: (id, input) => this.loop.enqueue(id, input) }),
       commitSettled: () => this.loop.settled(),
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
     });

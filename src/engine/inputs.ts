@@ -45,7 +45,16 @@ export type Input =
   /** A handler's outcome; `leaseLost` when another worker took the row over meanwhile. */
   | { kind: 'result'; work: WorkItem; outcome: HandlerOutcome; leaseLost?: boolean }
   /** A due timer row the claimer leased here. */
-  | { kind: 'timer'; work: WorkItem };
+  | { kind: 'timer'; work: WorkItem }
+  /** A spawned execution's `start` row, claimed here: its first step is taken now. */
+  | { kind: 'begin'; work: WorkItem }
+  /** A `stop` row (a parent left the invoke step that started this child), claimed here: cancel. */
+  | { kind: 'stop'; work: WorkItem }
+  /**
+   * A parent's `child` row came due, claimed here, with what the child came to: its end, or
+   * `timedOut` when the row's timeout came first (the child still runs and is stopped).
+   */
+  | { kind: 'child'; work: WorkItem; childId: string; outcome: HandlerOutcome; timedOut: boolean };
 
 /** Inputs that name a work row this process holds. */
 export type WorkInput = Extract<Input, { work: WorkItem }>;

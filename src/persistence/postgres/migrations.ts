@@ -82,6 +82,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP INDEX IF EXISTS ${s}.work_due_idx`,
     ],
   },
+  {
+    // Child executions (invoke states): a child knows its parent's invoke step, whose `child` row
+    // its end makes due; children are listed by parent. Three new work kinds (child, start, stop).
+    version: 3,
+    name: 'child executions',
+    statements: (s) => [
+      `ALTER TABLE ${s}.executions ADD COLUMN parent_id text COLLATE "C"`,
+      `ALTER TABLE ${s}.executions ADD COLUMN parent_key text COLLATE "C"`,
+      `ALTER TABLE ${s}.executions ADD COLUMN parent_attempt integer`,
+      `CREATE INDEX executions_parent_started_idx ON ${s}.executions (parent_id, started_at DESC, id DESC) WHERE parent_id IS NOT NULL`,
+      `ALTER TABLE ${s}.work DROP CONSTRAINT IF EXISTS work_kind_check`,
+      `ALTER TABLE ${s}.work ADD CONSTRAINT work_kind_check CHECK (kind IN ('task', 'timer', 'compensation', 'child', 'start', 'stop'))`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

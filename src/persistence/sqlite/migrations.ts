@@ -64,4 +64,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX work_unleased ON work (kind, due_at) WHERE lease_owner IS NULL;
   DROP INDEX work_by_kind_due;
   `,
+  // 4: child executions (invoke states). A child knows its parent's invoke step, whose `child`
+  // row its end makes due; children are listed by parent (partial index: most executions have none).
+  `
+  ALTER TABLE executions ADD COLUMN parent_id TEXT;
+  ALTER TABLE executions ADD COLUMN parent_key TEXT;
+  ALTER TABLE executions ADD COLUMN parent_attempt INTEGER;
+  CREATE INDEX executions_by_parent ON executions (parent_id, started_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+  `,
 ];

@@ -11,6 +11,7 @@ import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRo
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
+import { prepareChildWrites, type ChildWrites } from './child-writes.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -43,6 +44,7 @@ export class SqliteStore implements Store {
   readonly exclusive = true;
   private readonly db: Database.Database;
   private readonly stmt;
+  private readonly childWrites: ChildWrites;
   private readonly commitAll: (commits: ExecutionCommit[]) => CommitOutcome[];
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
   private commitsSinceCheckpoint = 0;
@@ -112,6 +114,7 @@ export class SqliteStore implements Store {
       ).pluck(),
       listWork: db.prepare('SELECT * FROM work WHERE execution_id = ? ORDER BY due_at'),
     };
+    this.childWrites = prepareChildWrites(db);
     this.commitAll = db.transaction((commits: ExecutionCommit[]) => commits.map((c) => this.applyCommit(c)));
     if (path !== ':memory:') {
       this.checkpointTimer = setInterval(() => this.checkpointIfDirty(), options.checkpointIntervalMs ?? 1000);
@@ -176,6 +179,7 @@ export class SqliteStore implements Store {
     for (const w of c.schedule ?? []) {
       this.stmt.upsertWork.run(w.executionId, w.kind, w.key, w.attempt, w.dueAt, w.leaseOwner ?? null, w.leaseUntil ?? null);
     }
+    this.childWrites(c);
     return { ok: true, lastSeq };
   }
 
@@ -213,8 +217,9 @@ export class SqliteStore implements Store {
       const params: unknown[] = [];
       if (query.workflow !== undefined) { where.push('workflow = ?'); params.push(query.workflow); }
       if (query.status !== undefined) { where.push('status = ?'); params.push(query.status); }
+      if (query.parentId !== undefined) { where.push('parent_id = ?'); params.push(query.parentId); }
       if (after) { where.push('(started_at, id) < (?, ?)'); params.push(after.startedAt, after.id); }
-      const sql = `SELECT id, workflow, version, status, input, output, error, started_at, ended_at FROM executions
+      const sql = `SELECT id, workflow, version, status, input, output, error, started_at, ended_at, parent_id FROM executions
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
       const rows = this.db.prepare(sql).all(...params, query.limit + 1) as ExecutionRow[];
       const items = rows.slice(0, query.limit).map(toSummary);
