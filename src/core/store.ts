@@ -125,6 +125,23 @@ export interface ExecutionCommit {
    * `stop` row due at `dueAt` (the parent left the step: cancel, timeout, a failure elsewhere).
    */
   stopChildren?: { keys: string[]; dueAt: number };
+  /**
+   * A creating commit of a workflow with a concurrency limit (status QUEUED, snapshot null): the
+   * execution joins the queue of each scope in arrival order, and its `start` row is written due
+   * at `dueAt` when it is within every scope's limit, else parked until a slot frees.
+   */
+  enqueue?: { scopes: ConcurrencyScope[]; dueAt: number };
+  /**
+   * The ending commit of an execution that joined queues: it leaves them, and the queued
+   * executions now within every limit of theirs get their `start` row due at `dueAt`.
+   */
+  dequeue?: { dueAt: number };
+}
+
+/** One concurrency limit an execution counts against: `workflow` or `workflow/key`, at most `limit` running. */
+export interface ConcurrencyScope {
+  scope: string;
+  limit: number;
 }
 
 export type CommitOutcome =

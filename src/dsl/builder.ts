@@ -60,6 +60,7 @@ export class Sequence<In, Data> {
       name: this.workflowName, states: this.states,
       ...(this.options.version ? { version: this.options.version } : {}),
       ...(this.options.input !== undefined ? { input: this.options.input } : {}),
+      ...(this.options.concurrency !== undefined ? { concurrency: checkedConcurrency(this.workflowName, this.options.concurrency) } : {}),
     });
   }
 
@@ -169,7 +170,7 @@ export class Sequence<In, Data> {
   }
 }
 
-export interface WorkflowOptions {
+export interface WorkflowOptions<In = any> {
   /**
    * The version recorded with each execution. @default a hash of the definition's structure.
    * Set it when you change a choice rule, transform or wait function (which the hash cannot see)
@@ -182,11 +183,31 @@ export interface WorkflowOptions {
    * whose input type then becomes the workflow's `In`.
    */
   input?: InputSchema;
+  /**
+   * How many executions may run at once: `{ key: (input) => string, limit }` per key, `{ limit }`
+   * in all, or `{ key, limit, total }` both. Starts beyond a limit wait with status QUEUED.
+   */
+  concurrency?: ConcurrencyOptions<In>;
+}
+
+export interface ConcurrencyOptions<In = any> {
+  key?: (input: In) => string;
+  limit?: number;
+  total?: number;
+}
+
+function checkedConcurrency(name: string, c: ConcurrencyOptions): ConcurrencyOptions {
+  const positive = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 1);
+  if (c.key !== undefined && typeof c.key !== 'function') throw new DefinitionError(`workflow '${name}': concurrency.key must be a function of the input`);
+  if (!positive(c.limit) || !positive(c.total)) throw new DefinitionError(`workflow '${name}': concurrency limits must be integers >= 1`);
+  if (c.limit === undefined && c.total === undefined) throw new DefinitionError(`workflow '${name}': concurrency needs a limit (or a total)`);
+  if (c.key !== undefined && c.limit === undefined) throw new DefinitionError(`workflow '${name}': concurrency.key needs a limit per key`);
+  return c;
 }
 
 /** Starts a workflow definition; `In` is the type of the execution's input. End it with `.build()`. */
-export function workflow<S extends StandardSchemaV1>(name: string, options: WorkflowOptions & { input: S }): Sequence<StandardInput<S>, StandardInput<S>>;
-export function workflow<In = unknown>(name: string, options?: WorkflowOptions): Sequence<In, In>;
+export function workflow<S extends StandardSchemaV1>(name: string, options: WorkflowOptions<StandardInput<S>> & { input: S }): Sequence<StandardInput<S>, StandardInput<S>>;
+export function workflow<In = unknown>(name: string, options?: WorkflowOptions<In>): Sequence<In, In>;
 export function workflow<In = unknown>(name: string, options: WorkflowOptions = {}): Sequence<In, In> {
   if (options.version !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(options.version)) {
     throw new DefinitionError(`workflow '${name}': version '${options.version}' must be 1-64 letters, digits, '.', '_' or '-'`);

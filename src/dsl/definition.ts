@@ -155,6 +155,20 @@ export interface WorkflowDefinition {
   version?: string;
   /** Checked when an execution starts; not part of the version (running executions are past it). */
   input?: InputSchema;
+  /** How many executions may run at once (see ConcurrencyOptions). */
+  concurrency?: ConcurrencyOptions;
+}
+
+/**
+ * Limits on executions running at once. With `key`, at most `limit` per key (computed from the
+ * input at the start); without it, `limit` is the workflow's total. `total` adds a workflow-wide
+ * limit to a keyed one. Starts beyond a limit are accepted with status QUEUED and begin in
+ * arrival order as slots free.
+ */
+export interface ConcurrencyOptions {
+  key?: (input: any) => string;
+  limit?: number;
+  total?: number;
 }
 
 /** Defaults, documented in docs/dsl.md. */

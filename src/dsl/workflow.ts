@@ -97,6 +97,32 @@ export class Workflow<In = unknown> {
     if (mismatch) throw new StepwiseError('VALIDATION_FAILED', mismatch.message, { field: 'input', path: mismatch.path, workflow: this.name });
   }
 
+  /**
+   * The concurrency scopes an execution with this input counts against (`<workflow>` for the
+   * total, `<workflow>/key:<key>` per key); empty without limits. A key function that throws or
+   * returns something other than a 1-200 character string refuses the start (VALIDATION_FAILED).
+   */
+  concurrencyScopes(input: unknown): Array<{ scope: string; limit: number }> {
+    const c = this.definition.concurrency;
+    if (!c) return [];
+    const scopes: Array<{ scope: string; limit: number }> = [];
+    if (c.key) {
+      let key: unknown;
+      try {
+        key = c.key(input);
+      } catch (error) {
+        throw new StepwiseError('VALIDATION_FAILED', `the concurrency key function threw: ${error instanceof Error ? error.message : String(error)}`, { field: 'input', workflow: this.name });
+      }
+      if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
+        throw new StepwiseError('VALIDATION_FAILED', 'the concurrency key must be a string of 1-200 characters', { field: 'input', workflow: this.name });
+      }
+      scopes.push({ scope: `${this.name}/key:${key}`, limit: c.limit! });
+    }
+    const total = c.key ? c.total : (c.total ?? c.limit);
+    if (total !== undefined) scopes.push({ scope: this.name, limit: total });
+    return scopes;
+  }
+
   compensation(name: string): ResolvedCompensation | undefined {
     return this.compensations.get(name);
   }

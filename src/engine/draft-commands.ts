@@ -39,6 +39,8 @@ export interface Bench {
   stopKeys: Set<string>;
   /** A spawned child cancelled before its first step: the draft ends it without a machine. */
   endedUnbegun?: boolean;
+  /** A start of a workflow with concurrency limits: created QUEUED, in these scopes' queues. */
+  queued?: Array<{ scope: string; limit: number }>;
 }
 
 /**

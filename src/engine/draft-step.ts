@@ -6,10 +6,10 @@
  */
 import { HistoryEventType } from '../core/events.js';
 import { ExecutionStatus, isTerminalStatus } from '../core/status.js';
-import type { ExecutionCommit, WorkItem } from '../core/store.js';
+import type { ExecutionCommit, NewWork, WorkItem } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
 import { begin, decide, expectsWork, outcomeOf, persist, type Outcome } from './decide.js';
-import { isInvoke, spawnChild } from './draft-children.js';
+import { isInvoke, NEVER_DUE, spawnChild } from './draft-children.js';
 import { StepErrorCodes } from '../core/errors.js';
 import { applyDecision, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
@@ -114,6 +114,15 @@ function create(bench: Bench, input: CreateInput, callers: Callers): void {
   callers.creator = input;
   callers.created(input, true);
   bench.events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: { input: input.input, workflow: wf.name, version: wf.version } });
+  if (input.scopes && input.scopes.length > 0) {
+    // Limited: it waits QUEUED; its start row is parked until the store finds it within its limits.
+    bench.queued = input.scopes;
+    const start: NewWork = { executionId: bench.base.id, kind: 'start', key: '', attempt: 1, dueAt: NEVER_DUE };
+    bench.schedule.set(refKey(start), start);
+    bench.events.push({ type: HistoryEventType.ExecutionQueued, timestamp: now, data: { scopes: input.scopes.map((s) => s.scope) } });
+    bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, now);
+    return;
+  }
   applyDecision(bench, begin(wf, input.input));
 }
 
@@ -249,7 +258,7 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   const snapshot = bench.snapshot;
   const outcome: Outcome = bench.endedUnbegun
     ? { status: ExecutionStatus.CANCELLED, error: { code: StepErrorCodes.Cancelled, message: 'the execution was cancelled before it began' } }
-    : outcomeOf(snapshot!);
+    : bench.queued ? { status: ExecutionStatus.QUEUED } : outcomeOf(snapshot!);
   const commit: ExecutionCommit = {
     executionId: base.id, expectedSeq: base.lastSeq, events: bench.events, snapshot: snapshot ? persist(snapshot) : null, status: outcome.status,
     consume: bench.consume, schedule: [...bench.schedule.values()], drop: [...bench.drop.values()],
@@ -263,8 +272,10 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     const { wf } = base;
     commit.create = { workflow: wf.name, version: wf.version, input: callers.creator.input, startedAt: env.now };
   }
-  if (outcome.status !== ExecutionStatus.RUNNING && base.status === ExecutionStatus.RUNNING) {
+  if (bench.queued) commit.enqueue = { scopes: bench.queued, dueAt: env.now };
+  if (isTerminalStatus(outcome.status) && !isTerminalStatus(base.status)) {
     commit.endedAt = env.now;
+    if (base.wf.definition.concurrency) commit.dequeue = { dueAt: env.now };
     if (base.parent) {
       // A child's end reaches its parent in this same commit: the parent's `child` row comes due.
       commit.wake = { ...base.parent, dueAt: env.now };

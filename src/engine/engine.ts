@@ -187,7 +187,8 @@ export class Engine {
     const done = deferred<ExecutionSummary | undefined>();
     const value = JSON.parse(checked.json);
     await wf.checkInput(value);
-    this.loop.enqueue(id, { kind: 'create', wf, input: value, done });
+    const scopes = wf.concurrencyScopes(value);
+    this.loop.enqueue(id, { kind: 'create', wf, input: value, done, ...(scopes.length > 0 ? { scopes } : {}) });
     const created = await done.promise;
     if (created) return { execution: created, created: true };
     const execution = await this.getExecution(id);

@@ -29,6 +29,8 @@ export interface CreateInput {
   wf: Workflow;
   input: unknown;
   done: Deferred<ExecutionSummary | undefined>;
+  /** The concurrency scopes it counts against: non-empty, it is created QUEUED and begins when a slot is free. */
+  scopes?: Array<{ scope: string; limit: number }>;
 }
 
 /** A cancel from the API. `done` resolves once CancelRequested is committed. */

@@ -96,6 +96,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE ${s}.work ADD CONSTRAINT work_kind_check CHECK (kind IN ('task', 'timer', 'compensation', 'child', 'start', 'stop'))`,
     ],
   },
+  {
+    // Concurrency queues (see ../queue-sql.ts) and the QUEUED status.
+    version: 4,
+    name: 'concurrency queues',
+    statements: (s) => [
+      `CREATE TABLE ${s}.queue (
+        scope        text    COLLATE "C" NOT NULL,
+        arrival      bigint  NOT NULL,
+        execution_id text    COLLATE "C" NOT NULL,
+        lim          integer NOT NULL,
+        PRIMARY KEY (scope, arrival)
+      )`,
+      `CREATE INDEX queue_execution_idx ON ${s}.queue (execution_id)`,
+      `ALTER TABLE ${s}.executions DROP CONSTRAINT IF EXISTS executions_status_check`,
+      `ALTER TABLE ${s}.executions ADD CONSTRAINT executions_status_check CHECK (status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'))`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

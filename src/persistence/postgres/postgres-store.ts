@@ -8,6 +8,7 @@ import type {
 import { refKey, WORK_KINDS } from '../../core/work-ref.js';
 import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
 import { asStorageError, isConnectionError } from '../storage-error.js';
+import { applyQueueWrites, hasQueueWrites, lockScopes } from './queue-ops.js';
 import { childWritesParams, childWritesSql, hasChildWrites } from './child-sql.js';
 import { decodeRound, encodeRound, planRounds, type RoundRow } from './commit-batch.js';
 import { loadPg, typeParsers, type PgModule } from './driver.js';
@@ -126,13 +127,15 @@ export class PostgresStore implements Store {
     const text = this.sql.commitRound;
     const name = `${this.schema}.commit`;
     const children = commits.some(hasChildWrites);
-    if (rounds.length === 1 && !children) {
+    const queues = commits.some(hasQueueWrites);
+    if (rounds.length === 1 && !children && !queues) {
       // One statement is atomic on its own: no BEGIN/COMMIT round trips.
       const { rows } = await this.run(() => this.commits.query<RoundRow>({ name, text, values: [...rounds[0].params, this.channel] }));
       decodeRound(commits, rounds[0], rows, outcomes);
       return outcomes;
     }
     await this.transaction(async (client) => {
+      const scopesOf = queues ? await lockScopes(client, `"${this.schema}"`, commits) : undefined;
       for (const round of rounds) {
         const { rows } = await client.query<RoundRow>({ name, text, values: [...round.params, this.channel] });
         decodeRound(commits, round, rows, outcomes);
@@ -140,6 +143,7 @@ export class PostgresStore implements Store {
       if (children) {
         await client.query({ name: `${this.schema}.children`, text: childWritesSql(`"${this.schema}"`), values: childWritesParams(commits, outcomes, this.channel) });
       }
+      if (scopesOf) await applyQueueWrites(client, `"${this.schema}"`, commits, outcomes, scopesOf, this.channel);
     });
     return outcomes;
   }

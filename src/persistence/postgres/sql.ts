@@ -165,7 +165,7 @@ function commitRound(s: string): string {
     upd AS (
       UPDATE ${s}.executions x SET
         snapshot = cu.snap, last_seq = cu.seq + cu.n, updated_at = cu.now,
-        status = CASE WHEN cu.ended IS NULL THEN x.status ELSE cu.status END,
+        status = CASE WHEN cu.ended IS NULL AND x.status <> 'QUEUED' THEN x.status ELSE cu.status END,
         output = CASE WHEN cu.ended IS NULL THEN x.output ELSE cu.output END,
         error = CASE WHEN cu.ended IS NULL THEN x.error ELSE cu.error END,
         ended_at = COALESCE(cu.ended, x.ended_at)

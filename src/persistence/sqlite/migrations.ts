@@ -72,4 +72,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE executions ADD COLUMN parent_attempt INTEGER;
   CREATE INDEX executions_by_parent ON executions (parent_id, started_at DESC, id DESC) WHERE parent_id IS NOT NULL;
   `,
+  // 5: concurrency queues (see ../queue-sql.ts): one row per scope a limited execution counts
+  // against, in arrival order, kept until it ends.
+  `
+  CREATE TABLE queue (
+    scope        TEXT NOT NULL,
+    arrival      INTEGER NOT NULL,
+    execution_id TEXT NOT NULL,
+    lim          INTEGER NOT NULL,
+    PRIMARY KEY (scope, arrival)
+  ) WITHOUT ROWID;
+  CREATE INDEX queue_by_execution ON queue (execution_id);
+  `,
 ];

@@ -12,6 +12,7 @@ import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
 import { prepareChildWrites, type ChildWrites } from './child-writes.js';
+import { prepareQueueWrites } from './queue-writes.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -45,6 +46,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly childWrites: ChildWrites;
+  private readonly queueWrites: ChildWrites;
   private readonly commitAll: (commits: ExecutionCommit[]) => CommitOutcome[];
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
   private commitsSinceCheckpoint = 0;
@@ -91,7 +93,7 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
       ),
       lastSeq: db.prepare('SELECT last_seq FROM executions WHERE id = ?').pluck(),
-      stepUpdate: db.prepare('UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ? WHERE id = ?'),
+      stepUpdate: db.prepare('UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ? WHERE id = ?'),
       endUpdate: db.prepare(
         'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = ?, error = ?, ended_at = ? WHERE id = ?',
       ),
@@ -115,6 +117,7 @@ export class SqliteStore implements Store {
       listWork: db.prepare('SELECT * FROM work WHERE execution_id = ? ORDER BY due_at'),
     };
     this.childWrites = prepareChildWrites(db);
+    this.queueWrites = prepareQueueWrites(db);
     this.commitAll = db.transaction((commits: ExecutionCommit[]) => commits.map((c) => this.applyCommit(c)));
     if (path !== ':memory:') {
       this.checkpointTimer = setInterval(() => this.checkpointIfDirty(), options.checkpointIntervalMs ?? 1000);
@@ -166,7 +169,7 @@ export class SqliteStore implements Store {
         c.error ? JSON.stringify(c.error) : null, c.endedAt, c.executionId,
       );
     } else if (!c.create || c.events.length > 0) {
-      this.stmt.stepUpdate.run(snapshot, lastSeq, now, c.executionId);
+      this.stmt.stepUpdate.run(snapshot, lastSeq, now, c.status, c.executionId);
     }
     let seq = c.expectedSeq;
     for (const e of c.events) {
@@ -180,6 +183,7 @@ export class SqliteStore implements Store {
       this.stmt.upsertWork.run(w.executionId, w.kind, w.key, w.attempt, w.dueAt, w.leaseOwner ?? null, w.leaseUntil ?? null);
     }
     this.childWrites(c);
+    this.queueWrites(c);
     return { ok: true, lastSeq };
   }
 
