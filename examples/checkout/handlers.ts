@@ -20,8 +20,6 @@ export interface Simulate {
   outOfStock?: boolean;
   /** The durable wait before scheduleShipping. */
   shippingDelayMs?: number;
-  /** Until this time (epoch ms) the shipping child's carrier is unavailable: it fails with Shipping.Unavailable after its retries. */
-  shippingUnavailableUntil?: number;
 }
 export interface CheckoutInput {
   orderId: string;
@@ -80,18 +78,8 @@ export async function releaseInventory({ output }: { input: unknown; output: { r
   return { released: output.reservationId };
 }
 
-/** Thrown while the carrier is down (`simulate.shippingUnavailableUntil`); the shipping workflow retries it. */
-export class ShippingUnavailable extends Error {
-  override readonly name = 'Shipping.Unavailable';
-}
-
-/** The shipping child's input: what the carrier needs of the order. */
-export type ShippingInput = Pick<CheckoutInput, 'orderId' | 'items' | 'simulate'>;
-
-export async function scheduleShipping(input: ShippingInput, ctx: StepContext) {
-  await simulatedWork(input as CheckoutInput, ctx);
-  const until = input.simulate?.shippingUnavailableUntil;
-  if (until !== undefined && Date.now() < until) throw new ShippingUnavailable(`no carrier until ${new Date(until).toISOString()}`);
+export async function scheduleShipping(input: CheckoutInput, ctx: StepContext) {
+  await simulatedWork(input, ctx);
   return { shipmentId: idFrom('shp', ctx.idempotencyKey), items: input.items.length };
 }
 

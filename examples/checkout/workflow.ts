@@ -1,6 +1,5 @@
 import { workflow } from '../../src/index.js';
 import {
-  type ShippingInput,
   createOrder, processPayment, refundPayment, releaseInventory, reserveInventory, scheduleShipping, sendConfirmation,
   sendReceipt, validateCart, type CheckoutInput,
 } from './handlers.js';
@@ -38,7 +37,6 @@ export const checkoutInputSchema = {
         paymentDeclined: { type: 'boolean' },
         outOfStock: { type: 'boolean' },
         shippingDelayMs: { type: 'number', minimum: 0 },
-        shippingUnavailableUntil: { type: 'number', minimum: 0, description: 'epoch ms: the shipping child fails with Shipping.Unavailable until then' },
       },
     },
   },
@@ -49,22 +47,7 @@ export const checkoutInputSchema = {
  * step fails for good), create the order and send the receipt while reserving inventory, wait
  * for the shipping slot, schedule shipping and confirm.
  */
-export const shipping = workflow<ShippingInput>('shipping')
-  .task('bookCarrier', scheduleShipping, {
-    retry: [{ errors: ['Shipping.Unavailable'], intervalMs: 1000, backoffRate: 2, maxAttempts: 3 }],
-    timeoutMs: 30_000,
-  })
-  .build();
-
-/**
- * Orders of one customer run one at a time (`concurrency`): a second order waits QUEUED until the
- * first ends. Shipping runs as the child workflow `shipping` (its id is `data.childId` on the
- * scheduleShipping step's events).
- */
-export const checkout = workflow<CheckoutInput>('checkout', {
-  input: checkoutInputSchema,
-  concurrency: { key: (i) => i.customer.id, limit: 1 },
-})
+export const checkout = workflow<CheckoutInput>('checkout', { input: checkoutInputSchema })
   .task('validateCart', validateCart, { resultPath: 'validation', timeoutMs: 10_000 })
   .choice('cartValid', {
     choices: [{ when: (d) => d.validation.valid, next: 'processPayment', label: 'valid' }],
@@ -82,10 +65,7 @@ export const checkout = workflow<CheckoutInput>('checkout', {
     (b) => b.task('reserveInventory', reserveInventory, { compensate: { name: 'releaseInventory', handler: releaseInventory } }),
   ], { resultPath: 'fulfilment' })
   .wait('waitForShipping', { durationMs: (d) => Math.max(0, Number(d.simulate?.shippingDelayMs ?? 0)) })
-  .invoke<{ shipmentId: string; items: number }, 'shipment'>('scheduleShipping', 'shipping', {
-    input: (d) => ({ orderId: d.orderId, items: d.items, ...(d.simulate ? { simulate: d.simulate } : {}) }),
-    resultPath: 'shipment',
-  })
+  .task('scheduleShipping', scheduleShipping, { resultPath: 'shipment' })
   .task('sendConfirmation', sendConfirmation, { resultPath: 'confirmation' })
   .succeed('done', {
     output: (d) => ({
