@@ -93,7 +93,7 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
       ),
       lastSeq: db.prepare('SELECT last_seq FROM executions WHERE id = ?').pluck(),
-      stepUpdate: db.prepare('UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ? WHERE id = ?'),
+      stepUpdate: db.prepare("UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = CASE WHEN status = 'QUEUED' THEN ? ELSE status END WHERE id = ?"),
       endUpdate: db.prepare(
         'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = ?, error = ?, ended_at = ? WHERE id = ?',
       ),
