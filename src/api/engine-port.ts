@@ -27,6 +27,7 @@ export interface ApiEngine {
   listExecutions(query: {
     workflow?: string;
     status?: ExecutionStatus;
+    parentId?: string;
     limit?: number;
     cursor?: string;
   }): Promise<{ items: ExecutionSummary[]; nextCursor?: string }>;

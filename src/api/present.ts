@@ -19,6 +19,8 @@ export interface ApiExecution {
   error?: { code: string; message: string };
   startedAt: string;
   endedAt?: string;
+  /** The execution whose invoke state started this one. */
+  parentId?: string;
 }
 
 export function presentExecution(e: ExecutionSummary, opts: { withData?: boolean } = {}): ApiExecution {
@@ -37,6 +39,7 @@ export function presentExecution(e: ExecutionSummary, opts: { withData?: boolean
   if (e.error) out.error = { code: String(e.error.code), message: String(e.error.message) };
   const ended = iso(e.endedAt);
   if (ended !== undefined) out.endedAt = ended;
+  if (e.parentId !== undefined) out.parentId = e.parentId;
   return out;
 }
 

@@ -63,16 +63,17 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
     },
   );
 
-  app.get<{ Querystring: { workflow?: string; status?: ExecutionStatus; limit?: number; cursor?: string } }>(
+  app.get<{ Querystring: { workflow?: string; status?: ExecutionStatus; parentId?: string; limit?: number; cursor?: string } }>(
     '/v1/executions',
     { schema: routeSchemas.listExecutions },
     async (request) => {
-      const { workflow, status, cursor } = request.query;
+      const { workflow, status, parentId, cursor } = request.query;
       const limit = request.query.limit ?? LIST_LIMIT.default;
       const page = await engine.listExecutions({
         limit,
         ...(workflow !== undefined ? { workflow } : {}),
         ...(status !== undefined ? { status } : {}),
+        ...(parentId !== undefined ? { parentId } : {}),
         ...(cursor !== undefined ? { cursor } : {}),
       });
       return {

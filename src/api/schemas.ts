@@ -54,6 +54,7 @@ export const executionSchema = {
     error: executionError,
     startedAt: isoTime,
     endedAt: isoTime,
+    parentId: { type: 'string', description: 'The execution whose invoke state started this one.' },
   },
 } as const;
 
@@ -69,6 +70,7 @@ export const executionListItemSchema = {
     error: executionError,
     startedAt: isoTime,
     endedAt: isoTime,
+    parentId: { type: 'string', description: 'The execution whose invoke state started this one.' },
   },
 } as const;
 
@@ -201,6 +203,7 @@ export const routeSchemas = {
       properties: {
         workflow: { type: 'string', pattern: NAME_PATTERN },
         status: { type: 'string', enum: [...EXECUTION_STATUSES] },
+        parentId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$', description: 'Only the children of this execution (started by its invoke states).' },
         limit: { type: 'integer', minimum: LIST_LIMIT.min, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default },
         cursor: { type: 'string', minLength: 1, maxLength: MAX_CURSOR_LENGTH, description: 'nextCursor of the previous page.' },
       },

@@ -85,7 +85,7 @@ ${EXIT_CODES}`,
 Lists executions, newest first.
 
   --workflow W  only executions of workflow W
-  --status S    only RUNNING, SUCCEEDED, FAILED or CANCELLED
+  --status S    only QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED
   --limit N     at most N (1-500, default 50)
   --cursor C    the next page, as printed after "(more: --cursor C)"
   --json        print the API's { items, nextCursor? } instead, for scripts

@@ -13,7 +13,7 @@ import { executionsTable, historyTable, type ApiExecutionItem } from './format.j
 import { DEFAULT_URL, USAGE, helpFor } from './help.js';
 import { packageInfo } from './package-info.js';
 
-const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+const STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -127,7 +127,7 @@ async function cmdStart(args: string[], io: Io): Promise<number> {
   let delay = 100;
   for (;;) {
     const { body } = await api.request<ApiExecution>('GET', `/v1/executions/${enc(started.body.id)}`);
-    if (body.status !== 'RUNNING') {
+    if (body.status !== 'RUNNING' && body.status !== 'QUEUED') {
       printJson(io, body);
       if (body.status === 'SUCCEEDED') return ExitCode.OK;
       const why = body.error ? ` with ${body.error.code}: ${body.error.message}` : '';

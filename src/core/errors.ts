@@ -116,6 +116,8 @@ export const StepErrorCodes = {
   Timeout: 'Stepwise.Timeout',
   /** The execution was cancelled while the handler ran. */
   Cancelled: 'Stepwise.Cancelled',
+  /** An invoke state could not start its child: its workflow is not registered, or its input function threw or returned non-JSON. */
+  ChildNotStarted: 'Stepwise.ChildNotStarted',
   /** The handler threw something that is not an Error (a string, null, ...). */
   NonErrorThrown: 'Stepwise.NonErrorThrown',
   /** The handler returned a value JSON cannot hold (BigInt, a cycle, a function, ...). */

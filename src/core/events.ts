@@ -2,6 +2,11 @@
 export const HistoryEventType = {
   /** The execution was created; `data.input` is its input, `data.version` its definition version. */
   ExecutionStarted: 'ExecutionStarted',
+  /**
+   * The execution waits QUEUED for a slot of its workflow's concurrency limits (`data.scopes`);
+   * its first step follows when one frees, in arrival order.
+   */
+  ExecutionQueued: 'ExecutionQueued',
   /** A non-task state was entered (choice, pass, parallel, map, succeed, fail). */
   StateEntered: 'StateEntered',
   /**

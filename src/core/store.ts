@@ -20,6 +20,8 @@ export interface ExecutionSummary {
   error?: StepError;
   startedAt: number;
   endedAt?: number;
+  /** The execution that started this one with an invoke state, if any. */
+  parentId?: string;
 }
 
 /** An execution with what the engine needs to continue it. */
@@ -28,10 +30,36 @@ export interface StoredExecution extends ExecutionSummary {
   snapshot: unknown;
   /** The `seq` of the last appended event (0 before any); also the optimistic-concurrency version. */
   lastSeq: number;
+  /** For a child execution: the parent's invoke step (its work key and attempt) that waits for its end. */
+  parent?: ParentRef;
+}
+
+/** The invoke step of a parent execution that a child's end wakes. */
+export interface ParentRef {
+  id: string;
+  /** The parent's step key (its `child` work row's key). */
+  key: string;
+  attempt: number;
+}
+
+/**
+ * An execution started by another's commit, in the same transaction (an invoke state's child).
+ * Created only if the id is free: an id that exists is left as it is, so a commit retried after
+ * a crash or a conflict never creates a second child. It is written with its ExecutionStarted
+ * event and snapshot null, and a `start` work row due now: its first step is taken when that row
+ * is claimed, like any due work.
+ */
+export interface SpawnedExecution {
+  id: string;
+  workflow: string;
+  version: string;
+  input: unknown;
+  startedAt: number;
+  parent: ParentRef;
 }
 
 /** Kinds of durable work. */
-export type WorkKind = 'task' | 'timer' | 'compensation' | 'queued' | 'outside';
+export type WorkKind = 'task' | 'timer' | 'compensation' | 'queued' | 'outside' | ChildWorkKind;
 
 /**
  * What a row waiting on the outside world carries (docs/handlers.md): a 'queued' row, a worker
@@ -46,6 +74,13 @@ export interface OutsideWait {
   deadline?: number;
   heartbeatMs?: number;
 }
+/**
+ * Work rows of child executions: `child`, a parent's invoke step waiting for its child's end (due
+ * at its timeout, or never, until the child's end commit makes it due); `start`, an execution
+ * created without its first step (a spawned child), taken when claimed; `stop`, a request from a
+ * parent that a child cancel (the parent left the invoke step).
+ */
+export type ChildWorkKind = 'child' | 'start' | 'stop';
 
 /** Identifies one durable work row: at most one exists per (execution, kind, key). */
 export interface WorkRef {
@@ -96,6 +131,35 @@ export interface ExecutionCommit {
   schedule?: NewWork[];
   /** Work rows to delete whoever holds them (steps the execution has left, e.g. on cancel). */
   drop?: WorkRef[];
+  /** Child executions to create with this commit (each only if its id is free). */
+  spawn?: SpawnedExecution[];
+  /**
+   * A child's ending commit: its parent's `child` row for this key and attempt becomes due at
+   * `dueAt`, if it still exists with that attempt (a parent that moved on is left alone).
+   */
+  wake?: ParentRef & { dueAt: number };
+  /**
+   * The running children that invoke steps of this execution started under these keys get a
+   * `stop` row due at `dueAt` (the parent left the step: cancel, timeout, a failure elsewhere).
+   */
+  stopChildren?: { keys: string[]; dueAt: number };
+  /**
+   * A creating commit of a workflow with a concurrency limit (status QUEUED, snapshot null): the
+   * execution joins the queue of each scope in arrival order, and its `start` row is written due
+   * at `dueAt` when it is within every scope's limit, else parked until a slot frees.
+   */
+  enqueue?: { scopes: ConcurrencyScope[]; dueAt: number };
+  /**
+   * The ending commit of an execution that joined queues: it leaves them, and the queued
+   * executions now within every limit of theirs get their `start` row due at `dueAt`.
+   */
+  dequeue?: { dueAt: number };
+}
+
+/** One concurrency limit an execution counts against: `workflow` or `workflow/key`, at most `limit` running. */
+export interface ConcurrencyScope {
+  scope: string;
+  limit: number;
 }
 
 export type CommitOutcome =
@@ -110,6 +174,8 @@ export type CommitOutcome =
 export interface ListQuery {
   workflow?: string;
   status?: ExecutionStatus;
+  /** Only the children of this execution. */
+  parentId?: string;
   limit: number;
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;

@@ -1,11 +1,12 @@
 import { DefinitionError } from '../core/errors.js';
 import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from '../core/retry-policy.js';
 import {
-  DSL_DEFAULTS, type CatchRule, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
+  DSL_DEFAULTS, type CatchRule, type InvokeSpec, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
   type StateDef, type StepContext,
 } from './definition.js';
 import type { InputSchema, StandardInput, StandardSchemaV1 } from './input-schema.js';
 import { Workflow } from './workflow.js';
+import { isValidName } from '../core/ids.js';
 
 /** Options every task-like state (task, map) accepts. */
 export interface TaskOptions<In, Out> {
@@ -17,6 +18,19 @@ export interface TaskOptions<In, Out> {
   timeoutMs?: number;
   next?: string;
   end?: boolean;
+}
+
+/** Options of an invoke state. */
+export interface InvokeOptions<Data> extends Omit<TaskOptions<Data, any>, 'timeoutMs'> {
+  /** The child's input, from the data. @default the data */
+  input?: (data: Data) => unknown;
+  /** The step fails with Stepwise.Timeout, and the child is cancelled, if it has not ended by then. @default no limit */
+  timeoutMs?: number;
+}
+
+/** An invoke state's handler: never called (the engine starts a child execution instead). */
+function invokePlaceholder(): never {
+  throw new Error('an invoke state runs a child execution, not a handler');
 }
 
 type Merge<Data, K extends string, V> = Omit<Data, K> & { [P in K]: V };
@@ -49,6 +63,7 @@ export class Sequence<In, Data> {
       name: this.workflowName, states: this.states,
       ...(this.options.version ? { version: this.options.version } : {}),
       ...(this.options.input !== undefined ? { input: this.options.input } : {}),
+      ...(this.options.concurrency !== undefined ? { concurrency: checkedConcurrency(this.workflowName, this.options.concurrency) } : {}),
     });
   }
 
@@ -61,6 +76,34 @@ export class Sequence<In, Data> {
       type: 'task', name, handler, retry: retries(name, options.retry), catch: options.catch ?? [],
       compensation: compensation(name, options.compensate), timeoutMs: options.timeoutMs ?? DSL_DEFAULTS.taskTimeoutMs,
       resultPath: options.resultPath, next: options.next, end: options.end,
+    });
+    return this;
+  }
+
+  /**
+   * An invoke: starts an execution of the registered workflow `workflowName` (the child) with
+   * `input(data)` (default: the data), waits for its end and takes its output like a task's. The
+   * child's failure is the step's failure (a retry starts a new child; catch routes it); leaving
+   * the step (cancel, timeout) cancels the child. The child's id is `<parent id>:<step key>:<attempt>`.
+   */
+  invoke<Out = unknown>(name: string, workflowName: string, options?: InvokeOptions<Data> & { resultPath?: undefined }): Sequence<In, Out>;
+  invoke<Out, K extends string>(name: string, workflowName: string, options: InvokeOptions<Data> & { resultPath: K }): Sequence<In, Merge<Data, K, Out>>;
+  invoke(name: string, workflowName: string, options: InvokeOptions<Data> & { resultPath: null }): Sequence<In, Data>;
+  invoke(name: string, workflowName: string, options: InvokeOptions<any> & { resultPath?: string | null } = {}): Sequence<In, any> {
+    if (typeof workflowName !== 'string' || !isValidName(workflowName)) {
+      throw new DefinitionError(`invoke '${name}': '${String(workflowName)}' is not a workflow name`, name);
+    }
+    if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) {
+      throw new DefinitionError(`invoke '${name}': timeoutMs must be a positive integer`, name);
+    }
+    if (options.input !== undefined && typeof options.input !== 'function') throw new DefinitionError(`invoke '${name}': input must be a function`, name);
+    const invoke: InvokeSpec = { workflow: workflowName };
+    if (options.input) invoke.input = options.input;
+    if (options.timeoutMs !== undefined) invoke.timeoutMs = options.timeoutMs;
+    this.states.push({
+      type: 'task', name, handler: invokePlaceholder, retry: retries(name, options.retry), catch: options.catch ?? [],
+      compensation: compensation(name, options.compensate), timeoutMs: DSL_DEFAULTS.taskTimeoutMs,
+      resultPath: options.resultPath, next: options.next, end: options.end, invoke,
     });
     return this;
   }
@@ -166,7 +209,7 @@ export interface WaitForEventOptions<Data> extends Flow {
   catch?: CatchRule[];
 }
 
-export interface WorkflowOptions {
+export interface WorkflowOptions<In = any> {
   /**
    * The version recorded with each execution. @default a hash of the definition's structure.
    * Set it when you change a choice rule, transform or wait function (which the hash cannot see)
@@ -179,11 +222,31 @@ export interface WorkflowOptions {
    * whose input type then becomes the workflow's `In`.
    */
   input?: InputSchema;
+  /**
+   * How many executions may run at once: `{ key: (input) => string, limit }` per key, `{ limit }`
+   * in all, or `{ key, limit, total }` both. Starts beyond a limit wait with status QUEUED.
+   */
+  concurrency?: ConcurrencyOptions<In>;
+}
+
+export interface ConcurrencyOptions<In = any> {
+  key?: (input: In) => string;
+  limit?: number;
+  total?: number;
+}
+
+function checkedConcurrency(name: string, c: ConcurrencyOptions): ConcurrencyOptions {
+  const positive = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 1);
+  if (c.key !== undefined && typeof c.key !== 'function') throw new DefinitionError(`workflow '${name}': concurrency.key must be a function of the input`);
+  if (!positive(c.limit) || !positive(c.total)) throw new DefinitionError(`workflow '${name}': concurrency limits must be integers >= 1`);
+  if (c.limit === undefined && c.total === undefined) throw new DefinitionError(`workflow '${name}': concurrency needs a limit (or a total)`);
+  if (c.key !== undefined && c.limit === undefined) throw new DefinitionError(`workflow '${name}': concurrency.key needs a limit per key`);
+  return c;
 }
 
 /** Starts a workflow definition; `In` is the type of the execution's input. End it with `.build()`. */
-export function workflow<S extends StandardSchemaV1>(name: string, options: WorkflowOptions & { input: S }): Sequence<StandardInput<S>, StandardInput<S>>;
-export function workflow<In = unknown>(name: string, options?: WorkflowOptions): Sequence<In, In>;
+export function workflow<S extends StandardSchemaV1>(name: string, options: WorkflowOptions<StandardInput<S>> & { input: S }): Sequence<StandardInput<S>, StandardInput<S>>;
+export function workflow<In = unknown>(name: string, options?: WorkflowOptions<In>): Sequence<In, In>;
 export function workflow<In = unknown>(name: string, options: WorkflowOptions = {}): Sequence<In, In> {
   if (options.version !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(options.version)) {
     throw new DefinitionError(`workflow '${name}': version '${options.version}' must be 1-64 letters, digits, '.', '_' or '-'`);

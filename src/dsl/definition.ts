@@ -74,6 +74,19 @@ export interface TaskState extends BaseState {
   compensation?: ResolvedCompensation;
   timeoutMs: number;
   resultPath: ResultPath;
+  /**
+   * Set on an invoke state (a task whose step is an execution of another workflow): the engine
+   * starts a child execution instead of calling `handler` (a placeholder that is never called).
+   */
+  invoke?: InvokeSpec;
+}
+
+/** What an invoke state starts: an execution of `workflow`, with `input(data)` (default: the data). */
+export interface InvokeSpec {
+  workflow: string;
+  input?: (data: any) => unknown;
+  /** The step fails with Stepwise.Timeout (and the child is cancelled) if the child has not ended by then. @default no limit */
+  timeoutMs?: number;
 }
 
 export interface ChoiceRule {
@@ -169,6 +182,20 @@ export interface WorkflowDefinition {
   version?: string;
   /** Checked when an execution starts; not part of the version (running executions are past it). */
   input?: InputSchema;
+  /** How many executions may run at once (see ConcurrencyOptions). */
+  concurrency?: ConcurrencyOptions;
+}
+
+/**
+ * Limits on executions running at once. With `key`, at most `limit` per key (computed from the
+ * input at the start); without it, `limit` is the workflow's total. `total` adds a workflow-wide
+ * limit to a keyed one. Starts beyond a limit are accepted with status QUEUED and begin in
+ * arrival order as slots free.
+ */
+export interface ConcurrencyOptions {
+  key?: (input: any) => string;
+  limit?: number;
+  total?: number;
 }
 
 /** Defaults, documented in docs/dsl.md. */

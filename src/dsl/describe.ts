@@ -20,6 +20,8 @@ export interface StateDescription {
   event?: string;
   /** A fail state that holds the failure for redrive (no compensation). */
   held?: boolean;
+  /** An invoke state's child workflow. */
+  invoke?: string;
 }
 
 export function describeStates(states: StateDef[]): StateDescription[] {
@@ -48,6 +50,11 @@ export function describeStates(states: StateDef[]): StateDescription[] {
       if (s.retry.length > 0) d.retry = s.retry.map((r) => ({ errors: r.errors, maxAttempts: r.maxAttempts, intervalMs: r.intervalMs, backoffRate: r.backoffRate }));
       if (s.compensation) d.compensation = s.compensation.name;
       d.timeoutMs = s.timeoutMs;
+    }
+    if (s.type === 'task' && s.invoke) {
+      d.invoke = s.invoke.workflow;
+      if (s.invoke.timeoutMs !== undefined) d.timeoutMs = s.invoke.timeoutMs;
+      else delete d.timeoutMs;
     }
     if (s.type === 'map') {
       d.itemsPath = s.itemsPath;

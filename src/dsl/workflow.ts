@@ -4,7 +4,7 @@ import type { ResolvedRetryPolicy } from '../core/retry-policy.js';
 import { StepwiseError } from '../core/errors.js';
 import { canonicalJson } from '../core/json.js';
 import { compileMachine } from './compile.js';
-import type { Handler, ResolvedCompensation, StateDef, WorkflowDefinition } from './definition.js';
+import type { Handler, InvokeSpec, ResolvedCompensation, StateDef, WorkflowDefinition } from './definition.js';
 import { describeStates, toMermaid, type StateDescription } from './describe.js';
 import { compileInputSchema, type CompiledInputSchema, type JsonSchema } from './input-schema.js';
 import type { StateInfo } from './scopes.js';
@@ -17,6 +17,8 @@ export interface StepRuntime {
   timeoutMs: number;
   retry: ResolvedRetryPolicy[];
   compensation?: ResolvedCompensation;
+  /** An invoke state's child workflow. */
+  invoke?: InvokeSpec;
 }
 
 export interface WorkflowDescription {
@@ -81,7 +83,7 @@ export class Workflow<In = unknown> {
   step(name: string): StepRuntime | undefined {
     const s = this.index.get(name)?.state;
     if (s && (s.type === 'task' || s.type === 'map')) {
-      return { state: s, handler: s.handler, timeoutMs: s.timeoutMs, retry: s.retry, ...(s.compensation ? { compensation: s.compensation } : {}) };
+      return { state: s, handler: s.handler, timeoutMs: s.timeoutMs, retry: s.retry, ...(s.compensation ? { compensation: s.compensation } : {}), ...(s.type === 'task' && s.invoke ? { invoke: s.invoke } : {}) };
     }
     return undefined;
   }
@@ -93,6 +95,32 @@ export class Workflow<In = unknown> {
   async checkInput(input: unknown): Promise<void> {
     const mismatch = await this.inputSchema?.check(input);
     if (mismatch) throw new StepwiseError('VALIDATION_FAILED', mismatch.message, { field: 'input', path: mismatch.path, workflow: this.name });
+  }
+
+  /**
+   * The concurrency scopes an execution with this input counts against (`<workflow>` for the
+   * total, `<workflow>/key:<key>` per key); empty without limits. A key function that throws or
+   * returns something other than a 1-200 character string refuses the start (VALIDATION_FAILED).
+   */
+  concurrencyScopes(input: unknown): Array<{ scope: string; limit: number }> {
+    const c = this.definition.concurrency;
+    if (!c) return [];
+    const scopes: Array<{ scope: string; limit: number }> = [];
+    if (c.key) {
+      let key: unknown;
+      try {
+        key = c.key(input);
+      } catch (error) {
+        throw new StepwiseError('VALIDATION_FAILED', `the concurrency key function threw: ${error instanceof Error ? error.message : String(error)}`, { field: 'input', workflow: this.name });
+      }
+      if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
+        throw new StepwiseError('VALIDATION_FAILED', 'the concurrency key must be a string of 1-200 characters', { field: 'input', workflow: this.name });
+      }
+      scopes.push({ scope: `${this.name}/key:${key}`, limit: c.limit! });
+    }
+    const total = c.key ? c.total : (c.total ?? c.limit);
+    if (total !== undefined) scopes.push({ scope: this.name, limit: total });
+    return scopes;
   }
 
   compensation(name: string): ResolvedCompensation | undefined {

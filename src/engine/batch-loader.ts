@@ -112,7 +112,12 @@ function liveFrom(id: string, stored: StoredExecution | undefined, inputs: Input
     handBack(stored, inputs, deps);
     return undefined;
   }
-  return { id, wf, snapshot: restore(wf, stored.snapshot), lastSeq: stored.lastSeq, status: stored.status };
+  const live: Live = { id, wf, snapshot: undefined, lastSeq: stored.lastSeq, status: stored.status };
+  // A spawned child not begun yet has no snapshot: its `start` row begins it from its input.
+  if (stored.snapshot === null) live.pending = { input: stored.input };
+  else live.snapshot = restore(wf, stored.snapshot);
+  if (stored.parent) live.parent = stored.parent;
+  return live;
 }
 
 /** Claims that will not run: their reserved capacity is given back (their leases stay held until let go). */

@@ -10,6 +10,8 @@ import { refKey } from '../core/work-ref.js';
 const TIMER_CLAIM_BATCH = 512;
 /** Row kinds that start a handler here, claimed only up to free capacity. */
 const HANDLER_KINDS: WorkKind[] = ['task', 'compensation'];
+/** Row kinds applied in a commit like timers: a lapsed outside wait, a child's start, a stop request, a parent's wait for its child. */
+const APPLIED_KINDS: WorkKind[] = ['timer', 'outside', 'start', 'stop', 'child'];
 
 export interface ClaimerDeps {
   store: Store;
@@ -22,6 +24,8 @@ export interface ClaimerDeps {
   pollIntervalMs: number;
   /** Hands a claimed row to the commit loop. */
   deliver(executionId: string, input: Input): void;
+  /** Hands due `child` rows to the door that reads their children's outcomes (then delivers them). */
+  childrenDue(rows: WorkItem[]): Promise<void>;
   /** Resolves once the commit under way (if any) has been applied. */
   commitSettled(): Promise<void>;
   /** Reads whether claimed rows ran before (see previous-runs.ts). */
@@ -118,12 +122,19 @@ export class Claimer {
     const { store, clock, ledger, workerId } = this.deps;
     const now = clock.now();
     const leaseUntil = now + this.deps.leaseMs;
-    // Timers, and waits on the outside world that lapsed: both are applied in a commit, not run.
-    const timers = await store.claimWork({ owner: workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer', 'outside'] });
+    // Rows applied in a commit, not run: timers, waits on the outside world that lapsed, a child's
+    // start, a stop request, a parent's wait for its child.
+    const timers = await store.claimWork({ owner: workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: APPLIED_KINDS });
+    const childRows: WorkItem[] = [];
     for (const w of this.notTaken(timers)) {
       ledger.hold(w);
-      this.deps.deliver(w.executionId, w.kind === 'outside' ? { kind: 'expired', work: w } : { kind: 'timer', work: w });
+      if (w.kind === 'child') childRows.push(w);
+      else if (w.kind === 'start') this.deps.deliver(w.executionId, { kind: 'begin', work: w });
+      else if (w.kind === 'stop') this.deps.deliver(w.executionId, { kind: 'stop', work: w });
+      else if (w.kind === 'outside') this.deps.deliver(w.executionId, { kind: 'expired', work: w });
+      else this.deps.deliver(w.executionId, { kind: 'timer', work: w });
     }
+    await this.deps.childrenDue(childRows);
     const capacity = ledger.freeCapacity();
     let tasks: WorkItem[] = [];
     if (capacity > 0) {

@@ -25,6 +25,8 @@ export interface CommitLoopDeps {
   random: () => number;
   faultPoint?: FaultPoint;
   workflowVersion(name: string, version: string): Workflow | undefined;
+  /** The version new executions of a workflow start on (an invoke's child), if registered. */
+  workflowNamed(name: string): Workflow | undefined;
   isStopping(): boolean;
   /** Runs a committed launch's handler. */
   launch(live: Live, work: WorkItem): void;
@@ -117,7 +119,7 @@ export class CommitLoop {
     const drafts: Draft[] = [];
     const env: StepEnv = {
       now: 0, freeCapacity: ledger.freeCapacity(), workerId: this.deps.workerId, leaseMs: this.deps.leaseMs, random: this.deps.random,
-      stopping: this.deps.isStopping(),
+      stopping: this.deps.isStopping(), workflowNamed: this.deps.workflowNamed,
     };
     for (const { live, inputs } of ready) {
       try {

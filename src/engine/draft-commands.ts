@@ -4,7 +4,7 @@
  */
 import { HistoryEventType, type NewHistoryEvent } from '../core/events.js';
 import { backoffDelay } from '../core/retry-policy.js';
-import type { NewWork, WorkItem, WorkKind, WorkRef } from '../core/store.js';
+import type { NewWork, SpawnedExecution, WorkItem, WorkKind, WorkRef } from '../core/store.js';
 import { parseStepKey, type WorkflowCommand, type WorkflowEvent } from '../dsl/machine-types.js';
 import { decide, type Decision, type Snapshot } from './decide.js';
 import type { Live, StepEnv } from './draft.js';
@@ -12,6 +12,7 @@ import type { HandlerOutcome } from './inputs.js';
 import { refKey } from '../core/work-ref.js';
 import { handlerLocation } from '../handlers/location.js';
 import { callbackHandler, workerBinding } from '../handlers/remote-steps.js';
+import { isInvoke, leaveChild, spawnChild, type PendingEvent } from './draft-children.js';
 
 /** A launch planned by this draft; `claimed` when its capacity was reserved by the claim. */
 export interface PlannedLaunch {
@@ -41,12 +42,14 @@ export interface Bench {
   queued: Set<string>;
   /** The failure this draft is applying, while its decision is applied: its Retry-After bounds the retry. */
   failure?: { key: string; retryAfterMs?: number };
-}
-
-interface DueTimer {
-  key: string;
-  step: string;
-  dueAt: number;
+  /** Children this commit starts (invoke states). */
+  spawn: SpawnedExecution[];
+  /** Invoke step keys the execution left: their running children are stopped. */
+  stopKeys: Set<string>;
+  /** A spawned child cancelled before its first step: the draft ends it without a machine. */
+  endedUnbegun?: boolean;
+  /** A start of a workflow with concurrency limits: created QUEUED, in these scopes' queues. */
+  concurrencyScopes?: Array<{ scope: string; limit: number }>;
 }
 
 /**
@@ -56,14 +59,14 @@ interface DueTimer {
  */
 export function applyDecision(bench: Bench, first: Decision): void {
   let decision = first;
-  const dueNow: DueTimer[] = [];
+  const dueNow: PendingEvent[] = [];
   for (;;) {
     bench.snapshot = decision.snapshot;
     dueNow.push(...applyCommands(bench, decision.commands));
-    const timer = dueNow.shift();
-    if (!timer) return;
-    bench.events.push({ type: HistoryEventType.TimerFired, timestamp: bench.env.now, step: timer.step, data: { key: timer.key, dueAt: timer.dueAt } });
-    decision = decide(bench.base.wf, decision.snapshot, { type: 'TIMER_FIRED', key: timer.key });
+    const pending = dueNow.shift();
+    if (!pending) return;
+    bench.events.push(pending.history);
+    decision = decide(bench.base.wf, decision.snapshot, pending.event);
   }
 }
 
@@ -71,14 +74,19 @@ export function applyDecision(bench: Bench, first: Decision): void {
  * Turns the machine's commands into history events and work rows on the bench; returns the
  * waits that are already due (a zero or past duration), which fire in this same commit.
  */
-function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
-  const dueNow: DueTimer[] = [];
+function applyCommands(bench: Bench, commands: WorkflowCommand[]): PendingEvent[] {
+  const dueNow: PendingEvent[] = [];
   for (const cmd of commands) {
     switch (cmd.type) {
       case 'entered':
         bench.events.push({ type: HistoryEventType.StateEntered, timestamp: bench.env.now, step: cmd.params.step });
         break;
       case 'runTask':
+        if (isInvoke(bench, cmd.params.step)) {
+          const failed = spawnChild(bench, cmd.params.step, cmd.params.key, 1);
+          if (failed) dueNow.push(failed);
+          break;
+        }
         if (toQueue(bench, cmd.params.key, 1, bench.env.now)) break;
         if (runNow(bench, 'task', cmd.params.key)) {
           bench.events.push({
@@ -104,7 +112,8 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
         const dueAt = cmd.params.until ?? now + (cmd.params.durationMs ?? 0);
         bench.events.push({ type: HistoryEventType.TimerStarted, timestamp: now, step: cmd.params.step, data: { key: cmd.params.key, dueAt } });
         if (dueAt <= now) {
-          dueNow.push({ key: cmd.params.key, step: cmd.params.step, dueAt });
+          const key = cmd.params.key;
+          dueNow.push({ history: { type: HistoryEventType.TimerFired, timestamp: now, step: cmd.params.step, data: { key, dueAt } }, event: { type: 'TIMER_FIRED', key } });
           break;
         }
         scheduleLater(bench, { executionId: bench.base.id, kind: 'timer', key: cmd.params.key, attempt: 1, dueAt });
@@ -122,6 +131,7 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
           if (cmd.params.kind === 'task' && hasOutsideRow(bench, key)) {
             for (const kind of ['queued', 'outside'] as const) leave(bench, { executionId: bench.base.id, kind, key });
           }
+          if (cmd.params.kind === 'task' && isInvoke(bench, parseStepKey(key).step)) leaveChild(bench, key);
         }
         break;
     }

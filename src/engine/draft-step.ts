@@ -6,9 +6,11 @@
  */
 import { HistoryEventType } from '../core/events.js';
 import { ExecutionStatus, isTerminalStatus } from '../core/status.js';
-import type { ExecutionCommit } from '../core/store.js';
+import type { ExecutionCommit, NewWork, WorkItem } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
-import { begin, decide, expectsWork, outcomeOf, persist } from './decide.js';
+import { begin, decide, expectsWork, outcomeOf, persist, type Outcome } from './decide.js';
+import { isInvoke, NEVER_DUE, spawnChild } from './draft-children.js';
+import { StepErrorCodes } from '../core/errors.js';
 import { applyDecision, recordOutcome, whereItRuns, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
 import type { AnswerInput, AwaitInput, CancelInput, CreateInput, EventInput, HandedTask, HandoutInput, Input, RedriveInput, WorkInput } from './inputs.js';
@@ -21,7 +23,7 @@ import { refKey, toRef } from '../core/work-ref.js';
 export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
   const bench: Bench = {
     base, env, snapshot: base.snapshot, events: [], consume: [], schedule: new Map(), drop: new Map(),
-    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false, queued: new Set(),
+    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false, queued: new Set(), spawn: [], stopKeys: new Set(),
   };
   const callers = new Callers(base.id);
   for (const input of inputs) {
@@ -33,11 +35,22 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       redrive(bench, input, callers);
       continue;
     }
+    if (bench.snapshot === undefined && base.pending && !isTerminalStatus(base.status) && !bench.endedUnbegun) {
+      // A spawned child not begun yet: its start row begins it; a cancel or stop ends it here.
+      if (input.kind === 'begin') beginPending(bench, input);
+      else if (input.kind === 'cancel' || input.kind === 'stop') endUnbegun(bench, input, callers);
+      else settleAfterEnd(bench, input, callers);
+      continue;
+    }
     if (bench.snapshot === undefined || (isTerminalStatus(base.status) && !bench.reopened) || outcomeOf(bench.snapshot).status !== ExecutionStatus.RUNNING) {
       settleAfterEnd(bench, input, callers);
       continue;
     }
-    if (input.kind !== 'cancel' && input.kind !== 'event' && (bench.drop.has(refKey(input.work)) || !expectsWork(bench.snapshot, input.work))) {
+    if (input.kind === 'begin') {
+      settleAfterEnd(bench, input, callers); // begun already: a start row left over
+      continue;
+    }
+    if (input.kind !== 'cancel' && input.kind !== 'event' && input.kind !== 'stop' && (bench.drop.has(refKey(input.work)) || !expectsWork(bench.snapshot, input.work))) {
       // An earlier input of this batch made the machine leave this step (a sibling branch failed,
       // or cancel), or the machine no longer waits for it at all (a claim made after a lease
       // lapsed, for a step whose result is committed): its row is dropped, its result, claim
@@ -53,12 +66,18 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       case 'answer': answer(bench, input); callers.answered(input, true); break;
       case 'expired': expired(bench, input); break;
       case 'await': awaitAnswer(bench, input); callers.awaited(input); break;
+      case 'child': childEnded(bench, input); break;
       case 'cancel':
         bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: env.now });
         applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
         callers.cancelled(input);
         break;
       case 'event': event(bench, input, callers); break;
+      case 'stop':
+        consumeRow(bench, input.work);
+        bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: env.now, data: { by: 'parent' } });
+        applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
+        break;
       default:
         // A new Input kind needs its applier here (the compiler says so).
         return unknownInput(input);
@@ -122,6 +141,15 @@ function create(bench: Bench, input: CreateInput, callers: Callers): void {
   callers.creator = input;
   callers.created(input, true);
   bench.events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: { input: input.input, workflow: wf.name, version: wf.version } });
+  if (input.scopes && input.scopes.length > 0) {
+    // Limited: it waits QUEUED; its start row is parked until the store finds it within its limits.
+    bench.concurrencyScopes = input.scopes;
+    const start: NewWork = { executionId: bench.base.id, kind: 'start', key: '', attempt: 1, dueAt: NEVER_DUE };
+    bench.schedule.set(refKey(start), start);
+    bench.events.push({ type: HistoryEventType.ExecutionQueued, timestamp: now, data: { scopes: input.scopes.map((s) => s.scope) } });
+    bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, now);
+    return;
+  }
   applyDecision(bench, begin(wf, input.input));
 }
 
@@ -133,8 +161,19 @@ function claimed(bench: Bench, input: Extract<Input, { kind: 'claimed' }>): void
     bench.release.push(k);
     return;
   }
-  // The claim's reservation of capacity passes to the launch.
   const { step, index } = parseStepKey(input.work.key);
+  if (input.work.kind === 'task' && isInvoke(bench, step)) {
+    // A retry of an invoke step came due: it starts a new child rather than a handler.
+    bench.release.push(k);
+    consumeRow(bench, input.work);
+    const failed = spawnChild(bench, step, input.work.key, input.work.attempt);
+    if (failed) {
+      bench.events.push(failed.history);
+      applyDecision(bench, decide(bench.base.wf, bench.snapshot!, failed.event));
+    }
+    return;
+  }
+  // The claim's reservation of capacity passes to the launch.
   const rerun = input.rerun ? { rerun: input.rerun } : {};
   if (input.work.kind === 'compensation') {
     const name = bench.base.wf.step(step)?.compensation?.name ?? step;
@@ -211,6 +250,45 @@ function redrive(bench: Bench, input: RedriveInput, callers: Callers): void {
   callers.redriven(input, count);
 }
 
+function consumeRow(bench: Bench, work: WorkItem): void {
+  bench.consume.push({ executionId: work.executionId, kind: work.kind, key: work.key, owner: bench.env.workerId });
+}
+
+/** A spawned child's start row: the machine begins from the input its parent gave it. */
+function beginPending(bench: Bench, input: Extract<Input, { kind: 'begin' }>): void {
+  consumeRow(bench, input.work);
+  applyDecision(bench, begin(bench.base.wf, bench.base.pending!.input));
+}
+
+/** A spawned child cancelled (or stopped by its parent) before its first step: it ends CANCELLED. */
+function endUnbegun(bench: Bench, input: CancelInput | Extract<Input, { kind: 'stop' }>, callers: Callers): void {
+  const { now } = bench.env;
+  if (input.kind === 'stop') consumeRow(bench, input.work);
+  else callers.cancelled(input);
+  const start = { executionId: bench.base.id, kind: 'start' as const, key: '' };
+  bench.drop.set(refKey(start), start);
+  bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: now, ...(input.kind === 'stop' ? { data: { by: 'parent' } } : {}) });
+  bench.endedUnbegun = true;
+}
+
+/** A parent's invoke step hears what its child came to (or that it ran past the invoke's timeout). */
+function childEnded(bench: Bench, input: Extract<Input, { kind: 'child' }>): void {
+  const { work, outcome, childId } = input;
+  const { now: timestamp } = bench.env;
+  const { step } = parseStepKey(work.key);
+  consumeRow(bench, work);
+  let event: WorkflowEvent;
+  if (outcome.ok) {
+    bench.events.push({ type: HistoryEventType.StepSucceeded, timestamp, step, attempt: work.attempt, data: { key: work.key, childId, output: outcome.output } });
+    event = { type: 'STEP_SUCCEEDED', key: work.key, output: outcome.output };
+  } else {
+    bench.events.push({ type: HistoryEventType.StepFailed, timestamp, step, attempt: work.attempt, data: { key: work.key, childId, error: outcome.error } });
+    event = { type: 'STEP_FAILED', key: work.key, error: outcome.error };
+  }
+  if (input.timedOut) bench.stopKeys.add(work.key);
+  applyDecision(bench, decide(bench.base.wf, bench.snapshot!, event));
+}
+
 /** An input that cannot apply (its execution has ended, or left its step): give back what it holds. */
 function settleAfterEnd(bench: Bench, input: CancelInput | EventInput | WorkInput, callers: Callers): void {
   if (input.kind === 'cancel' || input.kind === 'event') {
@@ -235,22 +313,36 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     draft.settle = callers.list(undefined);
     return draft;
   }
-  const snapshot = bench.snapshot!;
-  const outcome = outcomeOf(snapshot);
+  const snapshot = bench.snapshot;
+  const outcome: Outcome = bench.endedUnbegun
+    ? { status: ExecutionStatus.CANCELLED, error: { code: StepErrorCodes.Cancelled, message: 'the execution was cancelled before it began' } }
+    : bench.concurrencyScopes ? { status: ExecutionStatus.QUEUED } : outcomeOf(snapshot!);
   const commit: ExecutionCommit = {
-    executionId: base.id, expectedSeq: base.lastSeq, events: bench.events, snapshot: persist(snapshot), status: outcome.status,
+    executionId: base.id, expectedSeq: base.lastSeq, events: bench.events, snapshot: snapshot ? persist(snapshot) : null, status: outcome.status,
     consume: bench.consume, schedule: [...bench.schedule.values()], drop: [...bench.drop.values()],
   };
+  if (bench.spawn.length > 0) commit.spawn = bench.spawn;
+  if (bench.stopKeys.size > 0) {
+    commit.stopChildren = { keys: [...bench.stopKeys], dueAt: env.now };
+    bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
+  }
   if (callers.creator) {
     const { wf } = base;
     commit.create = { workflow: wf.name, version: wf.version, input: callers.creator.input, startedAt: env.now };
   }
+  if (bench.concurrencyScopes) commit.enqueue = { scopes: bench.concurrencyScopes, dueAt: env.now };
   if (bench.reopened && outcome.status === ExecutionStatus.RUNNING) commit.reopen = true;
-  if (outcome.status !== ExecutionStatus.RUNNING && (base.status === ExecutionStatus.RUNNING || bench.reopened)) {
+  if (isTerminalStatus(outcome.status) && (!isTerminalStatus(base.status) || bench.reopened)) {
     commit.endedAt = env.now;
+    if (base.wf.definition.concurrency) commit.dequeue = { dueAt: env.now };
+    if (base.parent) {
+      // A child's end reaches its parent in this same commit: the parent's `child` row comes due.
+      commit.wake = { ...base.parent, dueAt: env.now };
+      bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
+    }
     if (outcome.output !== undefined) commit.output = outcome.output;
     if (outcome.error) commit.error = outcome.error;
-    const failures = snapshot.context.compensationFailures;
+    const failures = snapshot?.context.compensationFailures ?? [];
     bench.events.push({
       type: outcome.status === ExecutionStatus.SUCCEEDED ? HistoryEventType.ExecutionSucceeded
         : outcome.status === ExecutionStatus.CANCELLED ? HistoryEventType.ExecutionCancelled : HistoryEventType.ExecutionFailed,

@@ -4,7 +4,7 @@
  */
 import { StepwiseError } from '../core/errors.js';
 import type { ExecutionStatus } from '../core/status.js';
-import type { ExecutionCommit, ExecutionSummary, WorkItem } from '../core/store.js';
+import type { ExecutionCommit, ExecutionSummary, ParentRef, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import type { Snapshot } from './decide.js';
 import type { AnswerInput, AwaitInput, CancelInput, CreateInput, EventInput, HandedTask, HandoutInput, Input, RedriveInput } from './inputs.js';
@@ -17,6 +17,10 @@ export interface Live {
   snapshot: Snapshot | undefined;
   lastSeq: number;
   status: ExecutionStatus;
+  /** An execution created without its first step (a spawned child): its input, for `begin`. */
+  pending?: { input: unknown };
+  /** A child execution's parent step, woken by its end. */
+  parent?: ParentRef;
 }
 
 /**
@@ -33,6 +37,8 @@ export interface StepEnv {
   random: () => number;
   /** Shutting down: claims are given back unrun and no task starts inline. */
   stopping: boolean;
+  /** The version new executions of a workflow start on (an invoke's child), if registered here. */
+  workflowNamed?(name: string): Workflow | undefined;
 }
 
 /** A caller waiting on an input, and what it hears once the draft applies. */

@@ -6,6 +6,7 @@ import { isTerminalStatus } from '../core/status.js';
 import type { ExecutionSummary } from '../core/store.js';
 import type { AnyWorkflow, WorkflowDescription } from '../dsl/workflow.js';
 import { Claimer } from './claimer.js';
+import { deliverChildOutcomes } from './child-door.js';
 import { CommitLoop } from './commit-loop.js';
 import { EndWaiters } from './end-waiters.js';
 import { withDefaults, type EngineOptions, type EngineSettings } from './engine-options.js';
@@ -55,6 +56,7 @@ export class Engine {
     this.loop = new CommitLoop({
       store, clock, ledger, log, workerId, leaseMs, random: settings.random, faultPoint: settings.faultPoint,
       workflowVersion: (name, version) => this.registry.version(name, version),
+      workflowNamed: (name) => this.registry.latestOf(name),
       isStopping: () => this.stopping,
       launch: (live, work) => this.launcher.launch(live, work),
       wakeAt: (at) => this.claimer.wakeAt(at),
@@ -64,6 +66,7 @@ export class Engine {
     this.claimer = new Claimer({
       store, clock, ledger, log, workerId, leaseMs, pollIntervalMs: settings.pollIntervalMs,
       deliver: (id, input) => this.loop.enqueue(id, input),
+      childrenDue: (rows) => deliverChildOutcomes(rows, { store, deliver: (id, input) => this.loop.enqueue(id, input) }),
       commitSettled: () => this.loop.settled(),
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
     });
@@ -212,7 +215,8 @@ export class Engine {
     const done = deferred<ExecutionSummary | undefined>();
     const value = JSON.parse(checked.json);
     await wf.checkInput(value);
-    this.loop.enqueue(id, { kind: 'create', wf, input: value, done });
+    const scopes = wf.concurrencyScopes(value);
+    this.loop.enqueue(id, { kind: 'create', wf, input: value, done, ...(scopes.length > 0 ? { scopes } : {}) });
     const created = await done.promise;
     if (created) return { execution: created, created: true };
     const execution = await this.getExecution(id);

@@ -8,6 +8,8 @@ import type { ExecutionSummary, Store } from '../core/store.js';
 export interface ListRequest {
   workflow?: string;
   status?: string;
+  /** Only the children of this execution. */
+  parentId?: string;
   limit?: number;
   cursor?: string;
 }
@@ -21,7 +23,7 @@ export interface HistoryRequest {
 export async function readExecution(store: Store, id: string): Promise<ExecutionSummary> {
   const stored = await store.getExecution(id);
   if (!stored) throw notFound(id);
-  const { snapshot: _snapshot, lastSeq: _lastSeq, ...summary } = stored;
+  const { snapshot: _snapshot, lastSeq: _lastSeq, parent: _parent, ...summary } = stored;
   return summary;
 }
 
@@ -30,7 +32,10 @@ export async function listExecutions(store: Store, query: ListRequest): Promise<
     throw new StepwiseError('VALIDATION_FAILED', `status must be one of ${EXECUTION_STATUSES.join(', ')}`, { field: 'status' });
   }
   const limit = checkedLimit(query.limit, LIST_LIMIT);
-  return store.listExecutions({ workflow: query.workflow, status: query.status as ExecutionStatus | undefined, limit, cursor: query.cursor });
+  return store.listExecutions({
+    workflow: query.workflow, status: query.status as ExecutionStatus | undefined, limit, cursor: query.cursor,
+    ...(query.parentId !== undefined ? { parentId: query.parentId } : {}),
+  });
 }
 
 export async function readHistoryPage(store: Store, id: string, query: HistoryRequest): Promise<{ events: HistoryEvent[]; nextCursor?: string }> {

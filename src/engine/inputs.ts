@@ -29,6 +29,8 @@ export interface CreateInput {
   wf: Workflow;
   input: unknown;
   done: Deferred<ExecutionSummary | undefined>;
+  /** The concurrency scopes it counts against: non-empty, it is created QUEUED and begins when a slot is free. */
+  scopes?: Array<{ scope: string; limit: number }>;
 }
 
 /** A cancel from the API. `done` resolves once CancelRequested is committed. */
@@ -74,7 +76,16 @@ export type Input =
   /** A due 'outside' row the claimer leased here: the worker or callback did not answer in time. */
   | { kind: 'expired'; work: WorkItem }
   /** A callback step's function returned: its task row becomes an 'outside' row waiting for the token. */
-  | AwaitInput;
+  | AwaitInput
+  /** A spawned execution's `start` row, claimed here: its first step is taken now. */
+  | { kind: 'begin'; work: WorkItem }
+  /** A `stop` row (a parent left the invoke step that started this child), claimed here: cancel. */
+  | { kind: 'stop'; work: WorkItem }
+  /**
+   * A parent's `child` row came due, claimed here, with what the child came to: its end, or
+   * `timedOut` when the row's timeout came first (the child still runs and is stopped).
+   */
+  | { kind: 'child'; work: WorkItem; childId: string; outcome: HandlerOutcome; timedOut: boolean };
 
 export interface AwaitInput { kind: 'await'; work: WorkItem; tokenHash: string; deadline: number; settled(): void }
 

@@ -24,6 +24,11 @@ export class WorkflowRegistry {
     return wf;
   }
 
+  /** The version new executions of `name` start on, if one is registered. */
+  latestOf(name: string): Workflow | undefined {
+    return this.latest.get(name);
+  }
+
   /** The exact version an execution runs on, if this process has it. */
   version(name: string, version: string): Workflow | undefined {
     return this.versions.get(name)?.get(version);

@@ -10,6 +10,7 @@ import type { ExecutionSummary, StoredExecution, WorkItem, WorkKind } from '../c
 export interface ExecutionRow {
   id: string; workflow: string; version: string; status: string; input: string; output: string | null;
   error: string | null; snapshot?: string; last_seq?: number; started_at: number; ended_at: number | null;
+  parent_id?: string | null; parent_key?: string | null; parent_attempt?: number | null;
 }
 export interface HistoryRow { seq: number; type: string; ts: number; step: string | null; attempt: number | null; data: string | null }
 export interface WorkRow { execution_id: string; kind: string; key: string; attempt: number; due_at: number; lease_owner: string | null; lease_until: number | null;
@@ -23,12 +24,17 @@ export function toSummary(row: ExecutionRow): ExecutionSummary {
   if (row.output !== null) summary.output = JSON.parse(row.output);
   if (row.error !== null) summary.error = JSON.parse(row.error) as StepError;
   if (row.ended_at !== null) summary.endedAt = row.ended_at;
+  if (row.parent_id != null) summary.parentId = row.parent_id;
   return summary;
 }
 
 /** A row read with its snapshot and last_seq. */
 export function toStored(row: ExecutionRow): StoredExecution {
-  return { ...toSummary(row), snapshot: JSON.parse(row.snapshot!), lastSeq: row.last_seq! };
+  const stored: StoredExecution = { ...toSummary(row), snapshot: JSON.parse(row.snapshot!), lastSeq: row.last_seq! };
+  if (row.parent_id != null && row.parent_key != null && row.parent_attempt != null) {
+    stored.parent = { id: row.parent_id, key: row.parent_key, attempt: row.parent_attempt };
+  }
+  return stored;
 }
 
 export function toEvent(row: HistoryRow): HistoryEvent {

@@ -61,7 +61,7 @@ describe('HTTP API (real engine, in-memory store)', () => {
       expect(bodySchema.required).toEqual(['input']);
       expect(bodySchema.additionalProperties).toBe(false);
       expect(start.responses['201']).toBeDefined();
-      expect(paths['/v1/executions']!.get.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'limit', 'status', 'workflow']);
+      expect(paths['/v1/executions']!.get.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'limit', 'parentId', 'status', 'workflow']);
       // the history page's routes stay out of the API document
       expect(paths['/']).toBeUndefined();
     });

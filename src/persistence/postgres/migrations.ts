@@ -92,6 +92,39 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN IF NOT EXISTS deadline bigint, ADD COLUMN IF NOT EXISTS heartbeat_ms bigint`,
       `CREATE UNIQUE INDEX IF NOT EXISTS work_token_idx ON ${s}.work (token_hash) WHERE token_hash IS NOT NULL`,
       `CREATE INDEX IF NOT EXISTS work_queued_idx ON ${s}.work (queue, due_at) WHERE kind = 'queued'`,
+      `ALTER TABLE ${s}.work DROP CONSTRAINT IF EXISTS work_kind_check`,
+      `ALTER TABLE ${s}.work ADD CONSTRAINT work_kind_check CHECK (kind IN ('task', 'timer', 'compensation', 'queued', 'outside'))`,
+    ],
+  },
+  {
+    // Child executions (invoke states): a child knows its parent's invoke step, whose `child` row
+    // its end makes due; children are listed by parent. Three new work kinds (child, start, stop).
+    version: 4,
+    name: 'child executions',
+    statements: (s) => [
+      `ALTER TABLE ${s}.executions ADD COLUMN parent_id text COLLATE "C"`,
+      `ALTER TABLE ${s}.executions ADD COLUMN parent_key text COLLATE "C"`,
+      `ALTER TABLE ${s}.executions ADD COLUMN parent_attempt integer`,
+      `CREATE INDEX executions_parent_started_idx ON ${s}.executions (parent_id, started_at DESC, id DESC) WHERE parent_id IS NOT NULL`,
+      `ALTER TABLE ${s}.work DROP CONSTRAINT IF EXISTS work_kind_check`,
+      `ALTER TABLE ${s}.work ADD CONSTRAINT work_kind_check CHECK (kind IN ('task', 'timer', 'compensation', 'queued', 'outside', 'child', 'start', 'stop'))`,
+    ],
+  },
+  {
+    // Concurrency queues (see ../queue-sql.ts) and the QUEUED status.
+    version: 5,
+    name: 'concurrency queues',
+    statements: (s) => [
+      `CREATE TABLE ${s}.queue (
+        scope        text    COLLATE "C" NOT NULL,
+        arrival      bigint  NOT NULL,
+        execution_id text    COLLATE "C" NOT NULL,
+        lim          integer NOT NULL,
+        PRIMARY KEY (scope, arrival)
+      )`,
+      `CREATE INDEX queue_execution_idx ON ${s}.queue (execution_id)`,
+      `ALTER TABLE ${s}.executions DROP CONSTRAINT IF EXISTS executions_status_check`,
+      `ALTER TABLE ${s}.executions ADD CONSTRAINT executions_status_check CHECK (status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'))`,
     ],
   },
 ];

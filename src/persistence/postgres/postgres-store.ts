@@ -11,6 +11,8 @@ import { refKey, WORK_KINDS } from '../../core/work-ref.js';
 const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
 import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
 import { asStorageError, isConnectionError } from '../storage-error.js';
+import { applyQueueWrites, hasQueueWrites, lockScopes } from './queue-ops.js';
+import { childWritesParams, childWritesSql, hasChildWrites } from './child-sql.js';
 import { decodeRound, encodeRound, planRounds, type RoundRow } from './commit-batch.js';
 import { loadPg, typeParsers, type PgModule } from './driver.js';
 import { migrate } from './migrations.js';
@@ -127,17 +129,24 @@ export class PostgresStore implements Store {
     const outcomes = new Array<CommitOutcome>(commits.length);
     const text = this.sql.commitRound;
     const name = `${this.schema}.commit`;
-    if (rounds.length === 1) {
+    const children = commits.some(hasChildWrites);
+    const queues = commits.some(hasQueueWrites);
+    if (rounds.length === 1 && !children && !queues) {
       // One statement is atomic on its own: no BEGIN/COMMIT round trips.
       const { rows } = await this.run(() => this.commits.query<RoundRow>({ name, text, values: [...rounds[0].params, this.channel] }));
       decodeRound(commits, rounds[0], rows, outcomes);
       return outcomes;
     }
     await this.transaction(async (client) => {
+      const scopesOf = queues ? await lockScopes(client, `"${this.schema}"`, commits) : undefined;
       for (const round of rounds) {
         const { rows } = await client.query<RoundRow>({ name, text, values: [...round.params, this.channel] });
         decodeRound(commits, round, rows, outcomes);
       }
+      if (children) {
+        await client.query({ name: `${this.schema}.children`, text: childWritesSql(`"${this.schema}"`), values: childWritesParams(commits, outcomes, this.channel) });
+      }
+      if (scopesOf) await applyQueueWrites(client, `"${this.schema}"`, commits, outcomes, scopesOf, this.channel);
     });
     return outcomes;
   }
@@ -164,9 +173,10 @@ export class PostgresStore implements Store {
     const params: unknown[] = [];
     if (query.workflow !== undefined) where.push(`workflow = $${params.push(query.workflow)}`);
     if (query.status !== undefined) where.push(`status = $${params.push(query.status)}`);
+    if (query.parentId !== undefined) where.push(`parent_id = $${params.push(query.parentId)}`);
     if (after) where.push(`(started_at, id) < ($${params.push(after.startedAt)}::bigint, $${params.push(after.id)}::text)`);
     const limit = Math.max(0, Math.floor(query.limit));
-    const text = `SELECT id, workflow, version, status, input, output, error, started_at, ended_at FROM "${this.schema}".executions
+    const text = `SELECT id, workflow, version, status, input, output, error, started_at, ended_at, parent_id FROM "${this.schema}".executions
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT $${params.push(limit + 1)}`;
     const { rows } = await this.run(() => this.pool.query<ExecutionRow>(text, params));
     const items = rows.slice(0, limit).map(toSummary);

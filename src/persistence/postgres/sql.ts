@@ -9,8 +9,8 @@ export type Sql = ReturnType<typeof buildSql>;
 export function buildSql(s: string) {
   return {
     commitRound: commitRound(s),
-    getExecution: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at FROM ${s}.executions WHERE id = $1`,
-    getExecutions: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at FROM ${s}.executions
+    getExecution: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt FROM ${s}.executions WHERE id = $1`,
+    getExecutions: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt FROM ${s}.executions
       WHERE id = ANY($1::text[])`,
     readHistory: `SELECT seq, type, ts, step, attempt, data FROM ${s}.history WHERE execution_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     // Rows are locked in (execution_id, kind, key) order first, the order a batch commit locks
@@ -174,7 +174,7 @@ function commitRound(s: string): string {
     upd AS (
       UPDATE ${s}.executions x SET
         snapshot = cu.snap, last_seq = cu.seq + cu.n, updated_at = cu.now,
-        status = CASE WHEN cu.reopen THEN cu.status WHEN cu.ended IS NULL THEN x.status ELSE cu.status END,
+        status = CASE WHEN cu.reopen THEN cu.status WHEN cu.ended IS NULL AND x.status <> 'QUEUED' THEN x.status ELSE cu.status END,
         output = CASE WHEN cu.reopen THEN NULL WHEN cu.ended IS NULL THEN x.output ELSE cu.output END,
         error = CASE WHEN cu.reopen THEN NULL WHEN cu.ended IS NULL THEN x.error ELSE cu.error END,
         ended_at = CASE WHEN cu.reopen THEN NULL ELSE COALESCE(cu.ended, x.ended_at) END

@@ -64,7 +64,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX work_unleased ON work (kind, due_at) WHERE lease_owner IS NULL;
   DROP INDEX work_by_kind_due;
   `,
-  // Rows that wait on the outside world (docs/handlers.md): a worker step's queue, the SHA-256
+  // 4: rows that wait on the outside world (docs/handlers.md): a worker step's queue, the SHA-256
   // of the task token an answer must hold, the step's deadline and heartbeat interval.
   `
   ALTER TABLE work ADD COLUMN queue TEXT;
@@ -73,5 +73,25 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE work ADD COLUMN heartbeat_ms INTEGER;
   CREATE UNIQUE INDEX work_by_token ON work (token_hash) WHERE token_hash IS NOT NULL;
   CREATE INDEX work_queued ON work (queue, due_at) WHERE kind = 'queued' AND lease_owner IS NULL;
+  `,
+  // 5: child executions (invoke states). A child knows its parent's invoke step, whose `child`
+  // row its end makes due; children are listed by parent (partial index: most executions have none).
+  `
+  ALTER TABLE executions ADD COLUMN parent_id TEXT;
+  ALTER TABLE executions ADD COLUMN parent_key TEXT;
+  ALTER TABLE executions ADD COLUMN parent_attempt INTEGER;
+  CREATE INDEX executions_by_parent ON executions (parent_id, started_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+  `,
+  // 6: concurrency queues (see ../queue-sql.ts): one row per scope a limited execution counts
+  // against, in arrival order, kept until it ends.
+  `
+  CREATE TABLE queue (
+    scope        TEXT NOT NULL,
+    arrival      INTEGER NOT NULL,
+    execution_id TEXT NOT NULL,
+    lim          INTEGER NOT NULL,
+    PRIMARY KEY (scope, arrival)
+  ) WITHOUT ROWID;
+  CREATE INDEX queue_by_execution ON queue (execution_id);
   `,
 ];

@@ -14,6 +14,8 @@ import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRo
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
+import { prepareChildWrites, type ChildWrites } from './child-writes.js';
+import { prepareQueueWrites } from './queue-writes.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -46,6 +48,8 @@ export class SqliteStore implements Store {
   readonly exclusive = true;
   private readonly db: Database.Database;
   private readonly stmt;
+  private readonly childWrites: ChildWrites;
+  private readonly queueWrites: ChildWrites;
   private readonly commitAll: (commits: ExecutionCommit[]) => CommitOutcome[];
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
   private commitsSinceCheckpoint = 0;
@@ -92,7 +96,7 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
       ),
       lastSeq: db.prepare('SELECT last_seq FROM executions WHERE id = ?').pluck(),
-      stepUpdate: db.prepare('UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ? WHERE id = ?'),
+      stepUpdate: db.prepare("UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = CASE WHEN status = 'QUEUED' THEN ? ELSE status END WHERE id = ?"),
       endUpdate: db.prepare(
         'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = ?, error = ?, ended_at = ? WHERE id = ?',
       ),
@@ -127,6 +131,8 @@ export class SqliteStore implements Store {
       ).pluck(),
       listWork: db.prepare('SELECT * FROM work WHERE execution_id = ? ORDER BY due_at'),
     };
+    this.childWrites = prepareChildWrites(db);
+    this.queueWrites = prepareQueueWrites(db);
     this.commitAll = db.transaction((commits: ExecutionCommit[]) => commits.map((c) => this.applyCommit(c)));
     if (path !== ':memory:') {
       this.checkpointTimer = setInterval(() => this.checkpointIfDirty(), options.checkpointIntervalMs ?? 1000);
@@ -180,7 +186,7 @@ export class SqliteStore implements Store {
     } else if (c.reopen) {
       this.stmt.reopenUpdate.run(snapshot, lastSeq, now, c.status, c.executionId);
     } else if (!c.create || c.events.length > 0) {
-      this.stmt.stepUpdate.run(snapshot, lastSeq, now, c.executionId);
+      this.stmt.stepUpdate.run(snapshot, lastSeq, now, c.status, c.executionId);
     }
     let seq = c.expectedSeq;
     for (const e of c.events) {
@@ -196,6 +202,8 @@ export class SqliteStore implements Store {
         w.queue ?? null, w.tokenHash ?? null, w.deadline ?? null, w.heartbeatMs ?? null,
       );
     }
+    this.childWrites(c);
+    this.queueWrites(c);
     return { ok: true, lastSeq };
   }
 
@@ -233,8 +241,9 @@ export class SqliteStore implements Store {
       const params: unknown[] = [];
       if (query.workflow !== undefined) { where.push('workflow = ?'); params.push(query.workflow); }
       if (query.status !== undefined) { where.push('status = ?'); params.push(query.status); }
+      if (query.parentId !== undefined) { where.push('parent_id = ?'); params.push(query.parentId); }
       if (after) { where.push('(started_at, id) < (?, ?)'); params.push(after.startedAt, after.id); }
-      const sql = `SELECT id, workflow, version, status, input, output, error, started_at, ended_at FROM executions
+      const sql = `SELECT id, workflow, version, status, input, output, error, started_at, ended_at, parent_id FROM executions
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
       const rows = this.db.prepare(sql).all(...params, query.limit + 1) as ExecutionRow[];
       const items = rows.slice(0, query.limit).map(toSummary);

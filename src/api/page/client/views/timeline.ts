@@ -16,6 +16,7 @@ const MAX_ROWS = 5000;
 /** The colour class of each event type's name (every type must have one: the compiler checks). */
 const EVENT_CLASS: Record<HistoryEventType, string> = {
   ExecutionStarted: 't-run',
+  ExecutionQueued: 't-warn',
   StateEntered: '',
   StepStarted: 't-run',
   StepSucceeded: 't-ok',
