@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveOptionsFrom } from '../../src/cli/serve.js';
 import { ROOT } from '../cli/cli-helpers.js';
-import { SERVE_OPTIONS, serveHelp } from '../../src/serve/options.js';
+import { SERVE_OPTIONS, serveHelp, type ServeOptions } from '../../src/serve/options.js';
 import { ServeError } from '../../src/serve/serve-error.js';
 
 let root: string;
@@ -100,7 +100,7 @@ export default {
   handlers: { charge: async () => 1 },
 };`,
     });
-    const options = await serveOptionsFrom([], {}, cwd);
+    const options = (await serveOptionsFrom([], {}, cwd)) as ServeOptions;
     expect(options.triggers).toEqual([expect.objectContaining({ kind: 'nats', name: 'n' })]);
     expect(options.hooks).toEqual([expect.objectContaining({ kind: 'hook', name: 'h' })]);
     expect(options.schedules).toEqual([expect.objectContaining({ kind: 'schedule', id: 's' })]);

@@ -210,3 +210,32 @@ describe('stepwise serve: an .asl.json file with the handlers a module exports',
     }
   }, 60_000);
 });
+
+describe('npm start: the checkout module with no broker variables', () => {
+  it('serves the workflows, the abandoned-carts schedule, and the webhook once its secret is set', async () => {
+    const dir = mkdtempSync(join(tmp, 'checkout-'));
+    const server = await spawnServe({ PORT: '0', STEPWISE_DB: join(dir, 'stepwise.db'), STEPWISE_HOOK_SECRET: HOOK_SECRET });
+    try {
+      const workflows = (await json<{ workflows: Array<{ name: string }> }>(`${server.url}/v1/workflows`)).body.workflows.map((w) => w.name);
+      expect(workflows.sort()).toEqual(['abandoned-carts', 'checkout']);
+      const schedules = (await json<{ items: Array<{ id: string; cron: string; workflow: string }> }>(`${server.url}/v1/schedules`)).body.items;
+      expect(schedules).toEqual([expect.objectContaining({ id: 'abandoned-carts', cron: '* * * * *', workflow: 'abandoned-carts' })]);
+
+      const body = JSON.stringify({ orderId: 'o-1', customer: { id: 'c-1', email: 'ada@example.com' }, items: [{ sku: 'book', qty: 1, price: 12.5 }] });
+      const signature = `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`;
+      const delivered = await json<{ id: string }>(`${server.url}/v1/hooks/checkout`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-delivery-id': 'd-1' }, body,
+      });
+      expect(delivered).toMatchObject({ status: 201, body: { id: 'hook.checkout:d-1' } });
+      const done = await eventually('the checkout to succeed', async () => {
+        const e = await execution(server.url, 'hook.checkout:d-1');
+        return e?.status === 'SUCCEEDED' ? e : undefined;
+      }, 30_000);
+      expect(done.output).toMatchObject({ amount: 12.5 });
+    } finally {
+      server.child.kill('SIGTERM');
+      expect((await waitExit(server.child)).code, server.output()).toBe(0);
+    }
+    expect(server.output()).not.toMatch(/"level":(40|50|60)/); // not a warning, let alone an error
+  }, 60_000);
+});
