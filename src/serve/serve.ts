@@ -169,11 +169,11 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   }
 
   // The engine and the runners log through the server's logger (pino), which exists only once the server does.
-  let log: FastifyBaseLogger | undefined;
+  const sink: { log?: FastifyBaseLogger } = {};
   const logger: TriggerLogger = {
-    info: (obj, msg) => log?.info(obj, msg),
-    warn: (obj, msg) => log?.warn(obj, msg),
-    error: (obj, msg) => log?.error(obj, msg),
+    info: (obj, msg) => sink.log?.info(obj, msg),
+    warn: (obj, msg) => sink.log?.warn(obj, msg),
+    error: (obj, msg) => sink.log?.error(obj, msg),
   };
   const engine = new Engine({ store, ...options.engine, logger });
   const scheduleStore = schedulesPossible(store) ? scheduleStoreFor(store) : undefined;
@@ -189,7 +189,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     startRateLimit: { ...DEFAULT_START_RATE_LIMIT, ...options.startRateLimit },
     logger: { level: options.logLevel ?? 'info' },
   });
-  log = app.log;
+  sink.log = app.log;
   if (schedules) logScheduleEvents(schedules, app.log);
   if (triggers) logTriggerEvents(triggers, app.log);
 
