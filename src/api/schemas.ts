@@ -5,10 +5,10 @@
 import { ErrorCodes } from '../core/errors.js';
 import { HistoryEventType } from '../core/events.js';
 import { EXECUTION_ID_PATTERN, NAME_PATTERN } from '../core/ids.js';
+import { HISTORY_LIMIT, LIST_LIMIT } from '../core/limits.js';
 import { EXECUTION_STATUSES } from '../core/status.js';
 
-export const LIST_LIMIT = { min: 1, max: 500, default: 50 } as const;
-export const HISTORY_LIMIT = { min: 1, max: 1000, default: 100 } as const;
+export { HISTORY_LIMIT, LIST_LIMIT };
 /** Longest path parameter the router accepts (ids are at most 128 characters). */
 export const MAX_PARAM_LENGTH = 256;
 const MAX_CURSOR_LENGTH = 1024;

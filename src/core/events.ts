@@ -4,7 +4,11 @@ export const HistoryEventType = {
   ExecutionStarted: 'ExecutionStarted',
   /** A non-task state was entered (choice, pass, parallel, map, succeed, fail). */
   StateEntered: 'StateEntered',
-  /** A worker claimed a step attempt and called its handler; `data.worker` names the process. */
+  /**
+   * A worker claimed a step attempt and called its handler; `data.worker` names the process.
+   * `data.rerun` ({ previousWorker, reason: 'process-restarted' | 'lease-expired' }) when the same
+   * attempt started before on a process that went away without its result committed.
+   */
   StepStarted: 'StepStarted',
   /** A handler returned; `data.output` is what it returned. Exactly one per completed step. */
   StepSucceeded: 'StepSucceeded',
@@ -20,7 +24,7 @@ export const HistoryEventType = {
   TimerFired: 'TimerFired',
   /** Cancellation was requested; compensations follow. */
   CancelRequested: 'CancelRequested',
-  /** A compensation handler was called; `step` names the compensation, `data.for` the step it undoes. */
+  /** A compensation handler was called; `step` names the compensation, `data.for` the step it undoes (`data.rerun` as for StepStarted). */
   CompensationStarted: 'CompensationStarted',
   CompensationSucceeded: 'CompensationSucceeded',
   CompensationFailed: 'CompensationFailed',

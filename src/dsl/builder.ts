@@ -32,6 +32,9 @@ export type OutputOf<B> = B extends Sequence<any, infer D> ? D : never;
  * declaration order. A state reached by a jump (choice, catch) receives the data of the state
  * that jumped; keep such states' inputs compatible.
  */
+/** A sequence of any input and data types (see AnyWorkflow). */
+export type AnySequence = Sequence<any, any>;
+
 export class Sequence<In, Data> {
   /** @internal */
   readonly states: StateDef[] = [];

@@ -1,14 +1,14 @@
-import { normaliseError, StepErrorCodes, type StepError } from '../core/errors.js';
+import { normaliseError, StepErrorCodes } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { toJson } from '../core/json.js';
 import type { Handler, StepContext } from '../dsl/definition.js';
-
-export type HandlerOutcome = { ok: true; output: unknown } | { ok: false; error: StepError };
+import type { HandlerOutcome } from './inputs.js';
 
 export interface RunOptions {
   handler: Handler;
   input: unknown;
-  ctx: Omit<StepContext, 'signal'>;
+  /** What the handler's second argument carries, but its AbortSignal (added here). */
+  stepContext: Omit<StepContext, 'signal'>;
   timeoutMs: number;
   maxOutputBytes: number;
   clock: Clock;
@@ -31,15 +31,15 @@ export function runHandler(opts: RunOptions): Promise<HandlerOutcome> {
       resolve(outcome);
     };
     const timer = opts.clock.setTimeout(() => {
-      settle({ ok: false, error: { code: StepErrorCodes.Timeout, message: `step '${opts.ctx.step}' timed out after ${opts.timeoutMs} ms` } });
+      settle({ ok: false, error: { code: StepErrorCodes.Timeout, message: `step '${opts.stepContext.step}' timed out after ${opts.timeoutMs} ms` } });
       opts.abort.abort(new Error(`timed out after ${opts.timeoutMs} ms`));
     }, opts.timeoutMs);
     opts.abort.signal.addEventListener('abort', () => {
-      settle({ ok: false, error: { code: StepErrorCodes.Cancelled, message: `step '${opts.ctx.step}' was aborted`, terminal: true } });
+      settle({ ok: false, error: { code: StepErrorCodes.Cancelled, message: `step '${opts.stepContext.step}' was aborted`, terminal: true } });
     }, { once: true });
     let result: unknown;
     try {
-      result = opts.handler(copy(opts.input), { ...opts.ctx, signal: opts.abort.signal });
+      result = opts.handler(copy(opts.input), { ...opts.stepContext, signal: opts.abort.signal });
     } catch (error) {
       settle({ ok: false, error: normaliseError(error) });
       return;

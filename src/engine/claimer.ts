@@ -1,0 +1,183 @@
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Store, WorkItem, WorkKind } from '../core/store.js';
+import type { Input, Rerun } from './inputs.js';
+import type { Ledger } from './ledger.js';
+import type { Logger } from './logger.js';
+import { mayHaveRunBefore } from './previous-runs.js';
+import { refKey } from '../core/work-ref.js';
+
+/** Timers are applied in a commit, not run: they are claimed in batches of this many, capacity or not. */
+const TIMER_CLAIM_BATCH = 512;
+/** Row kinds that start a handler here, claimed only up to free capacity. */
+const HANDLER_KINDS: WorkKind[] = ['task', 'compensation'];
+
+export interface ClaimerDeps {
+  store: Store;
+  clock: Clock;
+  ledger: Ledger;
+  log: Logger;
+  workerId: string;
+  leaseMs: number;
+  /** Longest sleep between looks for due work when nothing wakes the claimer sooner. */
+  pollIntervalMs: number;
+  /** Hands a claimed row to the commit loop. */
+  deliver(executionId: string, input: Input): void;
+  /** Resolves once the commit under way (if any) has been applied. */
+  commitSettled(): Promise<void>;
+  /** Reads whether claimed rows ran before (see previous-runs.ts). */
+  findPreviousRuns(claims: WorkItem[], reason: Rerun['reason']): Promise<Map<string, Rerun>>;
+}
+
+/**
+ * Finds due work in the store and leases it to this process: timers in batches, handler work up
+ * to free capacity. It sleeps until the next due time (the wake-up timer, which commits here also
+ * set), and renews the lease of every row this process holds.
+ */
+export class Claimer {
+  private started = false;
+  private stopped = false;
+  private startedAt = 0;
+  private claiming = false;
+  private claimAgain = false;
+  /** Due handler work was left unclaimed for want of capacity: poll again when a handler finishes. */
+  private backlogged = false;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeTime = Infinity;
+  private renewTimer: TimerHandle | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly deps: ClaimerDeps) {}
+
+  /** True while a claim is under way. */
+  get polling(): boolean {
+    return this.claiming;
+  }
+
+  start(): void {
+    const { store, clock } = this.deps;
+    this.started = true;
+    this.startedAt = clock.now();
+    this.unsubscribe = store.onWorkAvailable?.(() => void this.poll());
+    // On an exclusive store a claim holds until the process ends: nothing to renew.
+    if (!store.exclusive) this.scheduleRenewal();
+    void this.poll();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.wakeTimer) this.deps.clock.clearTimeout(this.wakeTimer);
+    if (this.renewTimer) this.deps.clock.clearTimeout(this.renewTimer);
+  }
+
+  /** Looks for due work no later than `at`. */
+  wakeAt(at: number): void {
+    if (this.stopped || !this.started) return;
+    if (at >= this.wakeTime) return;
+    const { clock } = this.deps;
+    if (this.wakeTimer) clock.clearTimeout(this.wakeTimer);
+    this.wakeTime = at;
+    this.wakeTimer = clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeTime = Infinity;
+      void this.poll();
+    }, Math.max(0, at - clock.now()));
+  }
+
+  /** A handler finished: if due work was left for want of capacity, claim it now. */
+  slotFreed(): void {
+    if (this.backlogged && this.deps.ledger.freeCapacity() > 0) void this.poll();
+  }
+
+  /** Claims due timers, and due handler work up to free capacity; then sleeps until the next due time. */
+  async poll(): Promise<void> {
+    if (this.stopped || !this.started) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = true;
+    let more = false;
+    try {
+      more = await this.claimDue();
+    } catch (error) {
+      this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'claiming work failed; retrying');
+      this.wakeAt(this.deps.clock.now() + 500);
+    } finally {
+      this.claiming = false;
+    }
+    if (more || this.claimAgain) {
+      this.claimAgain = false;
+      await this.deps.commitSettled();
+      setImmediate(() => void this.poll());
+    }
+  }
+
+  /** One round of claims; true when a batch came back full (more may be due at once). */
+  private async claimDue(): Promise<boolean> {
+    const { store, clock, ledger, workerId } = this.deps;
+    const now = clock.now();
+    const leaseUntil = now + this.deps.leaseMs;
+    const timers = await store.claimWork({ owner: workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: ['timer'] });
+    for (const w of this.notTaken(timers)) {
+      ledger.hold(w);
+      this.deps.deliver(w.executionId, { kind: 'timer', work: w });
+    }
+    const capacity = ledger.freeCapacity();
+    let tasks: WorkItem[] = [];
+    if (capacity > 0) {
+      tasks = await store.claimWork({ owner: workerId, now, leaseUntil, limit: capacity, kinds: HANDLER_KINDS });
+      const fresh = this.notTaken(tasks);
+      for (const w of fresh) {
+        ledger.hold(w);
+        ledger.reserve(refKey(w));
+      }
+      const reruns = await this.previousRuns(fresh);
+      for (const w of fresh) {
+        const rerun = reruns.get(refKey(w));
+        this.deps.deliver(w.executionId, rerun ? { kind: 'claimed', work: w, rerun } : { kind: 'claimed', work: w });
+      }
+    }
+    this.backlogged = capacity <= 0 || tasks.length === capacity;
+    const more = timers.length === TIMER_CLAIM_BATCH || (capacity > 0 && tasks.length === capacity);
+    if (!more) {
+      const after = clock.now();
+      const next = this.backlogged ? undefined : await store.nextDueAt(after);
+      this.wakeAt(Math.max(after + 1, Math.min(next ?? Infinity, after + this.deps.pollIntervalMs)));
+    }
+    return more;
+  }
+
+  /**
+   * Drops rows this process already holds or is committing a launch of: they came back because
+   * their lease lapsed while their work was in flight here; the claim renewed the lease, and the
+   * work is already under way, so it is not queued twice.
+   */
+  private notTaken(rows: WorkItem[]): WorkItem[] {
+    return rows.filter((w) => !this.deps.ledger.isTaken(refKey(w)));
+  }
+
+  private previousRuns(claims: WorkItem[]): Promise<Map<string, Rerun>> {
+    const { store } = this.deps;
+    const suspects = claims.filter((w) => mayHaveRunBefore(w, { exclusive: store.exclusive, startedAt: this.startedAt }));
+    if (suspects.length === 0) return Promise.resolve(new Map());
+    return this.deps.findPreviousRuns(suspects, store.exclusive ? 'process-restarted' : 'lease-expired');
+  }
+
+  /** Renews every held lease every third of the lease; a lease lost to another worker aborts its handler. */
+  private scheduleRenewal(): void {
+    if (this.stopped) return;
+    const { clock, ledger, store } = this.deps;
+    this.renewTimer = clock.setTimeout(async () => {
+      const refs = ledger.heldRefs();
+      if (refs.length > 0) {
+        try {
+          ledger.loseLeases((await store.renewLeases(this.deps.workerId, refs, clock.now() + this.deps.leaseMs)).map(refKey));
+        } catch (error) {
+          this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'lease renewal failed');
+        }
+      }
+      this.scheduleRenewal();
+    }, Math.max(50, Math.floor(this.deps.leaseMs / 3)));
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * A draft: one execution's share of a group commit, as data. The draft step computes it without
+ * I/O; the commit loop writes `commit` and, once that has landed, applies the rest.
+ */
+import { StepwiseError } from '../core/errors.js';
+import type { ExecutionStatus } from '../core/status.js';
+import type { ExecutionCommit, ExecutionSummary, WorkItem } from '../core/store.js';
+import type { Workflow } from '../dsl/workflow.js';
+import type { Snapshot } from './decide.js';
+import type { CancelInput, CreateInput, Input } from './inputs.js';
+
+/** What the engine holds in memory for an execution while it has work in flight here. */
+export interface Live {
+  id: string;
+  wf: Workflow;
+  /** Undefined for an execution whose creating commit has not landed yet. */
+  snapshot: Snapshot | undefined;
+  lastSeq: number;
+  status: ExecutionStatus;
+}
+
+/**
+ * What the draft step needs besides the execution and its inputs. Read only during the call (no
+ * draft keeps it), so the commit loop reuses one per round.
+ */
+export interface StepEnv {
+  now: number;
+  /** Handlers this process may still start: concurrency minus running, reserved and committing. */
+  freeCapacity: number;
+  workerId: string;
+  leaseMs: number;
+  /** Source of retry jitter. */
+  random: () => number;
+  /** Shutting down: claims are given back unrun and no task starts inline. */
+  stopping: boolean;
+}
+
+/** A caller waiting on an input, and what it hears once the draft applies. */
+export type Settlement =
+  /** A start: the new execution, or undefined when the id exists (the caller compares inputs). */
+  | { kind: 'created'; input: CreateInput; summary: ExecutionSummary | undefined }
+  /** A cancel whose CancelRequested is committed. */
+  | { kind: 'cancelled'; input: CancelInput }
+  /** A cancel that cannot apply (the execution has ended). */
+  | { kind: 'refused'; input: CancelInput; error: StepwiseError };
+
+export interface Draft {
+  /** The state the draft was computed from. */
+  base: Live;
+  /** Its inputs, in order: requeued as they are when the commit is refused. */
+  inputs: Input[];
+  /** The store write; undefined when the inputs only settle (a repeated start, a late result). */
+  commit: ExecutionCommit | undefined;
+  /** The execution's snapshot once the commit lands. */
+  snapshot: Snapshot | undefined;
+  /** Rows the commit leases to this worker, with their StepStarted: run once it lands. */
+  launches: WorkItem[];
+  /** Keys of launches that take capacity (those not already reserved by their claim). */
+  reserve: string[];
+  /** Keys of claims whose reserved capacity is given back (not run here). */
+  release: string[];
+  /** Keys of rows this process no longer holds once the commit lands (consumed or dropped). */
+  unhold: string[];
+  /** Keys of running handlers to abort: the machine left their steps. */
+  aborts: string[];
+  settle: Settlement[];
+  /** Earliest due time of work scheduled for later, for the wake-up timer. */
+  wakeAt?: number;
+  /** A task could not start here for want of capacity: look for due work again soon. */
+  backlog: boolean;
+}
+
+/** Tells a waiting caller what its input came to. */
+export function settle(s: Settlement): void {
+  switch (s.kind) {
+    case 'created': s.input.done.resolve(s.summary); break;
+    case 'cancelled': s.input.done.resolve(); break;
+    case 'refused': s.input.done.reject(s.error); break;
+  }
+}
+
+/** The summary of an execution as its creating commit wrote it, without reading it back. */
+export function summaryOf(c: ExecutionCommit): ExecutionSummary {
+  const summary: ExecutionSummary = {
+    id: c.executionId, workflow: c.create!.workflow, version: c.create!.version, status: c.status,
+    input: c.create!.input, startedAt: c.create!.startedAt,
+  };
+  if (c.output !== undefined) summary.output = c.output;
+  if (c.error) summary.error = c.error;
+  if (c.endedAt !== undefined) summary.endedAt = c.endedAt;
+  return summary;
+}
+
+/** The error a cancel of an ended execution hears. */
+export function endedError(id: string): StepwiseError {
+  return new StepwiseError('EXECUTION_ENDED', `execution '${id}' has already ended`, { id });
+}

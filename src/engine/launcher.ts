@@ -1,0 +1,89 @@
+import type { Clock } from '../core/clock.js';
+import type { WorkItem } from '../core/store.js';
+import type { Handler, StepContext } from '../dsl/definition.js';
+import { parseStepKey, type WorkflowContext } from '../dsl/machine-types.js';
+import type { Live } from './draft.js';
+import { runHandler } from './handler-runner.js';
+import type { HandlerOutcome, Input } from './inputs.js';
+import type { Ledger, Running } from './ledger.js';
+import { refKey } from '../core/work-ref.js';
+
+export interface LauncherDeps {
+  clock: Clock;
+  ledger: Ledger;
+  maxOutputBytes: number;
+  /** Hands a handler's outcome to the commit loop. */
+  deliver(executionId: string, input: Input): void;
+  /** A handler finished: capacity is free again (the claimer may take backlogged work). */
+  slotFreed(): void;
+}
+
+/**
+ * Runs the handlers of committed, leased steps, each outside any transaction; each outcome comes
+ * back as a `result` input. What runs is counted in the ledger, which also aborts it on cancel,
+ * lease loss or shutdown.
+ */
+export class Launcher {
+  constructor(private readonly deps: LauncherDeps) {}
+
+  /** Starts the handler of `work`, whose StepStarted (or CompensationStarted) has just been committed. */
+  launch(live: Live, work: WorkItem): void {
+    const { ledger } = this.deps;
+    const key = refKey(work);
+    const abort = new AbortController();
+    const running: Running = { work, abort };
+    ledger.startRunning(key, running);
+    const call = handlerCall(live, work);
+    const finish = (outcome: HandlerOutcome) => {
+      if (!ledger.finishRunning(key, running)) return;
+      this.deps.deliver(work.executionId, { kind: 'result', work, outcome, leaseLost: running.leaseLost });
+    };
+    if (!call.handler) {
+      finish({ ok: false, error: { code: 'Stepwise.HandlerMissing', message: `no handler for '${call.stepContext.step}'`, terminal: true } });
+      return;
+    }
+    void runHandler({
+      handler: call.handler, input: call.input, stepContext: call.stepContext, timeoutMs: call.timeoutMs,
+      maxOutputBytes: this.deps.maxOutputBytes, clock: this.deps.clock, abort,
+    }).then((outcome) => {
+      finish(outcome);
+      this.deps.slotFreed();
+    });
+  }
+}
+
+interface HandlerCall {
+  handler: Handler | undefined;
+  input: unknown;
+  timeoutMs: number;
+  stepContext: Omit<StepContext, 'signal'>;
+}
+
+/** Which function a work row calls, with what input and context: read from the definition and the machine's context. */
+function handlerCall(live: Live, work: WorkItem): HandlerCall {
+  const { step, index } = parseStepKey(work.key);
+  const runtime = live.wf.step(step);
+  const machineContext: WorkflowContext = live.snapshot!.context;
+  let handler = runtime?.handler;
+  let timeoutMs = runtime?.timeoutMs ?? 1000;
+  let input: unknown;
+  let stepName = step;
+  if (work.kind === 'compensation') {
+    const comp = runtime?.compensation;
+    const done = machineContext.completed.find((c) => c.key === work.key);
+    handler = comp?.handler;
+    timeoutMs = comp?.timeoutMs ?? timeoutMs;
+    stepName = comp?.name ?? step;
+    input = done ? { input: done.input, output: done.output } : null;
+  } else if (index !== undefined) {
+    input = machineContext.maps[step]?.items[index] ?? null;
+  } else {
+    input = machineContext.data[live.wf.index.get(step)?.scope ?? ''] ?? null;
+  }
+  const stepContext = {
+    workflow: live.wf.name, executionId: work.executionId, step: stepName, attempt: work.attempt,
+    idempotencyKey: `${work.executionId}:${work.key}${work.kind === 'compensation' ? ':compensate' : ''}`,
+    ...(index !== undefined ? { index } : {}),
+  };
+  return { handler, input, timeoutMs, stepContext };
+}
