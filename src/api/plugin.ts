@@ -23,6 +23,7 @@ import { registerHookRoutes } from './hooks-route.js';
 import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
 import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
+import { registerEventRoutes } from './events-route.js';
 import type { Webhook } from '../triggers/webhook.js';
 import { awsStepFunctions, type AwsStepFunctionsMount } from '../asl/aws/plugin.js';
 import { PUBLIC_ROUTE_FLAG, installAuth, installSecurityHeaders } from './security.js';
@@ -122,6 +123,7 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
   }
   if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
   await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
+  await app.register(registerEventRoutes, { engine: opts.engine });
   await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
   if (opts.schedules) await app.register(registerScheduleRoutes, { schedules: opts.schedules });
   if (opts.stepFunctions) await app.register(awsStepFunctions, { engine: opts.engine as never, token: opts.token, ...opts.stepFunctions });
