@@ -3,6 +3,21 @@ import {
   createOrder, processPayment, refundPayment, releaseInventory, reserveInventory, scheduleShipping, sendConfirmation,
   sendReceipt, validateCart, type CheckoutInput,
 } from './handlers.js';
+import { checkoutSchedules } from './schedules.js';
+import { checkoutTriggers } from './triggers.js';
+
+/*
+ * What `stepwise serve` (and so `npm start`) serves from this module: every exported workflow,
+ * queue trigger, webhook and schedule. Without STEPWISE_NATS_URL, STEPWISE_AMQP_URL and
+ * STEPWISE_HOOK_SECRET the trigger lists are empty and only the workflows and the schedule run.
+ */
+
+/** The sweep the `abandoned-carts` schedule runs every minute (./schedules.ts). */
+export { abandonedCarts } from './schedules.js';
+/** NATS on `orders.checkout`, RabbitMQ on queue `checkout`, the webhook `checkout`: each when its variable is set. */
+export const { triggers, hooks } = checkoutTriggers(process.env);
+/** `abandoned-carts`, every minute. */
+export const schedules = checkoutSchedules();
 
 /**
  * What a checkout input must look like, checked at the door: a start whose input does not match is

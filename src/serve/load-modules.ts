@@ -1,90 +1,122 @@
 /**
- * Loads workflow modules: ES modules whose exports include built workflows (every exported
- * Workflow, and the items of a default-exported array). Workflows are recognised by their brand,
- * not `instanceof`: a module may build them with another copy of the package (its sources
- * through tsx, or its own install) than the one serving them.
+ * Loads what `serve` serves from the modules it is given: ES modules (TypeScript runs as is)
+ * whose exports hold workflows, triggers, webhooks, schedules and ASL handlers
+ * (./module-exports.ts), and Amazon States Language files (`*.asl.json`, ./asl-files.ts). The
+ * ASL files load last, once every module's handlers are known; their workflows keep their place
+ * in the order the modules were named (the last version registered under a name is the newest).
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { WORKFLOW_BRAND, WORKFLOW_BRAND_REVISION, isWorkflow, type Workflow } from '../dsl/workflow.js';
+import type { AslHandlers } from '../asl/resources.js';
+import type { Workflow } from '../dsl/workflow.js';
+import type { Schedule } from '../schedules/schedule.js';
+import type { QueueTrigger } from '../triggers/runner.js';
+import type { Webhook } from '../triggers/webhook.js';
+import { ASL_FILE, loadAslModule, type AslFile } from './asl-files.js';
 import { firstLine } from './config-file.js';
 import { importModule } from './import-module.js';
+import { moduleExportsOf, type ModuleExports } from './module-exports.js';
 import { ServeError } from './serve-error.js';
+
+/** Everything to serve, with where each trigger, webhook, schedule and handler came from. */
+export interface Served {
+  workflows: Workflow[];
+  triggers: QueueTrigger[];
+  hooks: Webhook[];
+  schedules: Schedule[];
+  handlers: AslHandlers;
+  aslFiles: AslFile[];
+  /** For messages: the module (or config key) that defined each trigger, webhook or schedule. */
+  origin: Map<object, string>;
+}
 
 function bad(message: string): never {
   throw new ServeError('BAD_MODULE', message);
 }
 
-/** An unbuilt sequence: what `workflow(...)...` is before `.build()`. */
-function looksUnbuilt(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { build?: unknown }).build === 'function' && Array.isArray((value as { states?: unknown }).states);
+/** Starts a set from what was given directly (serve()'s options or the config file). */
+export interface GivenDefinitions {
+  workflows?: readonly Workflow[];
+  triggers?: readonly QueueTrigger[];
+  hooks?: readonly Webhook[];
+  schedules?: readonly Schedule[];
+  handlers?: AslHandlers;
 }
 
-function checkRevision(wf: Workflow, where: string): Workflow {
-  const revision = (wf as unknown as Record<symbol, unknown>)[WORKFLOW_BRAND];
-  if (revision !== WORKFLOW_BRAND_REVISION) {
-    bad(`${where}: workflow '${wf.name}' was built by an incompatible Stepwise (workflow revision ${String(revision)}, this server reads ${WORKFLOW_BRAND_REVISION})`);
-  }
-  return wf;
+export function servedFrom(given: GivenDefinitions, where: string): Served {
+  const served: Served = { workflows: [], triggers: [], hooks: [], schedules: [], handlers: {}, aslFiles: [], origin: new Map() };
+  add(served, { workflows: [...(given.workflows ?? [])], triggers: [...(given.triggers ?? [])], hooks: [...(given.hooks ?? [])], schedules: [...(given.schedules ?? [])], handlers: given.handlers }, where, 'BAD_CONFIG');
+  return served;
 }
 
-/**
- * The workflows a module exports, in a defined order: the default array's, in its order, then
- * the named exports. Two versions of one name among the named exports are refused: a module
- * namespace lists its names alphabetically, so which one is the newest would be an accident.
- */
-export function workflowsOf(mod: Record<string, unknown>, where: string): Workflow[] {
-  const found: Workflow[] = [];
-  const add = (wf: Workflow) => {
-    if (!found.includes(wf)) found.push(checkRevision(wf, where));
+/** Adds one module's exports, refusing two definitions under one name (the same object twice is fine). */
+function add(served: Served, found: ModuleExports, where: string, code: 'BAD_MODULE' | 'BAD_CONFIG' = 'BAD_MODULE'): void {
+  const clash = (what: string, other: object) => {
+    throw new ServeError(code, `${where}: ${what} is also defined by ${served.origin.get(other) ?? 'another module'}; names must be unique`);
   };
-  const fromDefault = new Set<Workflow>();
-  if (Array.isArray(mod.default)) {
-    mod.default.forEach((item, i) => {
-      if (!isWorkflow(item)) {
-        bad(`${where}: item ${i} of the default export is not a built workflow${looksUnbuilt(item) ? ' (did you forget .build()?)' : ''}`);
-      }
-      fromDefault.add(item);
-      add(item);
-    });
+  served.workflows.push(...found.workflows);
+  for (const t of found.triggers) {
+    const other = served.triggers.find((o) => o !== t && o.kind === t.kind && o.name === t.name);
+    if (other) clash(`${t.kind} trigger '${t.name}'`, other);
+    if (!served.triggers.includes(t)) served.triggers.push(t);
+    if (!served.origin.has(t)) served.origin.set(t, where);
   }
-  const named = new Map<string, string>();
-  for (const [key, value] of Object.entries(mod)) {
-    if (!isWorkflow(value) || fromDefault.has(value)) continue;
-    const clash = found.find((wf) => wf.name === value.name && wf.version !== value.version);
-    if (clash) {
-      bad(
-        `${where}: exports two versions of workflow '${value.name}' (${named.get(value.name) ?? 'the default export'} and ${key}); ` +
-          'export a default array ordered oldest first, so the newest is the one new executions use',
-      );
+  for (const h of found.hooks) {
+    const other = served.hooks.find((o) => o !== h && o.name === h.name);
+    if (other) clash(`webhook '${h.name}'`, other);
+    if (!served.hooks.includes(h)) served.hooks.push(h);
+    if (!served.origin.has(h)) served.origin.set(h, where);
+  }
+  for (const s of found.schedules) {
+    const other = served.schedules.find((o) => o !== s && o.id === s.id);
+    if (other) clash(`schedule '${s.id}'`, other);
+    if (!served.schedules.includes(s)) served.schedules.push(s);
+    if (!served.origin.has(s)) served.origin.set(s, where);
+  }
+  for (const [name, handler] of Object.entries(found.handlers ?? {})) {
+    const existing = served.handlers[name];
+    if (existing && existing !== handler) {
+      throw new ServeError(code, `${where}: ASL handler '${name}' is also exported by ${served.origin.get(existing) ?? 'another module'}; names must be unique`);
     }
-    named.set(value.name, key);
-    add(value);
+    served.handlers[name] = handler;
+    served.origin.set(handler, where);
   }
-  if (found.length === 0) {
-    const unbuilt = Object.entries(mod).filter(([, v]) => looksUnbuilt(v)).map(([k]) => k);
-    bad(
-      `${where} exports no workflow: export each built workflow (export const order = workflow('order')...build()), or a default array of them` +
-        (unbuilt.length > 0 ? `; ${unbuilt.join(', ')} ${unbuilt.length === 1 ? 'is' : 'are'} not built (did you forget .build()?)` : ''),
-    );
-  }
-  return found;
 }
 
-/** Loads the modules in order; every problem is a BAD_MODULE ServeError naming the module. */
-export async function loadWorkflowModules(paths: readonly string[], cwd: string): Promise<Workflow[]> {
-  const workflows: Workflow[] = [];
+/** Loads the modules in order into `served`; every problem is a BAD_MODULE ServeError naming the module. */
+export async function loadModules(served: Served, paths: readonly string[], cwd: string): Promise<Served> {
+  // Each module's workflows, in order; an ASL file's place is filled once the handlers are known.
+  const slots: Array<Workflow[] | { path: string; given: string }> = [];
   for (const given of paths) {
     const path = resolve(cwd, given);
     if (!existsSync(path)) bad(`cannot find workflow module ${given} (looked for ${path})`);
     if (!statSync(path).isFile()) bad(`workflow module ${given} is not a file`);
+    if (ASL_FILE.test(path)) {
+      slots.push({ path, given });
+      continue;
+    }
     let mod: Record<string, unknown>;
     try {
       mod = await importModule(path);
     } catch (err) {
       bad(`cannot load workflow module ${given}: ${firstLine(err)}`);
     }
-    workflows.push(...workflowsOf(mod, given));
+    const found = moduleExportsOf(mod, given);
+    add(served, { ...found, workflows: [] }, given);
+    slots.push(found.workflows);
   }
-  return workflows;
+  const names = new Map<string, string>();
+  for (const slot of slots) {
+    if (Array.isArray(slot)) {
+      served.workflows.push(...slot);
+      continue;
+    }
+    const file = loadAslModule(slot.path, slot.given, served.handlers);
+    const other = names.get(file.workflow.name);
+    if (other) bad(`${slot.given} and ${other} both define the state machine '${file.workflow.name}' (named after the file); rename one`);
+    names.set(file.workflow.name, slot.given);
+    served.aslFiles.push(file);
+    served.workflows.push(file.workflow);
+  }
+  return served;
 }

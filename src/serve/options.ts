@@ -4,19 +4,32 @@
  * environment and the flags, checking a config file or a `serve()` call, and the text of
  * `stepwise serve --help` all come from this table, so they cannot drift apart.
  */
+import type { AslHandlers } from '../asl/resources.js';
 import type { Store } from '../core/store.js';
 import type { AnyWorkflow } from '../dsl/workflow.js';
+import type { Schedule } from '../schedules/schedule.js';
+import type { QueueTrigger } from '../triggers/runner.js';
 import type { Webhook } from '../triggers/webhook.js';
+import { isHandlerRecord, isQueueTrigger, isWebhook } from './module-exports.js';
+import { isSchedule } from '../schedules/collect.js';
 import { ServeError, type ServeErrorCode } from './serve-error.js';
 
 /** What `serve()` takes; a config file's default export has the same shape. */
 export interface ServeOptions {
-  /** Workflow modules to load (paths; TypeScript needs no build step). */
+  /** Workflow modules to load (paths; TypeScript needs no build step), and `.asl.json` files. */
   modules?: string[];
   /** Built workflows to register, besides those the modules export. */
   workflows?: AnyWorkflow[];
-  /** Webhooks to serve at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
+  /** Webhooks to serve at POST /v1/hooks/:name (docs/triggers.md#webhooks), besides those the modules export. */
   hooks?: readonly Webhook[];
+  /** Queue triggers (`natsTrigger`, `amqpTrigger`) to run, besides those the modules export (docs/triggers.md). */
+  triggers?: readonly QueueTrigger[];
+  /** Schedules (`schedule()`) to keep, besides those the modules export (docs/triggers.md#schedules). */
+  schedules?: readonly Schedule[];
+  /** Handlers by name that ASL Task resources call, besides the modules' `handlers` exports (docs/step-functions.md). */
+  handlers?: AslHandlers;
+  /** Serve the AWS Step Functions protocol on `POST /` (docs/step-functions.md). @default true */
+  stepFunctions?: boolean;
   /** An SQLite file (its directory is created), ':memory:', or a postgres:// URL. @default './data/stepwise.db' */
   db?: string;
   /** An open store to use instead of `db`; `close()` leaves it open. */
@@ -49,6 +62,8 @@ export function defineConfig(config: ServeOptions): ServeOptions {
 interface OptionSpec {
   path: readonly [string] | readonly [string, string];
   flag?: string;
+  /** For a boolean whose default is true: the flag (`--no-...`) sets it to false. */
+  negatedFlag?: boolean;
   env: string;
   type: 'string' | 'integer' | 'boolean';
   min?: number;
@@ -84,11 +99,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { path: ['engine', 'concurrency'], flag: 'concurrency', env: 'STEPWISE_CONCURRENCY', type: 'integer', min: 1, max: 100_000, default: '128', help: 'handlers running at once in this process' },
   { path: ['engine', 'leaseMs'], flag: 'lease-ms', env: 'STEPWISE_LEASE_MS', type: 'integer', min: 500, max: 86_400_000, default: '30000', help: 'PostgreSQL: how long a claim on work lasts without renewal' },
   { path: ['engine', 'pollIntervalMs'], flag: 'poll-ms', env: 'STEPWISE_POLL_MS', type: 'integer', min: 10, max: 3_600_000, default: '1000', help: 'PostgreSQL: longest sleep between looks for work' },
+  {
+    path: ['stepFunctions'], flag: 'no-step-functions', negatedFlag: true, env: 'STEPWISE_STEP_FUNCTIONS', type: 'boolean', default: 'true',
+    help: 'serve the AWS Step Functions protocol on POST / (the flag turns it off)',
+  },
 ];
 
 const NESTED = new Set(['startRateLimit', 'engine']);
 /** Config keys that no flag or variable sets. */
-const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'store', 'cwd'];
+const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'triggers', 'schedules', 'handlers', 'store', 'cwd'];
 
 function fail(code: ServeErrorCode, message: string): never {
   throw new ServeError(code, message);
@@ -150,7 +169,8 @@ export function optionsFromFlags(values: Record<string, string | boolean | undef
   const options: Record<string, any> = {};
   for (const spec of SERVE_OPTIONS) {
     const raw = spec.flag ? values[spec.flag] : undefined;
-    if (raw !== undefined) setPath(options, spec.path, parseText(spec, raw, `--${spec.flag}`));
+    if (raw === undefined) continue;
+    setPath(options, spec.path, spec.negatedFlag ? raw !== true : parseText(spec, raw, `--${spec.flag}`));
   }
   return options;
 }
@@ -196,7 +216,17 @@ export function checkOptions(given: unknown, where: string): ServeOptions {
     problem('modules must be an array of module paths');
   }
   if (workflows !== undefined && !Array.isArray(workflows)) problem('workflows must be an array of built workflows');
-  if (options.hooks !== undefined && !Array.isArray(options.hooks)) problem('hooks must be an array of webhook() definitions');
+  const listOf = (key: string, is: (v: unknown) => boolean, what: string) => {
+    const value = options[key];
+    if (value === undefined) return;
+    if (!Array.isArray(value)) problem(`${key} must be an array of ${what}`);
+    const i = (value as unknown[]).findIndex((v) => !is(v));
+    if (i >= 0) problem(`${key}[${i}] is not one of ${what}`);
+  };
+  listOf('hooks', isWebhook, 'webhook() definitions');
+  listOf('triggers', isQueueTrigger, 'natsTrigger() or amqpTrigger() definitions');
+  listOf('schedules', isSchedule, 'schedule() definitions');
+  if (options.handlers !== undefined && !isHandlerRecord(options.handlers)) problem('handlers must be an object of handler functions by name');
   if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) problem('cwd must be a directory path');
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as Store).commit !== 'function')) problem('store must be an open Store');
   return options as ServeOptions;
@@ -224,9 +254,10 @@ export function serveHelp(): string {
   ).join('\n');
   return `Usage: stepwise serve [modules...] [options]
 
-Loads the workflow modules (ES modules exporting built workflows, or a default array of them;
-TypeScript runs as is), registers every workflow, and serves the HTTP API and the history page.
-Without modules on the command line, the config file's \`modules\` are served.
+Loads the modules (ES modules, TypeScript run as is, and .asl.json files), registers every
+workflow, and serves the HTTP API, the history page and the AWS Step Functions protocol; runs the
+queue triggers and schedules the modules export. Without modules on the command line, the config
+file's \`modules\` are served.
 
 Options come from stepwise.config.{ts,mts,mjs,js} in the working directory (or --config <file>),
 then the environment, then the flags: each later source overrides the earlier ones.
@@ -235,8 +266,12 @@ ${table}
   ${'--config <file>'.padEnd(width)}  a config file other than ./stepwise.config.{ts,mts,mjs,js}
   ${'-h, --help'.padEnd(width)}  show this help
 
+A module may export built workflows, queue triggers, webhooks and schedules (each, in an exported
+array, or in a default-exported array) and a \`handlers\` object (the names ASL Task resources
+call); an .asl.json file is a state machine named after the file.
 Config file keys besides those: modules (paths, relative to the file), workflows (built workflows),
-hooks (webhook() definitions).
+hooks (webhook() definitions), triggers (natsTrigger()/amqpTrigger()), schedules (schedule()),
+handlers (ASL handlers by name).
 Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 INSECURE, STORE_UNAVAILABLE,
 ADDRESS_IN_USE, STARTUP_FAILED; 2 USAGE, BAD_CONFIG, BAD_MODULE.`;
 }

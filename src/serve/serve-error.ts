@@ -8,11 +8,11 @@ export const ServeErrorCodes = {
   USAGE: 2,
   /** The config file cannot be loaded, or an option in it (or given to `serve()`) is wrong. */
   BAD_CONFIG: 2,
-  /** A workflow module does not exist, fails to load, or exports no workflow. */
+  /** A module does not exist, fails to load, or exports nothing to serve; an ASL file is invalid; a trigger, webhook or schedule starts a workflow nothing serves. */
   BAD_MODULE: 2,
   /** A host beyond loopback without a token (and without allowInsecure). */
   INSECURE: 1,
-  /** The store (or the SQLite file's directory) cannot be opened or created. */
+  /** The store (or the SQLite file's directory, or the state machine registry beside it) cannot be opened or created. */
   STORE_UNAVAILABLE: 1,
   /** The port is taken. */
   ADDRESS_IN_USE: 1,

@@ -1,16 +1,30 @@
 /**
- * `serve(options)`: loads workflow modules, opens the store, starts the engine and the HTTP API,
- * and returns a running handle. `stepwise serve` is a thin wrapper over it (src/cli/serve.ts).
+ * `serve(options)`: loads the modules, opens the store, starts the engine, the schedules and the
+ * queue triggers, serves the HTTP API (with the webhooks, the schedule routes and the AWS Step
+ * Functions protocol), and returns a running handle. `stepwise serve` is a thin wrapper over it
+ * (src/cli/serve.ts).
+ *
+ * Start order: engine, then the HTTP app made ready (the AWS protocol registers the state
+ * machines it keeps), then schedules and triggers (both need the engine's workflows), then the
+ * listener, so the port opens on a server that is whole. Close order: everything that takes work
+ * in (HTTP, triggers, schedules) stops first, then the engine, then the registry and the store.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { DEFAULT_START_RATE_LIMIT, buildServer } from '../api/server.js';
+import type { AslRegistry } from '../asl/registry/registry.js';
 import type { Store } from '../core/store.js';
-import { isWorkflow, type Workflow } from '../dsl/workflow.js';
+import { isWorkflow } from '../dsl/workflow.js';
 import { Engine } from '../engine/engine.js';
 import { openStore } from '../persistence/open.js';
-import { loadWorkflowModules } from './load-modules.js';
+import { scheduleStoreFor } from '../persistence/schedule-store.js';
+import { ScheduleRunner } from '../schedules/runner.js';
+import { TriggerRunner } from '../triggers/runner.js';
+import type { TriggerLogger } from '../triggers/trigger-engine.js';
+import { openRegistryBeside, publishAslFile } from './asl-files.js';
+import { logScheduleEvents, logTriggerEvents } from './event-logs.js';
+import { loadModules, servedFrom, type Served } from './load-modules.js';
 import { checkOptions, type ServeOptions } from './options.js';
 import { ServeError } from './serve-error.js';
 
@@ -29,10 +43,15 @@ export interface StepwiseServer {
   readonly store: Store;
   /** The fastify instance (already listening). */
   readonly app: FastifyInstance;
+  /** Fires the schedules (those the modules export, and those created through /v1/schedules); absent on a store that cannot hold them. */
+  readonly schedules?: ScheduleRunner;
+  /** Runs the queue triggers the modules export; absent when there are none. */
+  readonly triggers?: TriggerRunner;
   /**
-   * Stops taking requests, stops the engine (running handlers get `graceMs`, then their work is
-   * handed back and resumes on the next start), and closes the store unless it was given open.
-   * Tries all three even when one fails, then rejects with the first failure. Idempotent.
+   * Stops taking work in (HTTP requests, queue messages, schedule slots), stops the engine
+   * (running handlers get `graceMs`, then their work is handed back and resumes on the next
+   * start), and closes the state machine registry and the store (unless the store was given
+   * open). Tries every step even when one fails, then rejects with the first failure. Idempotent.
    */
   close(options?: { graceMs?: number }): Promise<void>;
 }
@@ -49,8 +68,12 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+function storeLocation(db: string, cwd: string): string {
+  return isFileDb(db) ? resolve(cwd, db) : db;
+}
+
 async function openConfiguredStore(db: string, cwd: string): Promise<Store> {
-  const location = isFileDb(db) ? resolve(cwd, db) : db;
+  const location = storeLocation(db, cwd);
   if (isFileDb(db)) {
     try {
       mkdirSync(dirname(location), { recursive: true });
@@ -62,6 +85,43 @@ async function openConfiguredStore(db: string, cwd: string): Promise<Store> {
     return await openStore(location);
   } catch (err) {
     throw new ServeError('STORE_UNAVAILABLE', `cannot open the store ${redactDbUrl(db)}: ${message(err)}`);
+  }
+}
+
+
+/** Where the given options' definitions come from, in messages. */
+const OPTIONS_ORIGIN = 'the options';
+
+/** The registry for the AWS protocol beside the store, or undefined when it is turned off. */
+async function openRegistry(options: ServeOptions, store: Store, ownsStore: boolean, cwd: string): Promise<AslRegistry | undefined> {
+  if (options.stepFunctions === false) return undefined;
+  const location = ownsStore ? storeLocation(options.db ?? DEFAULT_DB, cwd) : options.db && storeLocation(options.db, cwd);
+  let registry: AslRegistry | undefined;
+  try {
+    registry = await openRegistryBeside(store, location);
+  } catch (err) {
+    throw new ServeError('STORE_UNAVAILABLE', `cannot open the state machine registry beside ${redactDbUrl(location ?? store.kind)}: ${message(err)}`);
+  }
+  if (!registry && options.stepFunctions === true) {
+    throw new ServeError('BAD_CONFIG', `stepFunctions needs somewhere to keep state machines: give the PostgreSQL store's URL as db, or set stepFunctions: false`);
+  }
+  return registry;
+}
+
+/** Refuses a trigger, webhook or schedule that starts a workflow nothing serves, naming where it was defined. */
+function checkStartedWorkflows(served: Served, known: ReadonlySet<string>): void {
+  const starters: Array<{ what: string; workflow: string; def: object }> = [
+    ...served.triggers.map((t) => ({ what: `${t.kind} trigger '${t.name}'`, workflow: t.workflow, def: t })),
+    ...served.hooks.map((h) => ({ what: `webhook '${h.name}'`, workflow: h.workflow, def: h })),
+    ...served.schedules.map((s) => ({ what: `schedule '${s.id}'`, workflow: s.workflow, def: s })),
+  ];
+  for (const { what, workflow, def } of starters) {
+    if (known.has(workflow)) continue;
+    const where = served.origin.get(def) ?? OPTIONS_ORIGIN;
+    throw new ServeError(
+      where === OPTIONS_ORIGIN ? 'BAD_CONFIG' : 'BAD_MODULE',
+      `${where}: ${what} starts workflow '${workflow}', which is not served (served: ${[...known].sort().join(', ') || 'none'})`,
+    );
   }
 }
 
@@ -85,33 +145,53 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   for (const [i, wf] of (options.workflows ?? []).entries()) {
     if (!isWorkflow(wf)) throw new ServeError('BAD_CONFIG', `workflows[${i}] is not a built workflow (did you forget .build()?)`);
   }
-  const workflows: Workflow[] = [...(options.workflows ?? []), ...(await loadWorkflowModules(options.modules ?? [], cwd))];
-  if (workflows.length === 0) {
+  const served = await loadModules(servedFrom(options, OPTIONS_ORIGIN), options.modules ?? [], cwd);
+  if (served.workflows.length === 0 && Object.keys(served.handlers).length === 0) {
     throw new ServeError('USAGE', 'no workflows to serve: name workflow modules (stepwise serve ./workflows.ts), or set modules in stepwise.config.ts');
   }
 
   const store = options.store ?? (await openConfiguredStore(options.db ?? DEFAULT_DB, cwd));
   const ownsStore = options.store === undefined;
-  // The engine logs through the server's logger (pino), which exists only once the server does.
-  let log: FastifyBaseLogger | undefined;
-  const engine = new Engine({
-    store,
-    ...options.engine,
-    logger: {
-      info: (obj, msg) => log?.info(obj, msg),
-      warn: (obj, msg) => log?.warn(obj, msg),
-      error: (obj, msg) => log?.error(obj, msg),
-    },
-  });
+  let registry: AslRegistry | undefined;
+  let schedules: ScheduleRunner | undefined;
+  try {
+    registry = await openRegistry(options, store, ownsStore, cwd);
+    if (registry) for (const file of served.aslFiles) await publishAslFile(registry, file);
+    const known = new Set([...served.workflows.map((w) => w.name), ...(registry ? (await registry.list()).map((r) => r.name) : [])]);
+    checkStartedWorkflows(served, known);
+    if (served.schedules.length > 0 && !schedulesPossible(store)) {
+      throw new ServeError('BAD_CONFIG', `schedules need an SQLite or PostgreSQL store, not '${store.kind}'`);
+    }
+  } catch (err) {
+    await registry?.close().catch(() => undefined);
+    if (ownsStore) await store.close().catch(() => undefined);
+    throw err instanceof ServeError ? err : new ServeError('STORE_UNAVAILABLE', `cannot keep the served state machines: ${message(err)}`);
+  }
+
+  // The engine and the runners log through the server's logger (pino), which exists only once the server does.
+  const sink: { log?: FastifyBaseLogger } = {};
+  const logger: TriggerLogger = {
+    info: (obj, msg) => sink.log?.info(obj, msg),
+    warn: (obj, msg) => sink.log?.warn(obj, msg),
+    error: (obj, msg) => sink.log?.error(obj, msg),
+  };
+  const engine = new Engine({ store, ...options.engine, logger });
+  const scheduleStore = schedulesPossible(store) ? scheduleStoreFor(store) : undefined;
+  if (scheduleStore) schedules = new ScheduleRunner({ engine, store: scheduleStore, schedules: served.schedules, logger });
+  const triggers = served.triggers.length > 0 ? new TriggerRunner({ engine, triggers: served.triggers, logger }) : undefined;
   const app = buildServer({
     engine,
     ...(token ? { token } : {}),
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
-    ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
+    ...(served.hooks.length > 0 ? { hooks: served.hooks } : {}),
+    ...(schedules ? { schedules } : {}),
+    ...(registry ? { stepFunctions: { registry, handlers: served.handlers } } : {}),
     startRateLimit: { ...DEFAULT_START_RATE_LIMIT, ...options.startRateLimit },
     logger: { level: options.logLevel ?? 'info' },
   });
-  log = app.log;
+  sink.log = app.log;
+  if (schedules) logScheduleEvents(schedules, app.log);
+  if (triggers) logTriggerEvents(triggers, app.log);
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { graceMs?: number } = {}): Promise<void> => {
@@ -125,8 +205,14 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
           failures.push(err);
         }
       };
-      await attempt('closing the HTTP server', () => app.close());
+      // Nothing new comes in; what is being taken in settles while the engine still runs.
+      await Promise.all([
+        attempt('closing the HTTP server', () => app.close()),
+        attempt('stopping the queue triggers', async () => triggers?.stop()),
+        attempt('stopping the schedules', async () => schedules?.stop()),
+      ]);
       await attempt('stopping the engine', () => engine.stop({ graceMs: closeOptions.graceMs ?? 8000 }));
+      await attempt('closing the state machine registry', async () => registry?.close());
       if (ownsStore) await attempt('closing the store', () => store.close());
       if (failures.length > 0) throw failures[0];
     })();
@@ -135,15 +221,26 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
 
   let url: string;
   try {
-    engine.register(...workflows);
+    engine.register(...served.workflows);
     await engine.start();
+    await app.ready();
+    // Ready registered the state machines the registry keeps (every revision); what the modules
+    // and files name is registered again so that it stays the newest version of its name.
+    engine.register(...served.workflows);
+    await schedules?.start();
+    await triggers?.start();
     url = await app.listen({ host, port: options.port ?? 3000 });
   } catch (err) {
     const code = (err as { code?: string }).code;
-    await app.close().catch(() => undefined);
-    await engine.stop({ graceMs: 0 }).catch(() => undefined);
-    if (ownsStore) await store.close().catch(() => undefined);
+    await close({ graceMs: 0 }).catch(() => undefined);
+    if (err instanceof ServeError) throw err;
     throw new ServeError(code === 'EADDRINUSE' ? 'ADDRESS_IN_USE' : 'STARTUP_FAILED', message(err));
   }
-  return { url, engine, store, app, close };
+  return { url, engine, store, app, ...(schedules ? { schedules } : {}), ...(triggers ? { triggers } : {}), close };
+}
+
+/** Schedules live in the store's own database: SQLite or PostgreSQL (another Store has nowhere to keep them). */
+function schedulesPossible(store: Store): boolean {
+  const open = (store as Store & { connection?: unknown }).connection;
+  return (store.kind === 'sqlite' || store.kind === 'postgres') && open !== undefined;
 }

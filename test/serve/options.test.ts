@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveOptionsFrom } from '../../src/cli/serve.js';
-import { SERVE_OPTIONS, serveHelp } from '../../src/serve/options.js';
+import { ROOT } from '../cli/cli-helpers.js';
+import { SERVE_OPTIONS, serveHelp, type ServeOptions } from '../../src/serve/options.js';
 import { ServeError } from '../../src/serve/serve-error.js';
 
 let root: string;
@@ -79,6 +80,33 @@ describe('serve options: config file < environment < flags', () => {
     });
     expect(await serveOptionsFrom([], {}, cwd)).toMatchObject({ port: 4444 });
     expect(await serveOptionsFrom(['--config', 'other.mjs'], {}, cwd)).toMatchObject({ port: 5555 });
+  });
+
+  it('turns the AWS protocol off with STEPWISE_STEP_FUNCTIONS=0 or --no-step-functions, the flag winning', async () => {
+    const cwd = project({ 'stepwise.config.mjs': 'export default { stepFunctions: true };' });
+    expect(await serveOptionsFrom([], {}, cwd)).toMatchObject({ stepFunctions: true });
+    expect(await serveOptionsFrom([], { STEPWISE_STEP_FUNCTIONS: '0' }, cwd)).toMatchObject({ stepFunctions: false });
+    expect(await serveOptionsFrom(['--no-step-functions'], { STEPWISE_STEP_FUNCTIONS: '1' }, cwd)).toMatchObject({ stepFunctions: false });
+  });
+
+  it('takes triggers, webhooks, schedules and ASL handlers from the config file', async () => {
+    const src = JSON.stringify(join(ROOT, 'src/index.ts'));
+    const cwd = project({
+      'stepwise.config.ts': `import { natsTrigger, schedule, webhook } from ${src};
+export default {
+  triggers: [natsTrigger({ name: 'n', workflow: 'w', servers: 'nats://127.0.0.1:4222', stream: 'S', subject: 's.in' })],
+  hooks: [webhook({ name: 'h', workflow: 'w', secret: 'a-secret-of-enough-length' })],
+  schedules: [schedule({ id: 's', cron: '@hourly', workflow: 'w' })],
+  handlers: { charge: async () => 1 },
+};`,
+    });
+    const options = (await serveOptionsFrom([], {}, cwd)) as ServeOptions;
+    expect(options.triggers).toEqual([expect.objectContaining({ kind: 'nats', name: 'n' })]);
+    expect(options.hooks).toEqual([expect.objectContaining({ kind: 'hook', name: 'h' })]);
+    expect(options.schedules).toEqual([expect.objectContaining({ kind: 'schedule', id: 's' })]);
+    expect(Object.keys(options.handlers ?? {})).toEqual(['charge']);
+    const wrong = project({ 'stepwise.config.mjs': "export default { triggers: [{ kind: 'kafka' }] };" });
+    expect(await refusal(serveOptionsFrom([], {}, wrong), 'BAD_CONFIG')).toBe('stepwise.config.mjs: triggers[0] is not one of natsTrigger() or amqpTrigger() definitions');
   });
 
   it('runs without a config file', async () => {

@@ -75,7 +75,7 @@ describe('serve()', () => {
     } finally {
       await server.close();
     }
-    expect(await refused(serve({ ...QUIET, workflows: [hello], hooks: [hook('nope')] }), 'STARTUP_FAILED')).toContain('nope');
+    expect(await refused(serve({ ...QUIET, workflows: [hello], hooks: [hook('nope')] }), 'BAD_CONFIG')).toContain("webhook 'greetings' starts workflow 'nope', which is not served");
   });
 
   it('leaves a store it was given open', async () => {

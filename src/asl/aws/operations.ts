@@ -15,7 +15,7 @@ export type Operation = (input: Input, catalog: StateMachineCatalog) => Promise<
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const EXECUTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
-const DEFAULT_ROLE = 'arn:aws:iam::000000000000:role/stepwise';
+export const DEFAULT_ROLE = 'arn:aws:iam::000000000000:role/stepwise';
 const SYNC_WAIT_MS = 5 * 60_000;
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 
