@@ -49,7 +49,7 @@ export class Engine {
     this.ledger = new Ledger(settings.concurrency);
     const ledger = this.ledger;
     this.loop = new CommitLoop({
-      store, clock, ledger, log, workerId, leaseMs, random: settings.random, faultPoint: settings.faultPoint,
+      store, clock, ledger, log, workerId, leaseMs, random: settings.random, faultPoint: settings.faultPoint, observer: settings.observer,
       workflowVersion: (name, version) => this.registry.version(name, version),
       isStopping: () => this.stopping,
       launch: (live, work) => this.launcher.launch(live, work),
@@ -63,7 +63,7 @@ export class Engine {
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
     });
     this.launcher = new Launcher({
-      clock, ledger, maxOutputBytes: settings.maxOutputBytes,
+      clock, ledger, maxOutputBytes: settings.maxOutputBytes, observer: settings.observer, workerId,
       deliver: (id, input) => this.loop.enqueue(id, input),
       slotFreed: () => this.claimer.slotFreed(),
     });

@@ -10,6 +10,10 @@ import type { Store } from '../core/store.js';
 import { isWorkflow, type Workflow } from '../dsl/workflow.js';
 import { Engine } from '../engine/engine.js';
 import { openStore } from '../persistence/open.js';
+import { buildMetricsServer } from '../api/metrics-server.js';
+import { combineObservers } from '../observability/combine.js';
+import { Metrics } from '../observability/metrics.js';
+import { stepLogObserver, type ChildLogger } from '../observability/step-log.js';
 import { loadWorkflowModules } from './load-modules.js';
 import { checkOptions, type ServeOptions } from './options.js';
 import { ServeError } from './serve-error.js';
@@ -25,6 +29,10 @@ export function isLoopback(host: string): boolean {
 export interface StepwiseServer {
   /** Where it listens, e.g. http://127.0.0.1:3000 (the real port when `port` was 0). */
   readonly url: string;
+  /** Where GET /metrics listens, when `metricsPort` put it on a port of its own. */
+  readonly metricsUrl?: string;
+  /** The engine's Prometheus metrics (docs/observability.md). */
+  readonly metrics: Metrics;
   readonly engine: Engine;
   readonly store: Store;
   /** The fastify instance (already listening). */
@@ -94,9 +102,11 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   const ownsStore = options.store === undefined;
   // The engine logs through the server's logger (pino), which exists only once the server does.
   let log: FastifyBaseLogger | undefined;
+  const metrics = new Metrics({ store });
   const engine = new Engine({
     store,
     ...options.engine,
+    observer: combineObservers(metrics, stepLogObserver(() => log as unknown as ChildLogger | undefined)),
     logger: {
       info: (obj, msg) => log?.info(obj, msg),
       warn: (obj, msg) => log?.warn(obj, msg),
@@ -110,8 +120,12 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
     startRateLimit: { ...DEFAULT_START_RATE_LIMIT, ...options.startRateLimit },
     logger: { level: options.logLevel ?? 'info' },
+    ...(options.metricsPort === undefined ? { metrics } : {}),
+    ...(options.prices !== undefined ? { prices: options.prices } : {}),
   });
-  log = app.log;
+  // Every engine line (and every handler's ctx.log) names this process.
+  log = app.log.child({ worker: engine.workerId });
+  const metricsApp = options.metricsPort === undefined ? undefined : buildMetricsServer({ metrics, ...(token ? { token } : {}) });
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { graceMs?: number } = {}): Promise<void> => {
@@ -126,6 +140,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
         }
       };
       await attempt('closing the HTTP server', () => app.close());
+      if (metricsApp) await attempt('closing the metrics server', () => metricsApp.close());
       await attempt('stopping the engine', () => engine.stop({ graceMs: closeOptions.graceMs ?? 8000 }));
       if (ownsStore) await attempt('closing the store', () => store.close());
       if (failures.length > 0) throw failures[0];
@@ -134,16 +149,19 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   };
 
   let url: string;
+  let metricsUrl: string | undefined;
   try {
     engine.register(...workflows);
     await engine.start();
     url = await app.listen({ host, port: options.port ?? 3000 });
+    if (metricsApp) metricsUrl = await metricsApp.listen({ host, port: options.metricsPort });
   } catch (err) {
     const code = (err as { code?: string }).code;
     await app.close().catch(() => undefined);
+    await metricsApp?.close().catch(() => undefined);
     await engine.stop({ graceMs: 0 }).catch(() => undefined);
     if (ownsStore) await store.close().catch(() => undefined);
     throw new ServeError(code === 'EADDRINUSE' ? 'ADDRESS_IN_USE' : 'STARTUP_FAILED', message(err));
   }
-  return { url, engine, store, app, close };
+  return { url, ...(metricsUrl ? { metricsUrl } : {}), engine, store, app, metrics, close };
 }

@@ -3,8 +3,9 @@ import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import { StepwiseError } from '../../core/errors.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoreStats, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
+import { postgresStatsSql, toStoreStats, type StatsRow } from './stats.js';
 import { refKey, WORK_KINDS } from '../../core/work-ref.js';
 import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
 import { asStorageError, isConnectionError } from '../storage-error.js';
@@ -221,6 +222,11 @@ export class PostgresStore implements Store {
   async nextDueAt(now: number): Promise<number | undefined> {
     const { rows } = await this.query<{ due_at: number | null }>(`${this.schema}.nextDue`, this.sql.nextDue(WORK_KINDS), [now]);
     return rows[0]?.due_at ?? undefined;
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    const { rows } = await this.query<StatsRow>(`${this.schema}.stats`, postgresStatsSql(`"${this.schema}"`), [now]);
+    return toStoreStats(rows);
   }
 
   async listWork(executionId: string): Promise<WorkItem[]> {

@@ -4,13 +4,14 @@ import { dirname } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoreStats, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { WORK_KINDS } from '../../core/work-ref.js';
 import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
+import { sqliteStats } from './stats.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -275,6 +276,11 @@ export class SqliteStore implements Store {
 
   listWork(executionId: string): Promise<WorkItem[]> {
     return this.guard(() => (this.stmt.listWork.all(executionId) as WorkRow[]).map(toWork));
+  }
+
+  private statsQuery: ((now: number) => StoreStats) | undefined;
+  stats(now: number): Promise<StoreStats> {
+    return this.guard(() => (this.statsQuery ??= sqliteStats(this.db))(now));
   }
 
   /** Moves the WAL's pages into the database file, off the commit path (run by a timer). */

@@ -1,0 +1,26 @@
+import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
+
+/**
+ * One observer that tells each of several (metrics, logs, traces, budgets) in turn. A callback
+ * none of them has is left undefined, so the engine skips it at no cost.
+ */
+export function combineObservers(...given: (EngineObserver | undefined)[]): EngineObserver {
+  const all = given.filter((o): o is EngineObserver => o !== undefined);
+  const having = <K extends keyof EngineObserver>(k: K) => all.filter((o) => o[k] !== undefined);
+  const commitDone = having('commitDone');
+  const storeError = having('storeError');
+  const committed = having('committed');
+  const started = having('stepAttemptStarted');
+  const combined: EngineObserver = {};
+  if (commitDone.length > 0) combined.commitDone = (info) => { for (const o of commitDone) o.commitDone!(info); };
+  if (storeError.length > 0) combined.storeError = (code) => { for (const o of storeError) o.storeError!(code); };
+  if (committed.length > 0) combined.committed = (info) => { for (const o of committed) o.committed!(info); };
+  if (started.length > 0) {
+    combined.stepAttemptStarted = (info: StepAttemptInfo): StepAttemptScope => {
+      const scopes = started.map((o) => o.stepAttemptStarted!(info)).filter((s): s is StepAttemptScope => s !== undefined);
+      const context = Object.assign({}, ...scopes.map((s) => s.context ?? {})) as Record<string, unknown>;
+      return { context, end: (result) => { for (const s of scopes) s.end(result); } };
+    };
+  }
+  return combined;
+}
