@@ -17,9 +17,15 @@ export function combineObservers(...given: (EngineObserver | undefined)[]): Engi
   if (committed.length > 0) combined.committed = (info) => { for (const o of committed) o.committed!(info); };
   if (started.length > 0) {
     combined.stepAttemptStarted = (info: StepAttemptInfo): StepAttemptScope => {
-      const scopes = started.map((o) => o.stepAttemptStarted!(info)).filter((s): s is StepAttemptScope => s !== undefined);
-      const context = Object.assign({}, ...scopes.map((s) => s.context ?? {})) as Record<string, unknown>;
-      return { context, end: (result) => { for (const s of scopes) s.end(result); } };
+      const scopes: StepAttemptScope[] = [];
+      let context: Record<string, unknown> | undefined;
+      for (const o of started) {
+        const scope = o.stepAttemptStarted!(info);
+        if (!scope) continue;
+        scopes.push(scope);
+        if (scope.context) context = context ? { ...context, ...scope.context } : scope.context;
+      }
+      return { ...(context ? { context } : {}), end: (result) => { for (const s of scopes) s.end(result); } };
     };
   }
   return combined;

@@ -50,6 +50,7 @@ export class Metrics implements EngineObserver {
   private readonly commitBatch: Histogram;
   private readonly storeErrors: Counter<'code'>;
   readonly alerts: Counter<'rule'>;
+  private readonly stepChildren = new Map<string, { observe(value: number): void }>();
 
   constructor(options: MetricsOptions = {}) {
     this.store = options.store;
@@ -99,7 +100,12 @@ export class Metrics implements EngineObserver {
     const t0 = performance.now();
     return {
       end: ({ ok, errorCode }) => {
-        this.stepDuration.observe({ workflow: info.workflow, step: info.step, outcome: outcomeLabel(ok, errorCode) }, (performance.now() - t0) / 1000);
+        // prom-client hashes a label set on every call; a child per label set is looked up by one string instead.
+        const outcome = outcomeLabel(ok, errorCode);
+        const key = `${info.workflow}\u0000${info.step}\u0000${outcome}`;
+        let child = this.stepChildren.get(key);
+        if (!child) this.stepChildren.set(key, (child = this.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
+        child.observe((performance.now() - t0) / 1000);
       },
     };
   }
