@@ -47,6 +47,7 @@ export async function registerUsageRoutes(app: FastifyInstance, opts: UsageRoute
     schema: {
       summary: "An execution's usage (transitions, attempts, retries, handler time, bytes) and estimated cost", tags: ['executions'],
       params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: MAX_PARAM_LENGTH } } },
+      querystring: { type: 'object', additionalProperties: false, properties: {} },
       response: {
         200: { type: 'object', required: ['executionId', 'workflow', 'status', 'usage', 'cost'], properties: {
           executionId: { type: 'string' }, workflow: { type: 'string' }, status: { type: 'string' }, usage: usageSchema, cost: costSchema,
