@@ -21,7 +21,7 @@ import { apiError, classifyError, logInternal, redactUrl, sendError } from './ht
 import { installJsonBodyParser } from './json-body.js';
 import { registerHookRoutes } from './hooks-route.js';
 import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
-import { registerUsageRoutes } from './usage-route.js';
+import { installStartGate, registerUsageRoutes } from './usage-route.js';
 import type { PriceTable } from '../observability/usage.js';
 import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
 import { registerPage } from './page/index.js';
@@ -53,6 +53,8 @@ export interface StepwisePluginOptions {
   schedules?: ScheduleApi;
   /** Serve GET /metrics (Prometheus text; docs/observability.md). */
   metrics?: MetricsSource;
+  /** Refuses starts of a workflow past its daily budget with 429 BUDGET_EXCEEDED (src/observability/alerts.ts). */
+  startGate?: { checkStart(workflow: string): void };
   /** Prices for the usage routes' estimated cost. @default Step Functions Standard, $0.025 per 1,000 transitions */
   prices?: PriceTable;
 }
@@ -128,6 +130,7 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
     });
   }
   if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
+  if (opts.startGate) installStartGate(app, opts.startGate);
   await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
   await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
   if (opts.schedules) await app.register(registerScheduleRoutes, { schedules: opts.schedules });

@@ -48,6 +48,8 @@ export interface BuildServerOptions {
   metrics?: MetricsSource;
   /** Prices for the usage routes (docs/observability.md). */
   prices?: PriceTable;
+  /** Refuses starts past a workflow's daily budget (an Alerts). */
+  startGate?: { checkStart(workflow: string): void };
 }
 
 /** Never log credentials, whatever else logs a request (or a handler, through ctx.log). */
@@ -136,6 +138,7 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
     ...(opts.schedules !== undefined ? { schedules: opts.schedules } : {}),
     ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
     ...(opts.prices !== undefined ? { prices: opts.prices } : {}),
+    ...(opts.startGate !== undefined ? { startGate: opts.startGate } : {}),
   });
   return app;
 }

@@ -86,3 +86,11 @@ export async function registerUsageRoutes(app: FastifyInstance, opts: UsageRoute
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...report };
   });
 }
+
+/** Before a start runs, asks `gate` whether the workflow may start (its daily budget): it throws BUDGET_EXCEEDED when not. */
+export function installStartGate(app: FastifyInstance, gate: { checkStart(workflow: string): void }): void {
+  app.addHook('preHandler', async (request) => {
+    if (request.method !== 'POST' || !request.routeOptions.url?.endsWith('/v1/workflows/:name/executions')) return;
+    gate.checkStart((request.params as { name: string }).name);
+  });
+}

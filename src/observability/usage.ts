@@ -39,6 +39,17 @@ export function emptyUsage(): ExecutionUsage {
   return { stateTransitions: 0, stepAttempts: 0, retries: 0, handlerMs: 0, historyBytes: 0, payloadBytes: 0 };
 }
 
+/** True for an event that counts as one state transition (see the definition above). */
+export function isTransition(e: { type: string; data?: Record<string, unknown> }): boolean {
+  switch (e.type) {
+    case HistoryEventType.StateEntered:
+    case HistoryEventType.TimerStarted: return true;
+    case HistoryEventType.StepStarted:
+    case HistoryEventType.CompensationStarted: return e.data?.rerun === undefined;
+    default: return false;
+  }
+}
+
 function bytes(value: unknown): number {
   return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
