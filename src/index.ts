@@ -50,3 +50,5 @@ export { Metrics, type MetricsOptions } from './observability/metrics.js';
 export { combineObservers } from './observability/combine.js';
 export { stepLogObserver } from './observability/step-log.js';
 export { usageOf, costOf, DEFAULT_PRICES, type ExecutionUsage, type PriceTable } from './observability/usage.js';
+export { Alerts, type AlertOptions, type AlertRule, type DailyBudget, type FailureRateRule, type StepTimeoutRule } from './observability/alerts.js';
+export type { Alert, AlertWebhook } from './observability/alert-webhooks.js';

@@ -8,6 +8,8 @@ import type { Store } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import type { Webhook } from '../triggers/webhook.js';
 import type { PriceTable } from '../observability/usage.js';
+import type { AlertRule, DailyBudget } from '../observability/alerts.js';
+import type { AlertWebhook } from '../observability/alert-webhooks.js';
 import { ServeError, type ServeErrorCode } from './serve-error.js';
 
 /** What `serve()` takes; a config file's default export has the same shape. */
@@ -44,6 +46,8 @@ export interface ServeOptions {
   metricsPort?: number;
   /** Prices for usage's estimated cost (docs/observability.md#usage-and-cost). @default Step Functions Standard */
   prices?: PriceTable;
+  /** Alert rules, daily budgets and the webhooks alerts go to (docs/observability.md#budgets-and-alerts). */
+  alerts?: { rules?: AlertRule[]; budgets?: DailyBudget[]; webhooks?: AlertWebhook[] };
 }
 
 /** Types a config file: `export default defineConfig({ modules: ['./src/workflows.ts'] })`. */
@@ -94,7 +98,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 
 const NESTED = new Set(['startRateLimit', 'engine']);
 /** Config keys that no flag or variable sets. */
-const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'store', 'cwd', 'prices'];
+const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'store', 'cwd', 'prices', 'alerts'];
 
 function fail(code: ServeErrorCode, message: string): never {
   throw new ServeError(code, message);
@@ -206,6 +210,16 @@ export function checkOptions(given: unknown, where: string): ServeOptions {
     for (const [k, v] of Object.entries(prices!)) {
       if (k === 'currency' ? typeof v !== 'string' || v.length === 0 : !['perThousandTransitions', 'perHandlerSecond'].includes(k)) problem(`prices.${k} is not a known price (currency, perThousandTransitions, perHandlerSecond)`);
       if (k !== 'currency' && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) problem(`prices.${k} must be a number of 0 or more`);
+    }
+  }
+  const alerts = options.alerts as Record<string, unknown> | undefined;
+  if (alerts !== undefined) {
+    if (typeof alerts !== 'object' || alerts === null || Array.isArray(alerts)) problem('alerts must be an object');
+    for (const k of Object.keys(alerts!)) if (!['rules', 'budgets', 'webhooks'].includes(k)) problem(`unknown option 'alerts.${k}' (known: rules, budgets, webhooks)`);
+    for (const k of ['rules', 'budgets', 'webhooks']) if (alerts![k] !== undefined && !Array.isArray(alerts![k])) problem(`alerts.${k} must be an array`);
+    for (const [i, w] of ((alerts!.webhooks as Record<string, unknown>[] | undefined) ?? []).entries()) {
+      if (typeof w?.url !== 'string' || !/^https?:\/\//.test(w.url)) problem(`alerts.webhooks[${i}].url must be an http(s) URL`);
+      if (typeof w?.secret !== 'string' || w.secret.length < 16) problem(`alerts.webhooks[${i}].secret must be a string of at least 16 characters`);
     }
   }
   if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) problem('cwd must be a directory path');

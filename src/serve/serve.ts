@@ -13,6 +13,7 @@ import { openStore } from '../persistence/open.js';
 import { buildMetricsServer } from '../api/metrics-server.js';
 import { combineObservers } from '../observability/combine.js';
 import { Metrics } from '../observability/metrics.js';
+import { Alerts } from '../observability/alerts.js';
 import { stepLogObserver, type ChildLogger } from '../observability/step-log.js';
 import { loadWorkflowModules } from './load-modules.js';
 import { checkOptions, type ServeOptions } from './options.js';
@@ -103,10 +104,13 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   // The engine logs through the server's logger (pino), which exists only once the server does.
   let log: FastifyBaseLogger | undefined;
   const metrics = new Metrics({ store });
+  const alerts = options.alerts
+    ? new Alerts({ ...options.alerts, counter: metrics.alerts, log: { warn: (o, m) => log?.warn(o, m), error: (o, m) => log?.error(o, m) } })
+    : undefined;
   const engine = new Engine({
     store,
     ...options.engine,
-    observer: combineObservers(metrics, stepLogObserver(() => log as unknown as ChildLogger | undefined)),
+    observer: combineObservers(metrics, alerts, stepLogObserver(() => log as unknown as ChildLogger | undefined)),
     logger: {
       info: (obj, msg) => log?.info(obj, msg),
       warn: (obj, msg) => log?.warn(obj, msg),
@@ -122,6 +126,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     logger: { level: options.logLevel ?? 'info' },
     ...(options.metricsPort === undefined ? { metrics } : {}),
     ...(options.prices !== undefined ? { prices: options.prices } : {}),
+    ...(alerts ? { startGate: alerts } : {}),
   });
   // Every engine line (and every handler's ctx.log) names this process.
   log = app.log.child({ worker: engine.workerId });
@@ -142,6 +147,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
       await attempt('closing the HTTP server', () => app.close());
       if (metricsApp) await attempt('closing the metrics server', () => metricsApp.close());
       await attempt('stopping the engine', () => engine.stop({ graceMs: closeOptions.graceMs ?? 8000 }));
+      alerts?.close();
       if (ownsStore) await attempt('closing the store', () => store.close());
       if (failures.length > 0) throw failures[0];
     })();

@@ -101,7 +101,7 @@ describe('daily budget', () => {
     expect(full).toMatchObject({ kind: 'dailyBudget', workflow: 'looper', details: { maxTransitionsPerDay: 20, level: 1 }, at: expect.any(String) });
     // Counted as commits land: the commit that reached the budget, whatever it brought.
     expect(full.details.transitions).toBeGreaterThanOrEqual(20);
-    const scraped = parseProm(await (await app.inject({ url: '/metrics' })).body);
+    const scraped = parseProm((await app.inject({ url: '/metrics' })).body);
     expect(scraped.value('stepwise_alerts_total', { rule: 'budget:looper:80%' })).toBe(1);
   });
 
