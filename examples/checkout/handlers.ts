@@ -20,6 +20,10 @@ export interface Simulate {
   outOfStock?: boolean;
   /** The durable wait before scheduleShipping. */
   shippingDelayMs?: number;
+  /** After payment, wait for a `review` event ({ approved: boolean }): rejected or timed out, the payment is refunded. */
+  fraudReview?: boolean;
+  /** How long the fraud review may take before the checkout fails with Stepwise.Timeout. @default 3600000 (one hour) */
+  reviewTimeoutMs?: number;
 }
 export interface CheckoutInput {
   orderId: string;

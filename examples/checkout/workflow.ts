@@ -37,14 +37,19 @@ export const checkoutInputSchema = {
         paymentDeclined: { type: 'boolean' },
         outOfStock: { type: 'boolean' },
         shippingDelayMs: { type: 'number', minimum: 0 },
+        fraudReview: { type: 'boolean' },
+        reviewTimeoutMs: { type: 'number', exclusiveMinimum: 0 },
       },
     },
   },
 };
 
+/** How long a fraud review may take unless `simulate.reviewTimeoutMs` says otherwise. */
+const REVIEW_TIMEOUT_MS = 3_600_000;
+
 /**
  * The flagship: validate the cart, take payment (retried on gateway hiccups, refunded if a later
- * step fails for good), create the order and send the receipt while reserving inventory, wait
+ * step fails for good), hold for a fraud review when asked (`simulate.fraudReview`), create the order and send the receipt while reserving inventory, wait
  * for the shipping slot, schedule shipping and confirm.
  */
 export const checkout = workflow<CheckoutInput>('checkout', { input: checkoutInputSchema })
@@ -60,6 +65,19 @@ export const checkout = workflow<CheckoutInput>('checkout', { input: checkoutInp
     compensate: { name: 'refundPayment', handler: refundPayment },
     timeoutMs: 30_000,
   })
+  .choice('needsReview', {
+    choices: [{ when: (d) => d.simulate?.fraudReview === true, next: 'awaitReview', label: 'fraud review' }],
+    default: 'fulfil',
+  })
+  // A person approves or rejects: POST /v1/executions/:id/events/review { "payload": { "approved": true } }.
+  .waitForEvent<{ approved: boolean }, 'review'>('awaitReview', {
+    event: 'review', resultPath: 'review', timeoutMs: (d) => d.simulate?.reviewTimeoutMs ?? REVIEW_TIMEOUT_MS,
+  })
+  .choice('reviewDecision', {
+    choices: [{ when: (d) => d.review?.approved === true, next: 'fulfil', label: 'approved' }],
+    default: 'Rejected',
+  })
+  .fail('Rejected', { error: 'Checkout.Rejected', cause: 'the fraud review rejected the order' })
   .parallel('fulfil', [
     (b) => b.task('createOrder', createOrder).task('sendReceipt', sendReceipt),
     (b) => b.task('reserveInventory', reserveInventory, { compensate: { name: 'releaseInventory', handler: releaseInventory } }),

@@ -21,7 +21,7 @@ export function buildFulfilment(options: { functionUrl: string; secret: string }
     // Next: .task('ship', worker('shipping'), { resultPath: 'shipment', heartbeatMs: 30_000 })
     // Next: .task('awaitDelivery', <a handler that hands ctx.taskToken to the carrier>, { resultPath: 'delivery' })
     .succeed('done')
-    .fail('Undeliverable', { error: 'Undeliverable', cause: (d: any) => d.error?.message ?? 'no carrier delivers there' })
+    .fail('Undeliverable', { error: 'Undeliverable', cause: (d) => (d as { error?: { message?: string } }).error?.message ?? 'no carrier delivers there' })
     .build();
 }
 

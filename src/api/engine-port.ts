@@ -32,4 +32,6 @@ export interface ApiEngine {
   }): Promise<{ items: ExecutionSummary[]; nextCursor?: string }>;
   getHistory(id: string, options: { after?: string; limit?: number }): Promise<{ events: HistoryEvent[]; nextCursor?: string }>;
   cancel(id: string): Promise<ExecutionSummary>;
+  sendEvent(executionId: string, name: string, payload: unknown, options?: { id?: string }): Promise<{ id: string; created: boolean }>;
+  redrive(id: string): Promise<{ execution: ExecutionSummary; count: number }>;
 }

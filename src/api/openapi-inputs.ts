@@ -7,6 +7,7 @@
  */
 import type { WorkflowDescriptionLike } from './engine-port.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is loose JSON this module walks and edits
 type Json = Record<string, any>;
 
 const START_PATH = '/v1/workflows/{name}/executions';

@@ -26,6 +26,7 @@ import type { PriceTable } from '../observability/usage.js';
 import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
 import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
+import { registerEventRoutes } from './events-route.js';
 import type { Webhook } from '../triggers/webhook.js';
 import { awsStepFunctions, type AwsStepFunctionsMount } from '../asl/aws/plugin.js';
 import { PUBLIC_ROUTE_FLAG, installAuth, installSecurityHeaders } from './security.js';
@@ -132,6 +133,7 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
   if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
   if (opts.startGate) installStartGate(app, opts.startGate);
   await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
+  await app.register(registerEventRoutes, { engine: opts.engine });
   await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
   if (opts.schedules) await app.register(registerScheduleRoutes, { schedules: opts.schedules });
   if (opts.metrics) await app.register(registerMetricsRoute, { metrics: opts.metrics });

@@ -9,7 +9,7 @@
  */
 import { TerminalError, type StepError } from '../core/errors.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
-import type { Sequence } from '../dsl/builder.js';
+import type { AnySequence } from '../dsl/builder.js';
 import type { CatchRule, Handler, StepContext } from '../dsl/definition.js';
 import { AslRuntimeError, aslErrorName, States } from './asl-errors.js';
 import { pickChoice } from './choice-rules.js';
@@ -60,7 +60,7 @@ function inMachine<T>(fn: (env: Envelope) => T): (env: Envelope) => T {
     try {
       return fn(env);
     } catch (error) {
-      if (error instanceof AslRuntimeError) throw new Error(`${error.code}: ${error.message}`);
+      if (error instanceof AslRuntimeError) throw new Error(`${error.code}: ${error.message}`, { cause: error });
       throw error;
     }
   };
@@ -76,7 +76,7 @@ function sanitize(name: string): string {
   return s.slice(0, 48);
 }
 
-type Seq = Sequence<any, any>;
+type Seq = AnySequence;
 type Flow = { next?: string; end?: boolean };
 
 export class Translator {

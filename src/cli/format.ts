@@ -13,7 +13,6 @@ export interface ApiExecutionItem {
 
 /** Replaces control characters (escape sequences included) with spaces and clips to `max`. */
 export function clean(text: string, max = 100): string {
-  // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -22,6 +22,8 @@ Commands:
   list [--workflow W] [--status S]        list executions, newest first (--json for scripts)
        [--limit N] [--cursor C] [--json]
   cancel <id>                             cancel a running execution
+  send <id> <event> [--payload <json>]    deliver an event to an execution (stepwise send --help)
+  redrive <id>                            resume a FAILED execution from the state that failed
   graph <workflow>                        print the workflow as a Mermaid diagram
   workflows [--json]                      list registered workflows
   schedules list|get|create|pause|resume|delete

@@ -280,10 +280,11 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   asl: async (args, io) => (await import('./asl-import.js')).cmdAsl(args, io),
   schedules: (args, io) => import('./schedules-command.js').then((m) => m.cmdSchedules(args, io)),
   usage: (args, io) => import('./usage-command.js').then((m) => m.cmdUsage(args, io, helpFor('usage'))),
+  send: (args, io) => import('./event-commands.js').then((m) => m.cmdSend(args, io)),
+  redrive: (args, io) => import('./event-commands.js').then((m) => m.cmdRedrive(args, io)),
 };
 
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
 }
 

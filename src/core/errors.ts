@@ -19,6 +19,8 @@ export const ErrorCodes = {
   SCHEDULE_NOT_FOUND: { status: 404, summary: 'No schedule has that id.' },
   EXECUTION_CONFLICT: { status: 409, summary: 'An execution with that id exists with another input or workflow.' },
   EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
+  EXECUTION_NOT_FAILED: { status: 409, summary: 'Only a FAILED execution can be redriven; this one is running, queued, succeeded or cancelled.' },
+  EXECUTION_COMPENSATED: { status: 409, summary: "The failed execution's compensations already ran, so it cannot be redriven; start a new one." },
   SCHEDULE_CONFLICT: { status: 409, summary: 'A schedule with that id exists with another definition.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body is not application/json.' },

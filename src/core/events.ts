@@ -22,6 +22,15 @@ export const HistoryEventType = {
   TimerStarted: 'TimerStarted',
   /** A wait state's timer fired (never before `data.dueAt`). */
   TimerFired: 'TimerFired',
+  /**
+   * An event was delivered to the execution and kept in its mailbox: `data.id`, `data.name`,
+   * `data.payload` (and `data.correlationKey` for a correlated delivery). Consumed at most once, in order.
+   */
+  EventReceived: 'EventReceived',
+  /** A waitForEvent state took an event from the mailbox: `data.id`, `data.name`, `data.payload`, `data.key` (the step key). */
+  EventConsumed: 'EventConsumed',
+  /** A FAILED execution was resumed from the state that failed (`data.from`); `data.count` is 1 for the first redrive. */
+  ExecutionRedriven: 'ExecutionRedriven',
   /** Cancellation was requested; compensations follow. */
   CancelRequested: 'CancelRequested',
   /** A compensation handler was called; `step` names the compensation, `data.for` the step it undoes (`data.rerun` as for StepStarted). */

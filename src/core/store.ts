@@ -71,6 +71,11 @@ export interface ExecutionCommit {
   output?: unknown;
   error?: StepError;
   endedAt?: number;
+  /**
+   * A redrive took an ended (FAILED) execution back to RUNNING: the store sets `status` and
+   * clears its output, error and end time.
+   */
+  reopen?: boolean;
   /** Work rows this commit consumes. Each must still be leased by `owner`, or the commit is refused. */
   consume?: Array<WorkRef & { owner: string }>;
   /** Work rows to create or replace. */

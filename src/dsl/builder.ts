@@ -32,6 +32,9 @@ export type OutputOf<B> = B extends Sequence<any, infer D> ? D : never;
  * declaration order. A state reached by a jump (choice, catch) receives the data of the state
  * that jumped; keep such states' inputs compatible.
  */
+/** A sequence of any input and data types (see AnyWorkflow). */
+export type AnySequence = Sequence<any, any>;
+
 export class Sequence<In, Data> {
   /** @internal */
   readonly states: StateDef[] = [];
@@ -108,6 +111,24 @@ export class Sequence<In, Data> {
     return this;
   }
 
+  /**
+   * Waits for the event `event` (sent with POST /v1/executions/:id/events/:name, or correlated by
+   * `key` with POST /v1/events); its payload goes into the data (see `resultPath`). Events that
+   * arrive before the state is reached are kept in order and taken when it is. `timeoutMs` or
+   * `until` bound the wait: past it the state fails with Stepwise.Timeout (retry and catch rules apply).
+   */
+  waitForEvent<P = unknown>(name: string, options: WaitForEventOptions<Data> & { resultPath?: undefined }): Sequence<In, P>;
+  waitForEvent<P = unknown, K extends string = string>(name: string, options: WaitForEventOptions<Data> & { resultPath: K }): Sequence<In, Merge<Data, K, P>>;
+  waitForEvent(name: string, options: WaitForEventOptions<Data> & { resultPath: null }): Sequence<In, Data>;
+  waitForEvent(name: string, options: WaitForEventOptions<any> & { resultPath?: string | null }): Sequence<In, any> {
+    const { event, timeoutMs, until, key, retry, catch: rules, resultPath, next, end } = options ?? ({} as WaitForEventOptions<any>);
+    this.states.push({
+      type: 'waitForEvent', name, event, retry: retries(name, retry), catch: rules ?? [], resultPath, next, end,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(until !== undefined ? { until } : {}), ...(key !== undefined ? { key } : {}),
+    });
+    return this;
+  }
+
   /** Passes the data on, optionally reshaped by `transform`. */
   pass<Out = Data>(name: string, options: Flow & { transform?: (data: Data) => Out } = {}): Sequence<In, Out> {
     this.states.push({ type: 'pass', name, transform: options.transform, resultPath: undefined, next: options.next, end: options.end });
@@ -121,10 +142,28 @@ export class Sequence<In, Data> {
   }
 
   /** Ends the workflow in failure with code `error` (compensations of completed steps run first). */
-  fail(name: string, options: { error: string; cause?: string | ((data: Data) => string) }): Sequence<In, Data> {
-    this.states.push({ type: 'fail', name, error: options?.error, cause: options?.cause });
+  fail(name: string, options: { error: string; cause?: string | ((data: Data) => string); compensate?: boolean }): Sequence<In, Data> {
+    this.states.push({
+      type: 'fail', name, error: options?.error, cause: options?.cause,
+      ...(options?.compensate !== undefined ? { compensate: options.compensate } : {}),
+    });
     return this;
   }
+}
+
+/** Options of a waitForEvent state. */
+export interface WaitForEventOptions<Data> extends Flow {
+  /** The event's name (letters, digits, '_', '-', '.', ':'; 128 at most). */
+  event: string;
+  /** Fails with Stepwise.Timeout after this long (a number, or computed from the data). */
+  timeoutMs?: number | ((data: Data) => number);
+  /** Fails with Stepwise.Timeout at this time, taken from the data. */
+  until?: (data: Data) => Date | string | number;
+  /** The correlation key, from the data: correlated deliveries reach this wait only with this key. */
+  key?: (data: Data) => string;
+  /** Rules matching Stepwise.Timeout wait again, for the same time, up to `maxAttempts` waits in all. */
+  retry?: RetryPolicy[];
+  catch?: CatchRule[];
 }
 
 export interface WorkflowOptions {

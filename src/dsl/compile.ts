@@ -12,6 +12,8 @@ import { compilePass } from './compile/states/pass.js';
 import { compileSucceed } from './compile/states/succeed.js';
 import { compileTask } from './compile/states/task.js';
 import { compileWait } from './compile/states/wait.js';
+import { compileWaitForEvent, receiveEvent } from './compile/states/wait-for-event.js';
+import { compileFailedEnd } from './compile/redrive.js';
 import { FINAL, type WorkflowContext } from './machine-types.js';
 import type { StateInfo } from './scopes.js';
 
@@ -47,11 +49,12 @@ export function compileMachine(def: WorkflowDefinition, index: Map<string, State
             target: `#${COMPENSATING_ID}`,
             actions: assign({ cancelled: true, error: { code: StepErrorCodes.Cancelled, message: 'the execution was cancelled' } }),
           },
+          EVENT_RECEIVED: { actions: receiveEvent() },
         },
       },
       compensating: compileCompensating(index),
       [FINAL.succeeded]: { id: FINAL.succeeded, type: 'final' },
-      [FINAL.failed]: { id: FINAL.failed, type: 'final' },
+      [FINAL.failed]: compileFailedEnd(index),
       [FINAL.cancelled]: { id: FINAL.cancelled, type: 'final' },
     },
   });
@@ -64,6 +67,7 @@ function compileState(ctx: CompileContext, state: StateDef): StateConfig {
     case 'choice': return compileChoice(ctx, state);
     case 'parallel': return compileParallel(ctx, state);
     case 'wait': return compileWait(ctx, state);
+    case 'waitForEvent': return compileWaitForEvent(ctx, state);
     case 'pass': return compilePass(ctx, state);
     case 'succeed': return compileSucceed(ctx, state);
     case 'fail': return compileFail(ctx, state);

@@ -125,6 +125,23 @@ export interface WaitState extends BaseState {
   until?: (data: any) => Date | string | number;
 }
 
+/**
+ * Waits for a named event delivered to the execution (or, with `key`, a correlated one). Events
+ * that arrive before the state is reached wait in the execution's mailbox, in order. Without
+ * `timeoutMs` or `until` it waits for ever; with one, it fails with Stepwise.Timeout.
+ */
+export interface WaitForEventState extends BaseState {
+  type: 'waitForEvent';
+  event: string;
+  timeoutMs?: number | ((data: any) => number);
+  until?: (data: any) => Date | string | number;
+  /** The correlation key: a correlated delivery (POST /v1/events) reaches this wait only with this key. */
+  key?: (data: any) => string;
+  retry: ResolvedRetryPolicy[];
+  catch: CatchRule[];
+  resultPath: ResultPath;
+}
+
 export interface PassState extends BaseState {
   type: 'pass';
   transform?: (data: any) => unknown;
@@ -142,9 +159,15 @@ export interface FailState {
   name: string;
   error: string;
   cause?: string | ((data: any) => string);
+  /**
+   * false: the failure is held for redrive. No compensation runs and the execution ends FAILED at
+   * once; a redrive re-enters the state whose error a catch route brought here (or this state).
+   * @default true
+   */
+  compensate?: boolean;
 }
 
-export type StateDef = TaskState | ChoiceState | ParallelState | MapState | WaitState | PassState | SucceedState | FailState;
+export type StateDef = TaskState | ChoiceState | ParallelState | MapState | WaitState | WaitForEventState | PassState | SucceedState | FailState;
 export type StateType = StateDef['type'];
 
 export interface WorkflowDefinition {

@@ -16,6 +16,10 @@ export interface StateDescription {
   itemsPath?: string;
   concurrency?: number;
   error?: string;
+  /** A waitForEvent state's event name. */
+  event?: string;
+  /** A fail state that holds the failure for redrive (no compensation). */
+  held?: boolean;
 }
 
 export function describeStates(states: StateDef[]): StateDescription[] {
@@ -28,11 +32,16 @@ export function describeStates(states: StateDef[]): StateDescription[] {
       return d;
     }
     if (s.type === 'succeed') return d;
-    if (s.type === 'fail') return { ...d, error: s.error };
+    if (s.type === 'fail') return { ...d, error: s.error, ...(s.compensate === false ? { held: true } : {}) };
     const next = s.next ?? (s.end ? undefined : following);
     if (next) d.next = next;
     else d.end = true;
-    if (s.type === 'task' || s.type === 'map' || s.type === 'parallel') {
+    if (s.type === 'waitForEvent') {
+      d.event = s.event;
+      if (typeof s.timeoutMs === 'number') d.timeoutMs = s.timeoutMs;
+      if (s.retry.length > 0) d.retry = s.retry.map((r) => ({ errors: r.errors, maxAttempts: r.maxAttempts, intervalMs: r.intervalMs, backoffRate: r.backoffRate }));
+    }
+    if (s.type === 'task' || s.type === 'map' || s.type === 'parallel' || s.type === 'waitForEvent') {
       if (s.catch.length > 0) d.catch = s.catch.map((c) => ({ errors: c.errors, next: c.next }));
     }
     if (s.type === 'task' || s.type === 'map') {
@@ -55,7 +64,8 @@ export function toMermaid(states: StateDef[]): string {
   const emit = (sequence: StateDef[], end: string) => {
     sequence.forEach((s, i) => {
       const following = sequence[i + 1]?.name;
-      const shape = s.type === 'choice' ? `{${s.name}}` : s.type === 'succeed' || s.type === 'fail' ? `([${s.name}])` : `[${s.name}]`;
+      const shape = s.type === 'choice' ? `{${s.name}}` : s.type === 'succeed' || s.type === 'fail' ? `([${s.name}])`
+        : s.type === 'waitForEvent' ? `[/"${escapeLabel(`${s.name}: event ${s.event}`)}"/]` : `[${s.name}]`;
       lines.push(`  ${s.name}${shape}`);
       if (s.type === 'choice') {
         for (const c of s.choices) lines.push(`  ${s.name} -->|"${escapeLabel(c.label ?? 'when')}"| ${c.next}`);

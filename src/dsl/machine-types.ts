@@ -16,6 +16,15 @@ export interface MapProgress {
   progress: string;
 }
 
+/** An event kept in an execution's mailbox until a waitForEvent state takes it. */
+export interface MailboxEvent {
+  id: string;
+  name: string;
+  /** Set by a correlated delivery (POST /v1/events): only a wait with this key takes it. */
+  key?: string;
+  payload: unknown;
+}
+
 /** The machine's context. Plain JSON: it is the persisted snapshot's payload. */
 export interface WorkflowContext {
   /** Data by scope: '' is the root sequence, 'P/i' branch i of parallel P. */
@@ -43,6 +52,25 @@ export interface WorkflowContext {
   output: unknown;
   cancelled: boolean;
   compensationFailures: Array<{ step: string; compensation: string; error: StepError }>;
+  /**
+   * Events delivered and not yet consumed, in arrival order. Optional fields below are absent
+   * from snapshots written before they existed, and from executions that never used them.
+   */
+  mailbox?: MailboxEvent[];
+  /** Ids of every event delivered (consumed or not): a repeated id changes nothing. */
+  received?: string[];
+  /** The correlation key of each waitForEvent state being waited in, by step key. */
+  eventKeys?: Record<string, string>;
+  /** The last error a catch route took: the state that raised it and where the route went. */
+  caught?: { state: string; next: string } | null;
+  /** The state a redrive re-enters: the one whose failure ended the execution. */
+  failedAt?: string | null;
+  /** The failure was held for redrive: no compensation ran. */
+  held?: boolean;
+  /** Compensations ran (or were due to run) for a failure: a redrive is refused. */
+  compensated?: boolean;
+  /** How many times the execution was redriven. */
+  redrives?: number;
 }
 
 /** Events the engine sends into the machine. Each one is also a history event, so replay is possible. */
@@ -52,7 +80,9 @@ export type WorkflowEvent =
   | { type: 'TIMER_FIRED'; key: string }
   | { type: 'COMPENSATION_SUCCEEDED'; key: string }
   | { type: 'COMPENSATION_FAILED'; key: string; error: StepError }
-  | { type: 'CANCEL' };
+  | { type: 'CANCEL' }
+  | { type: 'EVENT_RECEIVED'; id: string; name: string; correlation?: string; payload: unknown }
+  | { type: 'REDRIVE' };
 
 /** What the machine asks for, as data. The engine turns commands into history events and work rows. */
 export type WorkflowCommand =
@@ -61,11 +91,12 @@ export type WorkflowCommand =
   | { type: 'startTimer'; params: { key: string; step: string; durationMs?: number; until?: number } }
   | { type: 'cancelWork'; params: { kind: 'task' | 'timer'; keys: string[] } }
   | { type: 'entered'; params: { step: string } }
+  | { type: 'eventConsumed'; params: { key: string; step: string; id: string; name: string; payload: unknown } }
   | { type: 'runCompensation'; params: { key: string; step: string; compensation: string } }
   | { type: 'retryCompensation'; params: { key: string; step: string; compensation: string; attempt: number; policy: number } };
 
 export const COMMAND_TYPES = new Set<WorkflowCommand['type']>([
-  'runTask', 'retryTask', 'startTimer', 'cancelWork', 'entered', 'runCompensation', 'retryCompensation',
+  'runTask', 'retryTask', 'startTimer', 'cancelWork', 'entered', 'runCompensation', 'retryCompensation', 'eventConsumed',
 ]);
 
 /** Final states of every compiled machine. */

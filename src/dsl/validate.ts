@@ -111,6 +111,19 @@ function checkState(state: StateDef): void {
       if (typeof state.durationMs === 'number' && !(state.durationMs >= 0)) throw new DefinitionError(`wait '${name}': durationMs must be >= 0`, name);
       break;
     }
+    case 'waitForEvent': {
+      if (typeof state.event !== 'string' || !EVENT_NAME.test(state.event)) {
+        throw new DefinitionError(`waitForEvent '${name}': event must be 1-128 letters, digits, '_', '-', '.' or ':' (got ${JSON.stringify(state.event)})`, name);
+      }
+      if (state.timeoutMs !== undefined && state.until !== undefined) throw new DefinitionError(`waitForEvent '${name}' takes timeoutMs or until, not both`, name);
+      if (typeof state.timeoutMs === 'number' && !(state.timeoutMs > 0)) throw new DefinitionError(`waitForEvent '${name}': timeoutMs must be > 0`, name);
+      if (state.timeoutMs !== undefined && typeof state.timeoutMs !== 'number' && typeof state.timeoutMs !== 'function') {
+        throw new DefinitionError(`waitForEvent '${name}': timeoutMs must be a number or a function of the data`, name);
+      }
+      if (state.until !== undefined && typeof state.until !== 'function') throw new DefinitionError(`waitForEvent '${name}': until must be a function of the data`, name);
+      if (state.key !== undefined && typeof state.key !== 'function') throw new DefinitionError(`waitForEvent '${name}': key must be a function of the data`, name);
+      break;
+    }
     case 'fail':
       if (typeof state.error !== 'string' || state.error.length === 0) throw new DefinitionError(`fail '${name}' has no error code`, name);
       break;
@@ -124,6 +137,9 @@ function checkState(state: StateDef): void {
     });
   }
 }
+
+/** What an event's name may hold (also checked by the HTTP routes). */
+export const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 function checkTimeout(name: string, timeoutMs: number): void {
   if (!(timeoutMs > 0)) throw new DefinitionError(`state '${name}': timeoutMs must be > 0`, name);

@@ -126,3 +126,10 @@ function versionOf(def: WorkflowDefinition): string {
   const shape = JSON.parse(JSON.stringify(def.states, (_key, value) => (typeof value === 'function' ? '[function]' : value)));
   return createHash('sha256').update(canonicalJson({ name: def.name, states: shape })).digest('hex').slice(0, 16);
 }
+
+/**
+ * A workflow of any input type, for registries that hold many (`Workflow<Order>` must fit where
+ * this is expected, which `Workflow<unknown>` would refuse: the input type is contravariant).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the variance escape hatch described above
+export type AnyWorkflow = Workflow<any>;

@@ -94,7 +94,7 @@ export class CommitLoop {
     this.flushQueued = false;
     if (this.flushing) {
       await this.flushing;
-      if (this.inbox.size > 0 && !this.flushQueued && !this.flushing) return this.flush();
+      if (this.inbox.size > 0 && !this.flushQueued && this.flushing === undefined) return this.flush();
       return;
     }
     if (this.inbox.size === 0) return;

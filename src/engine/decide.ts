@@ -97,8 +97,10 @@ export interface Outcome {
 
 /** RUNNING, or how the execution ended. */
 export function outcomeOf(snapshot: Snapshot): Outcome {
-  if (snapshot.status !== 'done') return { status: ExecutionStatus.RUNNING };
+  // '$failed' is not a final state (a redrive may leave it), so it is read before the status.
   const c = snapshot.context;
+  if (snapshot.matches(FINAL.failed)) return { status: ExecutionStatus.FAILED, error: c.error ?? { code: StepErrorCodes.Unknown, message: 'the execution failed' } };
+  if (snapshot.status !== 'done') return { status: ExecutionStatus.RUNNING };
   if (snapshot.matches(FINAL.succeeded)) return { status: ExecutionStatus.SUCCEEDED, output: c.output ?? null };
   const error = c.error ?? { code: StepErrorCodes.Unknown, message: 'the execution failed' };
   if (snapshot.matches(FINAL.cancelled)) return { status: ExecutionStatus.CANCELLED, error };
@@ -144,6 +146,13 @@ export function machineEventOf(event: HistoryEvent): WorkflowEvent | undefined {
     case HistoryEventType.CompensationSucceeded: return { type: 'COMPENSATION_SUCCEEDED', key };
     case HistoryEventType.CompensationFailed: return { type: 'COMPENSATION_FAILED', key, error: event.data?.error as StepError };
     case HistoryEventType.CancelRequested: return { type: 'CANCEL' };
+    case HistoryEventType.EventReceived: {
+      const d = event.data ?? {};
+      const received: WorkflowEvent = { type: 'EVENT_RECEIVED', id: d.id as string, name: d.name as string, payload: d.payload ?? null };
+      if (typeof d.correlationKey === 'string') received.correlation = d.correlationKey;
+      return received;
+    }
+    case HistoryEventType.ExecutionRedriven: return { type: 'REDRIVE' };
     default: return undefined;
   }
 }

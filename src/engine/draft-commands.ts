@@ -32,6 +32,8 @@ export interface Bench {
   free: number;
   wakeAt?: number;
   backlog: boolean;
+  /** A redrive in this draft took a FAILED execution back to RUNNING. */
+  reopened?: boolean;
 }
 
 interface DueTimer {
@@ -98,6 +100,11 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): DueTimer[] {
           break;
         }
         scheduleLater(bench, { executionId: bench.base.id, kind: 'timer', key: cmd.params.key, attempt: 1, dueAt });
+        break;
+      }
+      case 'eventConsumed': {
+        const { step, key, id, name, payload } = cmd.params;
+        bench.events.push({ type: HistoryEventType.EventConsumed, timestamp: bench.env.now, step, data: { key, id, name, payload } });
         break;
       }
       case 'cancelWork':

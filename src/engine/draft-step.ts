@@ -11,7 +11,9 @@ import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
 import { begin, decide, expectsWork, outcomeOf, persist } from './decide.js';
 import { applyDecision, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
-import type { CancelInput, CreateInput, Input, WorkInput } from './inputs.js';
+import type { CancelInput, CreateInput, EventInput, Input, RedriveInput, WorkInput } from './inputs.js';
+import { redriveBlocker } from '../dsl/compile/redrive.js';
+import { StepwiseError } from '../core/errors.js';
 import { refKey, toRef } from '../core/work-ref.js';
 
 /** Applies inputs in order on top of the live state (never changing it) and returns the draft. */
@@ -26,11 +28,15 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       create(bench, input, callers);
       continue;
     }
-    if (bench.snapshot === undefined || isTerminalStatus(base.status) || outcomeOf(bench.snapshot).status !== ExecutionStatus.RUNNING) {
+    if (input.kind === 'redrive') {
+      redrive(bench, input, callers);
+      continue;
+    }
+    if (bench.snapshot === undefined || (isTerminalStatus(base.status) && !bench.reopened) || outcomeOf(bench.snapshot).status !== ExecutionStatus.RUNNING) {
       settleAfterEnd(bench, input, callers);
       continue;
     }
-    if (input.kind !== 'cancel' && (bench.drop.has(refKey(input.work)) || !expectsWork(bench.snapshot, input.work))) {
+    if (input.kind !== 'cancel' && input.kind !== 'event' && (bench.drop.has(refKey(input.work)) || !expectsWork(bench.snapshot, input.work))) {
       // An earlier input of this batch made the machine leave this step (a sibling branch failed,
       // or cancel), or the machine no longer waits for it at all (a claim made after a lease
       // lapsed, for a step whose result is committed): its row is dropped, its result, claim
@@ -47,6 +53,7 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
         applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
         callers.cancelled(input);
         break;
+      case 'event': event(bench, input, callers); break;
       default:
         // A new Input kind needs its applier here (the compiler says so).
         return unknownInput(input);
@@ -74,8 +81,14 @@ class Callers {
   cancelled(input: CancelInput): void {
     this.settlements.push({ kind: 'cancelled', input });
   }
-  refused(input: CancelInput): void {
-    this.settlements.push({ kind: 'refused', input, error: endedError(this.id) });
+  refused(input: CancelInput | EventInput | RedriveInput, error: StepwiseError = endedError(this.id)): void {
+    this.settlements.push({ kind: 'refused', input, error });
+  }
+  event(input: EventInput, outcome: 'accepted' | 'duplicate'): void {
+    this.settlements.push({ kind: 'event', input, outcome });
+  }
+  redriven(input: RedriveInput, count: number): void {
+    this.settlements.push({ kind: 'redriven', input, count });
   }
   list(commit: ExecutionCommit | undefined): Settlement[] {
     if (this.creatorSettlement && commit) this.creatorSettlement.summary = summaryOf(commit);
@@ -156,9 +169,56 @@ function timer(bench: Bench, input: Extract<Input, { kind: 'timer' }>): void {
   applyDecision(bench, decide(bench.base.wf, bench.snapshot!, { type: 'TIMER_FIRED', key: work.key }));
 }
 
+/**
+ * An event: a repeated id changes nothing; a new one is recorded (EventReceived) and handed to the
+ * machine, which keeps it in the mailbox or gives it at once to a wait for it (EventConsumed).
+ */
+function event(bench: Bench, input: EventInput, callers: Callers): void {
+  const snapshot = bench.snapshot!;
+  if ((snapshot.context.received ?? []).includes(input.id)) {
+    callers.event(input, 'duplicate');
+    return;
+  }
+  const data: Record<string, unknown> = { id: input.id, name: input.name, payload: input.payload };
+  if (input.correlation !== undefined) data.correlationKey = input.correlation;
+  bench.events.push({ type: HistoryEventType.EventReceived, timestamp: bench.env.now, data });
+  const machineEvent: WorkflowEvent = { type: 'EVENT_RECEIVED', id: input.id, name: input.name, payload: input.payload };
+  if (input.correlation !== undefined) machineEvent.correlation = input.correlation;
+  applyDecision(bench, decide(bench.base.wf, snapshot, machineEvent));
+  callers.event(input, 'accepted');
+}
+
+/**
+ * A redrive: only a FAILED execution whose compensations did not run goes back to the state that
+ * failed, with the data it had there (the machine's REDRIVE). A second redrive in the same batch
+ * finds it RUNNING and is refused.
+ */
+function redrive(bench: Bench, input: RedriveInput, callers: Callers): void {
+  const { base } = bench;
+  const snapshot = bench.snapshot;
+  const status = snapshot === undefined ? base.status : outcomeOf(snapshot).status;
+  if (snapshot === undefined || status !== ExecutionStatus.FAILED) {
+    callers.refused(input, new StepwiseError('EXECUTION_NOT_FAILED', `execution '${base.id}' is ${status}; only a FAILED execution can be redriven`, { id: base.id, status }));
+    return;
+  }
+  const blocker = redriveBlocker(snapshot.context);
+  if (blocker) {
+    const message = blocker === 'compensated'
+      ? `execution '${base.id}' cannot be redriven: its compensations already ran (hold the failure with a fail state's compensate: false to redrive it later)`
+      : `execution '${base.id}' cannot be redriven: it failed before redrive was recorded`;
+    callers.refused(input, new StepwiseError('EXECUTION_COMPENSATED', message, { id: base.id }));
+    return;
+  }
+  const count = (snapshot.context.redrives ?? 0) + 1;
+  bench.events.push({ type: HistoryEventType.ExecutionRedriven, timestamp: bench.env.now, data: { count, from: snapshot.context.failedAt } });
+  bench.reopened = true;
+  applyDecision(bench, decide(base.wf, snapshot, { type: 'REDRIVE' }));
+  callers.redriven(input, count);
+}
+
 /** An input that cannot apply (its execution has ended, or left its step): give back what it holds. */
-function settleAfterEnd(bench: Bench, input: CancelInput | WorkInput, callers: Callers): void {
-  if (input.kind === 'cancel') {
+function settleAfterEnd(bench: Bench, input: CancelInput | EventInput | WorkInput, callers: Callers): void {
+  if (input.kind === 'cancel' || input.kind === 'event') {
     callers.refused(input);
     return;
   }
@@ -187,7 +247,8 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     const { wf } = base;
     commit.create = { workflow: wf.name, version: wf.version, input: callers.creator.input, startedAt: env.now };
   }
-  if (outcome.status !== ExecutionStatus.RUNNING && base.status === ExecutionStatus.RUNNING) {
+  if (bench.reopened && outcome.status === ExecutionStatus.RUNNING) commit.reopen = true;
+  if (outcome.status !== ExecutionStatus.RUNNING && (base.status === ExecutionStatus.RUNNING || bench.reopened)) {
     commit.endedAt = env.now;
     if (outcome.output !== undefined) commit.output = outcome.output;
     if (outcome.error) commit.error = outcome.error;

@@ -7,7 +7,7 @@ import type { ExecutionStatus } from '../core/status.js';
 import type { ExecutionCommit, ExecutionSummary, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import type { Snapshot } from './decide.js';
-import type { CancelInput, CreateInput, Input } from './inputs.js';
+import type { CancelInput, CreateInput, EventInput, Input, RedriveInput } from './inputs.js';
 
 /** What the engine holds in memory for an execution while it has work in flight here. */
 export interface Live {
@@ -41,8 +41,12 @@ export type Settlement =
   | { kind: 'created'; input: CreateInput; summary: ExecutionSummary | undefined }
   /** A cancel whose CancelRequested is committed. */
   | { kind: 'cancelled'; input: CancelInput }
-  /** A cancel that cannot apply (the execution has ended). */
-  | { kind: 'refused'; input: CancelInput; error: StepwiseError };
+  /** A cancel, event or redrive that cannot apply (the execution has ended, or is not FAILED). */
+  | { kind: 'refused'; input: CancelInput | EventInput | RedriveInput; error: StepwiseError }
+  /** An event whose EventReceived is committed, or one whose id was received before. */
+  | { kind: 'event'; input: EventInput; outcome: 'accepted' | 'duplicate' }
+  /** A redrive whose ExecutionRedriven is committed; `count` is its number. */
+  | { kind: 'redriven'; input: RedriveInput; count: number };
 
 export interface Draft {
   /** The state the draft was computed from. */
@@ -76,6 +80,8 @@ export function settle(s: Settlement): void {
     case 'created': s.input.done.resolve(s.summary); break;
     case 'cancelled': s.input.done.resolve(); break;
     case 'refused': s.input.done.reject(s.error); break;
+    case 'event': s.input.done.resolve(s.outcome); break;
+    case 'redriven': s.input.done.resolve(s.count); break;
   }
 }
 

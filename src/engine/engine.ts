@@ -4,13 +4,14 @@ import { isValidExecutionId, newExecutionId } from '../core/ids.js';
 import { canonicalJson, toJson } from '../core/json.js';
 import { isTerminalStatus } from '../core/status.js';
 import type { ExecutionSummary } from '../core/store.js';
-import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
+import type { AnyWorkflow, WorkflowDescription } from '../dsl/workflow.js';
 import { Claimer } from './claimer.js';
 import { CommitLoop } from './commit-loop.js';
 import { EndWaiters } from './end-waiters.js';
 import { withDefaults, type EngineOptions, type EngineSettings } from './engine-options.js';
 import { listExecutions, readExecution, readHistoryPage, type HistoryRequest, type ListRequest } from './execution-reads.js';
 import { deferred } from './inputs.js';
+import { checkEvent } from './event-input.js';
 import { Launcher } from './launcher.js';
 import { Ledger } from './ledger.js';
 import { findPreviousRuns } from './previous-runs.js';
@@ -72,7 +73,7 @@ export class Engine {
   // ---- registry ---------------------------------------------------------------------------
 
   /** Registers workflows; the last registered version of a name is the one new executions use. */
-  register(...workflows: Workflow<any>[]): this {
+  register(...workflows: AnyWorkflow[]): this {
     for (const wf of workflows) this.registry.register(wf);
     return this;
   }
@@ -215,6 +216,39 @@ export class Engine {
     this.loop.enqueue(id, { kind: 'cancel', done });
     await done.promise;
     return this.getExecution(id);
+  }
+
+  /**
+   * Delivers event `name` to an execution: kept in its mailbox (in order) until a waitForEvent
+   * state for it takes it, durably once this resolves. An `id` seen before changes nothing
+   * (`created: false`). EXECUTION_NOT_FOUND, EXECUTION_ENDED, or VALIDATION_FAILED for a payload
+   * over the input limits.
+   */
+  async sendEvent(executionId: string, name: string, payload: unknown, options: { id?: string } = {}): Promise<{ id: string; created: boolean }> {
+    if (this.stopping) throw new StepwiseError('ENGINE_STOPPING', 'the engine is shutting down');
+    const input = checkEvent(name, payload, options.id, this.settings.maxInputBytes);
+    const current = await this.getExecution(executionId);
+    if (isTerminalStatus(current.status)) throw new StepwiseError('EXECUTION_ENDED', `execution '${executionId}' has already ended (${current.status})`, { id: executionId });
+    const done = deferred<'accepted' | 'duplicate'>();
+    this.loop.enqueue(executionId, { kind: 'event', ...input, done });
+    return { id: input.id, created: (await done.promise) === 'accepted' };
+  }
+
+  /**
+   * Resumes a FAILED execution from the state that failed, with the data it had there; steps that
+   * completed do not run again. EXECUTION_NOT_FAILED unless it is FAILED; EXECUTION_COMPENSATED
+   * when its compensations ran.
+   */
+  async redrive(id: string): Promise<{ execution: ExecutionSummary; count: number }> {
+    if (this.stopping) throw new StepwiseError('ENGINE_STOPPING', 'the engine is shutting down');
+    const current = await this.getExecution(id);
+    if (current.status !== 'FAILED') {
+      throw new StepwiseError('EXECUTION_NOT_FAILED', `execution '${id}' is ${current.status}; only a FAILED execution can be redriven`, { id, status: current.status });
+    }
+    const done = deferred<number>();
+    this.loop.enqueue(id, { kind: 'redrive', done });
+    const count = await done.promise;
+    return { execution: await this.getExecution(id), count };
   }
 
   /** Resolves with the execution once it has ended (or rejects after `timeoutMs`). */

@@ -37,9 +37,32 @@ export interface CancelInput {
   done: Deferred<void>;
 }
 
+/**
+ * An event delivered to the execution (POST /v1/executions/:id/events/:name). `done` hears
+ * 'accepted' once EventReceived is committed, 'duplicate' when an event with this id was already
+ * received (nothing changes), or EXECUTION_ENDED.
+ */
+export interface EventInput {
+  kind: 'event';
+  id: string;
+  name: string;
+  payload: unknown;
+  /** Set by a correlated delivery: only a wait with this key takes it. */
+  correlation?: string;
+  done: Deferred<'accepted' | 'duplicate'>;
+}
+
+/** A redrive of a FAILED execution. `done` hears the redrive's count once ExecutionRedriven is committed. */
+export interface RedriveInput {
+  kind: 'redrive';
+  done: Deferred<number>;
+}
+
 export type Input =
   | CreateInput
   | CancelInput
+  | EventInput
+  | RedriveInput
   /** A due task or compensation row the claimer leased here; `rerun` when it ran before. */
   | { kind: 'claimed'; work: WorkItem; rerun?: Rerun }
   /** A handler's outcome; `leaseLost` when another worker took the row over meanwhile. */

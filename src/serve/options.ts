@@ -5,7 +5,7 @@
  * `stepwise serve --help` all come from this table, so they cannot drift apart.
  */
 import type { Store } from '../core/store.js';
-import type { Workflow } from '../dsl/workflow.js';
+import type { AnyWorkflow } from '../dsl/workflow.js';
 import type { Webhook } from '../triggers/webhook.js';
 import type { PriceTable } from '../observability/usage.js';
 import type { AlertRule, DailyBudget } from '../observability/alerts.js';
@@ -17,7 +17,7 @@ export interface ServeOptions {
   /** Workflow modules to load (paths; TypeScript needs no build step). */
   modules?: string[];
   /** Built workflows to register, besides those the modules export. */
-  workflows?: Workflow<any>[];
+  workflows?: AnyWorkflow[];
   /** Webhooks to serve at POST /v1/hooks/:name (docs/triggers.md#webhooks). */
   hooks?: readonly Webhook[];
   /** An SQLite file (its directory is created), ':memory:', or a postgres:// URL. @default './data/stepwise.db' */
@@ -128,6 +128,7 @@ function parseText(spec: OptionSpec, raw: string | boolean, name: string): unkno
   return text;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- options assembled by path from the table, checked by type afterwards
 function setPath(target: Record<string, any>, path: OptionSpec['path'], value: unknown): void {
   if (path.length === 1) target[path[0]] = value;
   else target[path[0]] = { ...(target[path[0]] ?? {}), [path[1]]: value };
@@ -135,6 +136,7 @@ function setPath(target: Record<string, any>, path: OptionSpec['path'], value: u
 
 /** The options the environment sets; an empty variable counts as unset. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv): ServeOptions {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- options assembled by path from the table, checked by type afterwards
   const options: Record<string, any> = {};
   for (const spec of SERVE_OPTIONS) {
     const raw = env[spec.env];
@@ -154,6 +156,7 @@ export function flagSpecs(): Record<string, { type: 'string' | 'boolean' }> {
 
 /** The options the flags set (values as parseArgs gives them). */
 export function optionsFromFlags(values: Record<string, string | boolean | undefined>): ServeOptions {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- options assembled by path from the table, checked by type afterwards
   const options: Record<string, any> = {};
   for (const spec of SERVE_OPTIONS) {
     const raw = spec.flag ? values[spec.flag] : undefined;
@@ -229,6 +232,7 @@ export function checkOptions(given: unknown, where: string): ServeOptions {
 
 /** Layers options, later ones winning; the nested groups merge key by key. */
 export function mergeOptions(...layers: ServeOptions[]): ServeOptions {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- options assembled by path from the table, checked by type afterwards
   const merged: Record<string, any> = {};
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {

@@ -15,6 +15,7 @@ export interface WorkerTaskContext extends StepContext {
 }
 
 /** Same shape as an in-process handler, so one function can move between the engine and a worker. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- plain JS handlers read fields of the input; pass In to have it checked
 export type WorkerHandler<In = any, Out = unknown> = (input: In, ctx: WorkerTaskContext) => Out | Promise<Out>;
 
 /** Structurally the engine's Logger: pino and console-like objects fit. */
@@ -24,6 +25,7 @@ export interface WorkerLogger {
   error(obj: object, msg?: string): void;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- plain JS handlers read fields of the input; pass In to have it checked
 export interface WorkerOptions<In = any, Out = unknown> {
   /** The Stepwise server, e.g. 'http://127.0.0.1:3000' (a path prefix is kept). */
   url: string;
@@ -73,6 +75,7 @@ const consoleLogger: WorkerLogger = { info() {}, warn: (o, m) => console.warn(m 
  * down is waited out with backoff. stop() takes no new tasks, lets running ones finish for the
  * grace time, then aborts them and hands them back as failed (Stepwise.WorkerStopped).
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- plain JS handlers read fields of the input; pass In to have it checked
 export class Worker<In = any, Out = unknown> {
   readonly workerId: string;
   private readonly server: TaskServer;
@@ -163,7 +166,7 @@ export class Worker<In = any, Out = unknown> {
     this.stopping.abort();
     this.slotFreed?.();
     await this.polling; // the poll under way ends at once; a task it brought gets the grace time too
-    const all = () => Promise.all([...this.running].map((r) => r.done));
+    const all = () => Promise.all([...this.running].flatMap((r) => (r.done ? [r.done] : [])));
     if (this.running.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([all(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);

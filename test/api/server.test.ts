@@ -48,6 +48,8 @@ describe('HTTP API (real engine, in-memory store)', () => {
         ['/v1/executions/{id}', 'get'],
         ['/v1/executions/{id}/history', 'get'],
         ['/v1/executions/{id}/cancel', 'post'],
+        ['/v1/executions/{id}/events/{name}', 'post'],
+        ['/v1/executions/{id}/redrive', 'post'],
       ];
       for (const [path, method] of expected) {
         const op = paths[path]?.[method];
@@ -399,6 +401,8 @@ describe('bearer token', () => {
       ['GET', '/v1/executions/x'],
       ['GET', '/v1/executions/x/history'],
       ['POST', '/v1/executions/x/cancel'],
+      ['POST', '/v1/executions/x/events/review'],
+      ['POST', '/v1/executions/x/redrive'],
       ['GET', '/openapi.json'],
       ['GET', '/no-such-route'],
     ];

@@ -176,7 +176,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromi
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
 
     const statuses = await nodeStatuses(page);
-    const path = ['validateCart', 'cartValid', 'processPayment', 'fulfil', 'createOrder', 'sendReceipt', 'reserveInventory', 'waitForShipping', 'scheduleShipping', 'sendConfirmation', 'done'];
+    const path = ['validateCart', 'cartValid', 'processPayment', 'needsReview', 'fulfil', 'createOrder', 'sendReceipt', 'reserveInventory', 'waitForShipping', 'scheduleShipping', 'sendConfirmation', 'done'];
     for (const name of names) expect(statuses[name], name).toBe(path.includes(name) ? 'succeeded' : 'not-reached');
     expect(statuses.InvalidCart).toBe('not-reached');
     expect(await page.locator('#graph svg .edge.taken[data-from="cartValid"][data-to="processPayment"]').count()).toBe(1);

@@ -196,7 +196,7 @@ function act(outcome: Outcome, ctx: StepContext, output: unknown, rt: Runtime): 
     case 'E1': throw Object.assign(new Error(`E1 at ${ctx.step}`), { code: 'E1' });
     case 'E2': return Promise.reject(Object.assign(new Error(`E2 at ${ctx.step}`), { code: 'E2' }));
     case 'T1': throw new TerminalError('T1', `terminal at ${ctx.step}`);
-    // eslint-disable-next-line no-throw-literal
+    // A thrown string, not an Error: the engine must normalise it.
     case 'nonError': throw 'a bare string';
     case 'notJson': return { n: 1n };
     case 'hang':

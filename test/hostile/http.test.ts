@@ -755,7 +755,7 @@ describe('with a token, every route but /healthz needs it', () => {
         try {
           expectApiError(res, 401, 'UNAUTHORIZED');
         } catch (error) {
-          throw new Error(`${route.method} ${route.url} with ${what}: ${(error as Error).message}`);
+          throw new Error(`${route.method} ${route.url} with ${what}: ${(error as Error).message}`, { cause: error });
         }
         expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
         checked++;

@@ -91,7 +91,6 @@ describe('stepwise init, then the project on the packed package', () => {
 
     const tests = await run('npm', ['test'], { cwd: app, env, timeoutMs: 60_000 });
     expect(tests.code, `${tests.stdout}\n${tests.stderr}`).toBe(0);
-    // eslint-disable-next-line no-control-regex
     expect(tests.stdout.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+2 passed/);
 
     // Against the packed declarations, every one of them checked (not skipped as libraries usually

@@ -24,7 +24,7 @@ export function pageScript(): string {
     cached = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'ENOENT') throw e;
-    throw new Error(`the history page's script is not built (${fileURLToPath(path)} is missing): run \`npm run build\``);
+    throw new Error(`the history page's script is not built (${fileURLToPath(path)} is missing): run \`npm run build\``, { cause: e });
   }
   return cached;
 }

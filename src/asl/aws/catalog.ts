@@ -4,14 +4,14 @@
  * or a restart), and the compiled form kept by version for history presentation.
  */
 import type { ExecutionSummary } from '../../core/store.js';
-import type { Workflow } from '../../dsl/workflow.js';
+import type { AnyWorkflow } from '../../dsl/workflow.js';
 import type { ApiEngine } from '../../api/engine-port.js';
 import { compileAsl, type AslWorkflowOptions, type CompiledAsl } from '../asl-workflow.js';
 import type { AslRegistry, StateMachineRecord } from '../registry/registry.js';
 
 /** What the protocol needs from the engine: the HTTP API's port, plus registering and waiting. */
 export interface AslEngine extends ApiEngine {
-  register(...workflows: Workflow<any>[]): unknown;
+  register(...workflows: AnyWorkflow[]): unknown;
   waitForEnd(id: string, timeoutMs?: number): Promise<ExecutionSummary>;
 }
 

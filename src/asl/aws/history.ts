@@ -38,6 +38,7 @@ function ownerOf(compiled: CompiledAsl | undefined, step: string): { name: strin
 }
 
 function typeOf(compiled: CompiledAsl, name: string): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ASL JSON, walked by field name
   const search = (states: Record<string, any>): string | undefined => {
     for (const [n, s] of Object.entries(states)) {
       if (n === name) return s.Type;
@@ -57,6 +58,7 @@ export function toAwsHistory(events: HistoryEvent[], compiled: CompiledAsl | und
     out.push({ timestamp: e.timestamp, type, ...(details ? { [details[0]]: details[1] } : {}) });
   for (const e of events) {
     const owner = e.step ? ownerOf(compiled, e.step) : undefined;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- event data is JSON of many shapes, read by field name
     const data = (e.data ?? {}) as Record<string, any>;
     switch (e.type) {
       case T.ExecutionStarted:

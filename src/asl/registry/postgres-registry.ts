@@ -3,7 +3,8 @@
  * schema (created here if missing), one row per state machine with its record as JSONB. Several
  * server processes on one database share it.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../../persistence/postgres/driver.js';
 import type { AslRegistry, StateMachineRecord } from './registry.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
@@ -18,7 +19,8 @@ export class PostgresAslRegistry implements AslRegistry {
   static async open(url: string, options: { schema?: string } = {}): Promise<PostgresAslRegistry> {
     const schema = options.schema ?? 'stepwise';
     if (!IDENTIFIER.test(schema)) throw new Error(`schema name ${JSON.stringify(schema)} must be letters, digits and _`);
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const { Pool } = await loadPg(); // pg loads on first use: SQLite users never load it
+    const pool = new Pool({ connectionString: url, max: 2 });
     const registry = new PostgresAslRegistry(pool, schema);
     await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await pool.query(`CREATE TABLE IF NOT EXISTS ${registry.table} (name text PRIMARY KEY, record jsonb NOT NULL)`);

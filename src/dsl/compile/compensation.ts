@@ -23,7 +23,8 @@ export function compileCompensating(index: Map<string, StateInfo>): StateConfig 
   const attemptKey = (key: string) => `comp:${key}`;
   return {
     id: COMPENSATING_ID,
-    entry: [assign(({ context }) => ({ compensating: context.completed.slice() }))],
+    // Once a compensation is due, the failure can no longer be redriven (its work is undone).
+    entry: [assign(({ context }) => ({ compensating: context.completed.slice(), ...(context.completed.length > 0 ? { compensated: true } : {}) }))],
     initial: 'next',
     states: {
       next: {

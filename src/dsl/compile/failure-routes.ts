@@ -26,6 +26,7 @@ export function failureRoutes(
         ...(rule.next === name ? { reenter: true } : {}),
         actions: [assign(({ context, event }) => ({
           faults: without(context.faults, name),
+          caught: { state: name, next: rule.next },
           data: { ...context.data, [scope]: applyResult(context.data[scope], resultPath, publicError(errorOf({ context, event }))) },
         }))],
       });
@@ -39,7 +40,7 @@ export function failureRoutes(
   routes.push({
     guard,
     target: `#${COMPENSATING_ID}`,
-    actions: [assign(({ context, event }) => ({ faults: without(context.faults, name), error: publicError(errorOf({ context, event })) }))],
+    actions: [assign(({ context, event }) => ({ faults: without(context.faults, name), error: publicError(errorOf({ context, event })), failedAt: name }))],
   });
   return routes;
 }

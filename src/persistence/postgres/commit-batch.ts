@@ -63,7 +63,7 @@ export function encodeRound(commits: readonly ExecutionCommit[], indexes: readon
       i, id: c.executionId, seq: c.expectedSeq, n: c.events.length, snap: JSON.stringify(c.snapshot), status: c.status,
       output: ended && c.output !== undefined ? JSON.stringify(c.output) : null,
       error: ended && c.error ? JSON.stringify(c.error) : null,
-      ended: ended ? c.endedAt : null, now,
+      ended: ended ? c.endedAt : null, now, reopen: c.reopen === true,
       wake: scheduled.some((w) => w.leaseOwner === undefined && w.dueAt <= now + notifyWithinMs),
     };
     if (c.create) {

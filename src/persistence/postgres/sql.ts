@@ -112,7 +112,7 @@ function commitRound(s: string): string {
     WITH
     cu AS (
       SELECT * FROM json_to_recordset($1::json) AS c(i int, id text, seq int, n int, snap text, status text, output text,
-        error text, ended bigint, now bigint, wake boolean)
+        error text, ended bigint, now bigint, wake boolean, reopen boolean)
     ),
     cc AS (
       SELECT * FROM json_to_recordset($2::json) AS c(i int, id text, seq int, n int, snap text, status text, output text,
@@ -165,10 +165,10 @@ function commitRound(s: string): string {
     upd AS (
       UPDATE ${s}.executions x SET
         snapshot = cu.snap, last_seq = cu.seq + cu.n, updated_at = cu.now,
-        status = CASE WHEN cu.ended IS NULL THEN x.status ELSE cu.status END,
-        output = CASE WHEN cu.ended IS NULL THEN x.output ELSE cu.output END,
-        error = CASE WHEN cu.ended IS NULL THEN x.error ELSE cu.error END,
-        ended_at = COALESCE(cu.ended, x.ended_at)
+        status = CASE WHEN cu.reopen THEN cu.status WHEN cu.ended IS NULL THEN x.status ELSE cu.status END,
+        output = CASE WHEN cu.reopen THEN NULL WHEN cu.ended IS NULL THEN x.output ELSE cu.output END,
+        error = CASE WHEN cu.reopen THEN NULL WHEN cu.ended IS NULL THEN x.error ELSE cu.error END,
+        ended_at = CASE WHEN cu.reopen THEN NULL ELSE COALESCE(cu.ended, x.ended_at) END
       FROM cu JOIN ok ON ok.i = cu.i
       WHERE x.id = cu.id AND x.last_seq = cu.seq
       RETURNING cu.i, x.last_seq, cu.wake

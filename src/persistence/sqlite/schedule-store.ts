@@ -16,7 +16,7 @@ export class SqliteScheduleStore implements ScheduleStore {
   constructor(private readonly db: Database.Database) {}
 
   async init(): Promise<void> {
-    this.guard(() => {
+    await this.guard(() => {
       this.db.exec(`CREATE TABLE IF NOT EXISTS schedules (
         id TEXT PRIMARY KEY,
         definition TEXT NOT NULL,

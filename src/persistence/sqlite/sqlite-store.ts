@@ -94,6 +94,9 @@ export class SqliteStore implements Store {
       endUpdate: db.prepare(
         'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = ?, error = ?, ended_at = ? WHERE id = ?',
       ),
+      reopenUpdate: db.prepare(
+        'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = NULL, error = NULL, ended_at = NULL WHERE id = ?',
+      ),
       insertEvent: db.prepare('INSERT INTO history (execution_id, seq, type, ts, step, attempt, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       leaseOwner: db.prepare('SELECT lease_owner FROM work WHERE execution_id = ? AND kind = ? AND key = ?').pluck(),
       deleteWork: db.prepare('DELETE FROM work WHERE execution_id = ? AND kind = ? AND key = ?'),
@@ -163,6 +166,8 @@ export class SqliteStore implements Store {
         snapshot, lastSeq, now, c.status, c.output === undefined ? null : JSON.stringify(c.output),
         c.error ? JSON.stringify(c.error) : null, c.endedAt, c.executionId,
       );
+    } else if (c.reopen) {
+      this.stmt.reopenUpdate.run(snapshot, lastSeq, now, c.status, c.executionId);
     } else if (!c.create || c.events.length > 0) {
       this.stmt.stepUpdate.run(snapshot, lastSeq, now, c.executionId);
     }

@@ -139,6 +139,12 @@ function foldStepEvent(x: StepInfo, ev: ApiHistoryEvent, ts: number | null, data
       x.timer = 'fired';
       x.duration = durationSince(x.startedAt, ts);
       break;
+    case HistoryEventType.EventConsumed:
+      // A waitForEvent state took its event: it is done, whatever its timer said.
+      x.timer = 'fired';
+      x.outcome = 'ok';
+      x.duration = durationSince(x.startedAt, ts);
+      break;
   }
 }
 

@@ -3,7 +3,8 @@ import { spin } from '../entry-actions.js';
 import { faultRoutes } from '../failure-routes.js';
 import type { CompileContext } from '../flow.js';
 import { assign, command, type StateConfig } from '../machine-setup.js';
-import { copyOf, safely, type Attempt } from '../transition-helpers.js';
+import { FINAL } from '../../machine-types.js';
+import { copyOf, publicError, safely, without, type Attempt } from '../transition-helpers.js';
 
 /**
  * A fail state raises its error as the state's own fault (code `error`, message from `cause`), so
@@ -24,6 +25,23 @@ export function compileFail(ctx: CompileContext, state: Extract<StateDef, { type
       }),
       spin(name),
     ],
-    always: faultRoutes(ctx, name),
+    always: state.compensate === false ? [held(name)] : faultRoutes(ctx, name),
+  };
+}
+
+/**
+ * A fail state with `compensate: false` holds the failure for redrive: it ends the execution
+ * FAILED at once, with no catch route and no compensation. A redrive re-enters the state whose
+ * error a catch route brought here (or this fail state, when it was reached another way).
+ */
+function held(name: string) {
+  return {
+    target: `#${FINAL.failed}`,
+    actions: [assign(({ context }) => ({
+      faults: without(context.faults, name),
+      error: publicError(context.faults[name]!),
+      failedAt: context.caught?.next === name ? context.caught.state : name,
+      held: true,
+    }))],
   };
 }
