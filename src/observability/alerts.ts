@@ -13,7 +13,7 @@
 import { StepwiseError } from '../core/errors.js';
 import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
 import { AlertWebhooks, type Alert, type AlertWebhook } from './alert-webhooks.js';
-import { isTransition } from './usage.js';
+import { countTransitions } from './usage.js';
 
 export interface FailureRateRule {
   name: string;
@@ -90,13 +90,13 @@ export class Alerts implements EngineObserver {
     }
   }
 
-  committed(info: { workflow: string; events: readonly { type: string; data?: Record<string, unknown> }[] }): void {
-    let transitions = 0;
+  committed(info: { workflow: string; events: readonly { type: string; step?: string; data?: Record<string, unknown> }[] }): void {
     for (const e of info.events) {
-      if (isTransition(e)) transitions++;
-      else if (e.type === 'ExecutionSucceeded' || e.type === 'ExecutionFailed' || e.type === 'ExecutionCancelled') this.ended(info.workflow, e.type === 'ExecutionFailed');
+      if (e.type === 'ExecutionSucceeded' || e.type === 'ExecutionFailed' || e.type === 'ExecutionCancelled') this.ended(info.workflow, e.type === 'ExecutionFailed');
     }
-    if (transitions > 0 && this.budgets.has(info.workflow)) this.spend(info.workflow, transitions);
+    if (!this.budgets.has(info.workflow)) return;
+    const transitions = countTransitions(info.events);
+    if (transitions > 0) this.spend(info.workflow, transitions);
   }
 
   /** Throws 429 BUDGET_EXCEEDED when `workflow` has spent its daily budget and rejects past it. */

@@ -39,15 +39,24 @@ export function emptyUsage(): ExecutionUsage {
   return { stateTransitions: 0, stepAttempts: 0, retries: 0, handlerMs: 0, historyBytes: 0, payloadBytes: 0 };
 }
 
-/** True for an event that counts as one state transition (see the definition above). */
-export function isTransition(e: { type: string; data?: Record<string, unknown> }): boolean {
-  switch (e.type) {
-    case HistoryEventType.StateEntered:
-    case HistoryEventType.TimerStarted: return true;
-    case HistoryEventType.StepStarted:
-    case HistoryEventType.CompensationStarted: return e.data?.rerun === undefined;
-    default: return false;
+/**
+ * Counts state transitions in events given in history order (see the definition above). A
+ * waitForEvent state writes StateEntered and then, for its timeout, TimerStarted of the same
+ * step: one state entered, one transition. `state` carries the last StateEntered's step across
+ * calls, for a history read in pages.
+ */
+export function countTransitions(events: readonly { type: string; step?: string; data?: Record<string, unknown> }[], state: { entered?: string } = {}): number {
+  let n = 0;
+  for (const e of events) {
+    switch (e.type) {
+      case HistoryEventType.StateEntered: n++; state.entered = e.step; break;
+      case HistoryEventType.TimerStarted: if (state.entered !== e.step) n++; state.entered = undefined; break;
+      case HistoryEventType.StepStarted:
+      case HistoryEventType.CompensationStarted: if (e.data?.rerun === undefined) n++; state.entered = undefined; break;
+      default: break;
+    }
   }
+  return n;
 }
 
 function bytes(value: unknown): number {
@@ -59,21 +68,20 @@ export class UsageCounter {
   readonly usage = emptyUsage();
   /** Start time of the attempt now running, per work row ('task:key' or 'compensation:key'). */
   private readonly startedAt = new Map<string, number>();
+  private readonly transitions: { entered?: string } = {};
 
   add(events: readonly HistoryEvent[]): this {
     const u = this.usage;
+    u.stateTransitions += countTransitions(events, this.transitions);
     for (const e of events) {
       u.historyBytes += bytes(e);
       const data = e.data ?? {};
       const rowKey = `${e.type.startsWith('Compensation') ? 'compensation' : 'task'}:${String(data.key ?? e.step)}`;
       switch (e.type) {
         case HistoryEventType.ExecutionStarted: u.payloadBytes += bytes(data.input); break;
-        case HistoryEventType.StateEntered:
-        case HistoryEventType.TimerStarted: u.stateTransitions++; break;
         case HistoryEventType.StepStarted:
         case HistoryEventType.CompensationStarted:
           u.stepAttempts++;
-          if (data.rerun === undefined) u.stateTransitions++;
           this.startedAt.set(rowKey, e.timestamp);
           break;
         case HistoryEventType.StepSucceeded:

@@ -39,11 +39,11 @@ describe('serve() observability', () => {
     const env = { STEPWISE_URL: server.url, STEPWISE_TOKEN: TOKEN };
     const one = await cli(['usage', execution.id, '--json'], { env });
     expect(one.code, one.stderr).toBe(0);
-    expect(JSON.parse(one.stdout)).toMatchObject({ usage: { stateTransitions: 12, stepAttempts: 8, retries: 1 }, cost: { amount: 0.0003, currency: 'USD' } });
+    expect(JSON.parse(one.stdout)).toMatchObject({ usage: { stateTransitions: 13, stepAttempts: 8, retries: 1 }, cost: { amount: 0.000325, currency: 'USD' } });
     const days = await cli(['usage', '--workflow', 'checkout'], { env });
     expect(days.code, days.stderr).toBe(0);
     expect(days.stdout).toMatch(/^DAY\s+WORKFLOW\s+EXECUTIONS\s+TRANSITIONS/);
-    expect(days.stdout).toMatch(/checkout\s+1\s+12\s+8\s+1\s/);
+    expect(days.stdout).toMatch(/checkout\s+1\s+13\s+8\s+1\s/);
     const missing = await cli(['usage', 'no-such-execution'], { env });
     expect(missing.code).toBe(3);
   });
