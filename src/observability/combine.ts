@@ -16,17 +16,25 @@ export function combineObservers(...given: (EngineObserver | undefined)[]): Engi
   if (storeError.length > 0) combined.storeError = (code) => { for (const o of storeError) o.storeError!(code); };
   if (committed.length > 0) combined.committed = (info) => { for (const o of committed) o.committed!(info); };
   if (started.length > 0) {
-    combined.stepAttemptStarted = (info: StepAttemptInfo): StepAttemptScope => {
-      const scopes: StepAttemptScope[] = [];
-      let context: Record<string, unknown> | undefined;
-      for (const o of started) {
-        const scope = o.stepAttemptStarted!(info);
-        if (!scope) continue;
-        scopes.push(scope);
-        if (scope.context) context = context ? { ...context, ...scope.context } : scope.context;
-      }
-      return { ...(context ? { context } : {}), end: (result) => { for (const s of scopes) s.end(result); } };
-    };
+    if (started.length === 1) {
+      combined.stepAttemptStarted = (info) => started[0]!.stepAttemptStarted!(info);
+    } else {
+      combined.stepAttemptStarted = (info: StepAttemptInfo): StepAttemptScope | undefined => {
+        let first: StepAttemptScope | undefined;
+        let rest: StepAttemptScope[] | undefined;
+        for (const o of started) {
+          const scope = o.stepAttemptStarted!(info);
+          if (!scope) continue;
+          if (!first) first = scope;
+          else (rest ??= []).push(scope);
+        }
+        if (!first || !rest) return first;
+        const scopes = [first, ...rest];
+        let context: Record<string, unknown> | undefined;
+        for (const s of scopes) if (s.context) context = context ? Object.assign(context, s.context) : Object.assign({}, s.context);
+        return { context, end: (result) => { for (const s of scopes) s.end(result); } };
+      };
+    }
   }
   return combined;
 }
