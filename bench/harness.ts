@@ -4,7 +4,8 @@
  * The end is the moment the ending commit is durable (probeCommits), not a polled status.
  */
 import { join } from 'node:path';
-import { Engine, SqliteStore, type Workflow } from '../src/index.js';
+import { Engine, SqliteStore, type EngineOptions, type Workflow } from '../src/index.js';
+import type { Store } from '../src/core/store.js';
 import { benchId, now, probeCommits, summarize, type CommitProbe, type Sync } from './util.js';
 
 export interface Rig {
@@ -15,11 +16,13 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function openRig(dir: string, synchronous: Sync, workflows: Workflow<any>[], name = 'engine'): Promise<Rig> {
+export async function openRig(
+  dir: string, synchronous: Sync, workflows: Workflow<any>[], name = 'engine', engineOptions: (store: Store) => Partial<EngineOptions> = () => ({}),
+): Promise<Rig> {
   const dbPath = join(dir, `${name}-${synchronous}.db`);
   const store = await SqliteStore.open(dbPath, { synchronous });
   const probe = probeCommits(store);
-  const engine = new Engine({ store });
+  const engine = new Engine({ store, ...engineOptions(store) });
   engine.register(...workflows);
   await engine.start();
   return {

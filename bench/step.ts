@@ -6,9 +6,13 @@
  * commit-bound steps is 10/11 = 0.91.
  */
 import { interleaved } from './baseline.js';
-import { closedLoop, mergeLoops, openRig, withoutSamples } from './harness.js';
+import { closedLoop, mergeLoops, openRig, withoutSamples, type LoopResult } from './harness.js';
 import { benchDir, removeDir, round, type BenchResult, type Row, type Sync } from './util.js';
 import { noop10 } from './workflows.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { combineObservers } from '../src/observability/combine.js';
+import { stepLogObserver } from '../src/observability/step-log.js';
+import type { EngineObserver } from '../src/core/observer.js';
 
 export interface StepOptions { syncs: Sync[]; rounds: number; sliceMs: number; rawSliceMs: number; warmupMs: number }
 const DEFAULTS: StepOptions = { syncs: ['full', 'normal'], rounds: 5, sliceMs: 1000, rawSliceMs: 500, warmupMs: 500 };
@@ -39,5 +43,49 @@ export async function run(given: Partial<StepOptions> = {}): Promise<BenchResult
       removeDir(dir);
     }
   }
+  rows.push(await metricsOverhead(opts));
   return { bench: 'step', rows, details, notes };
+}
+
+/**
+ * The cost of observing: one engine (NORMAL sync, where a step is cheapest and any overhead shows
+ * most) whose observer is switched between the metrics and ctx.log observers `serve` installs and
+ * nothing, in alternating slices. One engine, not two side by side: a second engine and file in
+ * the same process measured 10-25% slower whichever of them observed, which hid the difference.
+ */
+async function metricsOverhead(opts: StepOptions): Promise<Row> {
+  const dir = benchDir('step-metrics');
+  try {
+    let observing = false;
+    let inner: EngineObserver = {};
+    const toggled: EngineObserver = {
+      commitDone: (info) => { if (observing) inner.commitDone?.(info); },
+      storeError: (code) => { if (observing) inner.storeError?.(code); },
+      committed: (info) => { if (observing) inner.committed?.(info); },
+      stepAttemptStarted: (info) => (observing ? inner.stepAttemptStarted?.(info) : undefined),
+    };
+    const rig = await openRig(dir, 'normal', [noop10], 'observed', (store) => {
+      inner = combineObservers(new Metrics({ store }), stepLogObserver(() => undefined));
+      return { observer: toggled };
+    });
+    const offSlices: LoopResult[] = [];
+    const onSlices: LoopResult[] = [];
+    for (let r = 0; r < opts.rounds * 4; r++) {
+      observing = r % 2 === 1;
+      const slice = await closedLoop(rig, noop10, (i) => ({ i }), 1, opts.sliceMs, r < 2 ? opts.warmupMs : 100);
+      (observing ? onSlices : offSlices).push(slice);
+    }
+    await rig.close();
+    const offRate = mergeLoops(offSlices).execPerSec * 10;
+    const onRate = mergeLoops(onSlices).execPerSec * 10;
+    const ratio = onRate / offRate;
+    return {
+      key: 'step.metrics.stepsPerSec', bench: 'step', label: '10-step no-op, 1 at a time, steps/s with metrics + ctx.log (NORMAL)',
+      value: round(onRate, 0), unit: 'steps/s', baseline: round(offRate, 0), baselineLabel: 'same engine, observer off',
+      ratio: round(ratio, 3), target: '≥ 0.95× observer off', pass: ratio >= 0.95,
+      note: `overhead ${round((1 - ratio) * 100, 1)}%; ${opts.rounds * 2} alternating slices each`,
+    };
+  } finally {
+    removeDir(dir);
+  }
 }

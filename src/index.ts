@@ -44,3 +44,12 @@ export type { ScheduleEngine, ScheduleEvent, ScheduleListener } from './schedule
 export { scheduleStoreFor } from './persistence/schedule-store.js';
 export { collectSchedules, isSchedule } from './schedules/collect.js';
 export type { ScheduleStore, ScheduleRow } from './core/schedule-store.js';
+// Observability (docs/observability.md)
+export type { EngineObserver, StepAttemptEnd, StepAttemptInfo, StepAttemptScope } from './core/observer.js';
+export type { StepLogger } from './dsl/definition.js';
+export { Metrics, type MetricsOptions } from './observability/metrics.js';
+export { combineObservers } from './observability/combine.js';
+export { stepLogObserver } from './observability/step-log.js';
+export { usageOf, costOf, DEFAULT_PRICES, type ExecutionUsage, type PriceTable } from './observability/usage.js';
+export { Alerts, type AlertOptions, type AlertRule, type DailyBudget, type FailureRateRule, type StepTimeoutRule } from './observability/alerts.js';
+export type { Alert, AlertWebhook } from './observability/alert-webhooks.js';

@@ -20,6 +20,9 @@ import type { ApiEngine } from './engine-port.js';
 import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
 import { installJsonBodyParser } from './json-body.js';
 import { registerHookRoutes } from './hooks-route.js';
+import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
+import { installStartGate, registerUsageRoutes } from './usage-route.js';
+import type { PriceTable } from '../observability/usage.js';
 import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
 import { registerPage } from './page/index.js';
 import { registerRoutes } from './routes.js';
@@ -50,6 +53,12 @@ export interface StepwisePluginOptions {
   stepFunctions?: AwsStepFunctionsMount;
   /** A started ScheduleRunner: serves /v1/schedules (docs/triggers.md#schedules). */
   schedules?: ScheduleApi;
+  /** Serve GET /metrics (Prometheus text; docs/observability.md). */
+  metrics?: MetricsSource;
+  /** Refuses starts of a workflow past its daily budget with 429 BUDGET_EXCEEDED (src/observability/alerts.ts). */
+  startGate?: { checkStart(workflow: string): void };
+  /** Prices for the usage routes' estimated cost. @default Step Functions Standard, $0.025 per 1,000 transitions */
+  prices?: PriceTable;
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -123,11 +132,14 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
     });
   }
   if (!app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false });
+  if (opts.startGate) installStartGate(app, opts.startGate);
   await app.register(registerRoutes, { engine: opts.engine, startRateLimit });
   await app.register(registerEventRoutes, { engine: opts.engine });
   if (isTaskEngine(opts.engine)) await app.register(registerTaskRoutes, { engine: opts.engine });
   await app.register(registerHookRoutes, { engine: opts.engine, hooks: opts.hooks ?? [], rateLimit: startRateLimit });
   if (opts.schedules) await app.register(registerScheduleRoutes, { schedules: opts.schedules });
+  if (opts.metrics) await app.register(registerMetricsRoute, { metrics: opts.metrics });
+  await app.register(registerUsageRoutes, { engine: opts.engine, ...(opts.prices ? { prices: opts.prices } : {}) });
   if (opts.stepFunctions) await app.register(awsStepFunctions, { engine: opts.engine as never, token: opts.token, ...opts.stepFunctions });
 
   if (opts.page !== false) {

@@ -14,6 +14,9 @@ import { JSON_CSP, applySecurityHeaders } from './security.js';
 import type { Webhook } from '../triggers/webhook.js';
 import type { AwsStepFunctionsMount } from '../asl/aws/plugin.js';
 import type { ScheduleApi } from './schedules-route.js';
+import type { MetricsSource } from './metrics-route.js';
+import type { PriceTable } from '../observability/usage.js';
+import { REDACT_PATHS } from '../observability/redact.js';
 
 export { DEFAULT_BODY_LIMIT, DEFAULT_START_RATE_LIMIT };
 
@@ -41,16 +44,16 @@ export interface BuildServerOptions {
   stepFunctions?: AwsStepFunctionsMount;
   /** A started ScheduleRunner: serves /v1/schedules (docs/triggers.md#schedules). */
   schedules?: ScheduleApi;
+  /** Serve GET /metrics (docs/observability.md). */
+  metrics?: MetricsSource;
+  /** Prices for the usage routes (docs/observability.md). */
+  prices?: PriceTable;
+  /** Refuses starts past a workflow's daily budget (an Alerts). */
+  startGate?: { checkStart(workflow: string): void };
 }
 
-/** Never log credentials, whatever else logs a request. */
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'request.headers.authorization',
-  'headers.authorization',
-  'res.headers["set-cookie"]',
-];
+/** Never log credentials, whatever else logs a request (or a handler, through ctx.log). */
+const REDACT = [...REDACT_PATHS];
 
 /** What a request looks like in the log: no headers at all, secrets in the query string masked. */
 function serializeRequest(req: FastifyRequest) {
@@ -133,6 +136,9 @@ export function buildServer(opts: BuildServerOptions): FastifyInstance {
     ...(opts.hooks !== undefined ? { hooks: opts.hooks } : {}),
     ...(opts.stepFunctions !== undefined ? { stepFunctions: opts.stepFunctions } : {}),
     ...(opts.schedules !== undefined ? { schedules: opts.schedules } : {}),
+    ...(opts.metrics !== undefined ? { metrics: opts.metrics } : {}),
+    ...(opts.prices !== undefined ? { prices: opts.prices } : {}),
+    ...(opts.startGate !== undefined ? { startGate: opts.startGate } : {}),
   });
   return app;
 }

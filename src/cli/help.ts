@@ -28,6 +28,8 @@ Commands:
   workflows [--json]                      list registered workflows
   schedules list|get|create|pause|resume|delete
                                           manage cron schedules (stepwise schedules --help)
+  usage [<id>] [--workflow W] [--from D] [--to D] [--json]
+                                          usage and estimated cost, of one execution or per day
   asl import <file.json> [--name NAME]    create or update a Step Functions state machine from ASL
 
 stepwise <command> --help describes one command; stepwise --version prints the version.
@@ -102,6 +104,17 @@ ${EXIT_CODES} (4: the execution has already ended)`,
   graph: () => `Usage: stepwise graph <workflow>
 
 Prints the workflow as a Mermaid state diagram.
+${CLIENT_OPTIONS}
+
+${EXIT_CODES}`,
+  usage: () => `Usage: stepwise usage [<id>] [--workflow W] [--from DATE] [--to DATE] [--json]
+
+With <id>: one execution's state transitions, step attempts, retries, handler time, bytes stored
+and estimated cost. Without: the same summed per workflow per UTC day, for executions started in
+[--from, --to) (ISO 8601 dates or date-times; default the last 7 days). Prices: docs/observability.md.
+
+  --workflow W  only executions of workflow W
+  --json        print the API's answer instead, for scripts
 ${CLIENT_OPTIONS}
 
 ${EXIT_CODES}`,

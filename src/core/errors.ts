@@ -27,6 +27,7 @@ export const ErrorCodes = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body is not application/json.' },
   WAIT_TIMEOUT: { status: 408, summary: 'The execution did not end within the time the caller waited.' },
   RATE_LIMITED: { status: 429, summary: 'Too many starts from this client; retry later.' },
+  BUDGET_EXCEEDED: { status: 429, summary: "The workflow has used its daily budget of state transitions; new starts resume at 00:00 UTC." },
   STORE_UNAVAILABLE: { status: 503, summary: 'The store is busy, locked or out of space; retry later.' },
   STORE_LOCKED: { status: 503, summary: 'The SQLite file is open in another Stepwise process; one process owns it at a time.' },
   ENGINE_STOPPING: { status: 503, summary: 'The engine is shutting down and takes no new work.' },

@@ -181,6 +181,16 @@ export interface ListQuery {
   cursor?: string;
 }
 
+/** Counts for gauges: a few aggregate queries over indexed columns, no row scan of history. */
+export interface StoreStats {
+  /** Executions RUNNING, per workflow. */
+  running: { workflow: string; count: number }[];
+  /** Work rows due now that no one holds, per kind, with the earliest due time among them. */
+  due: { kind: WorkKind; count: number; oldestDueAt: number }[];
+  /** Timer rows not yet fired (due or not). */
+  timersPending: number;
+}
+
 export interface ClaimRequest {
   owner: string;
   now: number;
@@ -247,6 +257,9 @@ export interface Store {
    * LISTEN/NOTIFY). Returns an unsubscribe function. Without it the engine polls on its interval.
    */
   onWorkAvailable?(listener: () => void): () => void;
+
+  /** Optional: cheap counts for metrics gauges, read when /metrics is scraped (docs/observability.md). */
+  stats?(now: number): Promise<StoreStats>;
 
   close(): Promise<void>;
 }

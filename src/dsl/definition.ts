@@ -25,6 +25,18 @@ export interface StepContext {
   deadline?: number;
   /** The execution's W3C trace context, when it has one. */
   traceparent?: string;
+  /** A logger bound to workflow, executionId, step, attempt and worker, when the server set one up (docs/observability.md). */
+  log?: StepLogger;
+  /** The W3C trace context of this attempt's span, when tracing is on: pass it on to services you call. */
+  trace?: { traceparent: string };
+}
+
+/** The handler's logger: pino's call shape (an object of fields, then a message). */
+export interface StepLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
 }
 
 export type Handler<In = any, Out = unknown> = (input: In, ctx: StepContext) => Out | Promise<Out>;

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { EngineObserver } from '../core/observer.js';
 import { StepwiseError } from '../core/errors.js';
 import { isTerminalStatus, type ExecutionStatus } from '../core/status.js';
 import type { CommitOutcome, Store, WorkItem } from '../core/store.js';
@@ -24,6 +25,7 @@ export interface CommitLoopDeps {
   leaseMs: number;
   random: () => number;
   faultPoint?: FaultPoint;
+  observer?: EngineObserver;
   workflowVersion(name: string, version: string): Workflow | undefined;
   /** The version new executions of a workflow start on (an invoke's child), if registered. */
   workflowNamed(name: string): Workflow | undefined;
@@ -151,6 +153,7 @@ export class CommitLoop {
     try {
       outcomes = await this.writer.write(drafts.map((d) => d.commit!));
     } catch (error) {
+      if (error instanceof StepwiseError) this.deps.observer?.storeError?.(error.code);
       const stopping = this.deps.isStopping();
       if (drafts.length > 1 && !isStoreUnavailable(error) && !stopping) {
         // Not a storage fault: one commit of the batch cannot be written (a bug, or a value the
@@ -166,6 +169,7 @@ export class CommitLoop {
       return;
     }
     this.deps.faultPoint?.('after-commit', info);
+    this.deps.observer?.commitDone?.({ ...info, durationMs: clock.now() - draftedAt });
     const slow = !store.exclusive && clock.now() - draftedAt > this.deps.leaseMs / 3;
     const lost = slow ? await this.confirmLaunches(drafts, outcomes) : NONE;
     drafts.forEach((d, i) => {
@@ -203,6 +207,7 @@ export class CommitLoop {
     const id = draft.base.id;
     const live: Live = draft.commit ? { ...draft.base, snapshot: draft.snapshot, lastSeq, status: draft.commit.status } : draft.base;
     if (draft.commit) this.failing.delete(id);
+    if (draft.commit) this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events });
     for (const k of draft.unhold) ledger.unhold(k);
     for (const k of draft.release) ledger.unreserve(k);
     for (const s of draft.settle) settle(s);

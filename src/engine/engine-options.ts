@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { EngineObserver } from '../core/observer.js';
 import type { Store } from '../core/store.js';
 import type { FaultPoint } from './commit-loop.js';
 import { warningsToConsole, type Logger } from './logger.js';
@@ -34,13 +35,15 @@ export interface EngineOptions {
    * 'after-commit': the batch is durable, no handler started for it yet.
    */
   faultPoint?: FaultPoint;
+  /** Told about commits, step attempts and execution events (metrics, logs, traces; src/observability). */
+  observer?: EngineObserver;
 }
 
 /** A claim on an exclusive store lasts as long as the process (about 285,000 years). */
 const EXCLUSIVE_LEASE_MS = 2 ** 53 / 1000;
 
 /** The options with every default filled in. */
-export type EngineSettings = Required<Omit<EngineOptions, 'faultPoint'>> & Pick<EngineOptions, 'faultPoint'>;
+export type EngineSettings = Required<Omit<EngineOptions, 'faultPoint' | 'observer'>> & Pick<EngineOptions, 'faultPoint' | 'observer'>;
 
 export function withDefaults(options: EngineOptions): EngineSettings {
   const { store } = options;
@@ -58,5 +61,6 @@ export function withDefaults(options: EngineOptions): EngineSettings {
     random: options.random ?? Math.random,
     logger: options.logger ?? warningsToConsole,
     faultPoint: options.faultPoint,
+    observer: options.observer,
   };
 }

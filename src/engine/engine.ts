@@ -54,7 +54,7 @@ export class Engine {
     this.ledger = new Ledger(settings.concurrency);
     const ledger = this.ledger;
     this.loop = new CommitLoop({
-      store, clock, ledger, log, workerId, leaseMs, random: settings.random, faultPoint: settings.faultPoint,
+      store, clock, ledger, log, workerId, leaseMs, random: settings.random, faultPoint: settings.faultPoint, observer: settings.observer,
       workflowVersion: (name, version) => this.registry.version(name, version),
       workflowNamed: (name) => this.registry.latestOf(name),
       isStopping: () => this.stopping,
@@ -71,7 +71,7 @@ export class Engine {
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
     });
     this.launcher = new Launcher({
-      clock, ledger, maxOutputBytes: settings.maxOutputBytes,
+      clock, ledger, maxOutputBytes: settings.maxOutputBytes, observer: settings.observer, workerId,
       deliver: (id, input) => this.loop.enqueue(id, input),
       slotFreed: () => this.claimer.slotFreed(),
       issueToken: () => this.door.issueToken(),

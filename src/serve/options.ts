@@ -12,6 +12,9 @@ import type { QueueTrigger } from '../triggers/runner.js';
 import type { Webhook } from '../triggers/webhook.js';
 import { isHandlerRecord, isQueueTrigger, isWebhook } from './module-exports.js';
 import { isSchedule } from '../schedules/collect.js';
+import type { PriceTable } from '../observability/usage.js';
+import type { AlertRule, DailyBudget } from '../observability/alerts.js';
+import type { AlertWebhook } from '../observability/alert-webhooks.js';
 import { ServeError, type ServeErrorCode } from './serve-error.js';
 
 /** What `serve()` takes; a config file's default export has the same shape. */
@@ -52,6 +55,12 @@ export interface ServeOptions {
   engine?: { workerId?: string; concurrency?: number; leaseMs?: number; pollIntervalMs?: number };
   /** Where relative module paths and a relative `db` path start. @default process.cwd() */
   cwd?: string;
+  /** Serve GET /metrics on this port instead of the API's (same host, same token). */
+  metricsPort?: number;
+  /** Prices for usage's estimated cost (docs/observability.md#usage-and-cost). @default Step Functions Standard */
+  prices?: PriceTable;
+  /** Alert rules, daily budgets and the webhooks alerts go to (docs/observability.md#budgets-and-alerts). */
+  alerts?: { rules?: AlertRule[]; budgets?: DailyBudget[]; webhooks?: AlertWebhook[] };
 }
 
 /** Types a config file: `export default defineConfig({ modules: ['./src/workflows.ts'] })`. */
@@ -96,6 +105,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     path: ['engine', 'workerId'], flag: 'worker-id', env: 'STEPWISE_WORKER_ID', type: 'string', default: 'host:pid:random',
     pattern: { re: /^[A-Za-z0-9._:-]{1,128}$/, says: '1-128 letters, digits or ._:-' }, help: 'names this process in history and in leases',
   },
+  { path: ['metricsPort'], flag: 'metrics-port', env: 'STEPWISE_METRICS_PORT', type: 'integer', min: 0, max: 65535, default: 'the API port', help: 'serve GET /metrics on this port instead (0 picks a free one)' },
   { path: ['engine', 'concurrency'], flag: 'concurrency', env: 'STEPWISE_CONCURRENCY', type: 'integer', min: 1, max: 100_000, default: '128', help: 'handlers running at once in this process' },
   { path: ['engine', 'leaseMs'], flag: 'lease-ms', env: 'STEPWISE_LEASE_MS', type: 'integer', min: 500, max: 86_400_000, default: '30000', help: 'PostgreSQL: how long a claim on work lasts without renewal' },
   { path: ['engine', 'pollIntervalMs'], flag: 'poll-ms', env: 'STEPWISE_POLL_MS', type: 'integer', min: 10, max: 3_600_000, default: '1000', help: 'PostgreSQL: longest sleep between looks for work' },
@@ -107,7 +117,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 
 const NESTED = new Set(['startRateLimit', 'engine']);
 /** Config keys that no flag or variable sets. */
-const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'triggers', 'schedules', 'handlers', 'store', 'cwd'];
+const OTHER_KEYS = ['modules', 'workflows', 'hooks', 'triggers', 'schedules', 'handlers', 'store', 'cwd', 'prices', 'alerts'];
 
 function fail(code: ServeErrorCode, message: string): never {
   throw new ServeError(code, message);
@@ -227,6 +237,24 @@ export function checkOptions(given: unknown, where: string): ServeOptions {
   listOf('triggers', isQueueTrigger, 'natsTrigger() or amqpTrigger() definitions');
   listOf('schedules', isSchedule, 'schedule() definitions');
   if (options.handlers !== undefined && !isHandlerRecord(options.handlers)) problem('handlers must be an object of handler functions by name');
+  const prices = options.prices as Record<string, unknown> | undefined;
+  if (prices !== undefined) {
+    if (typeof prices !== 'object' || prices === null || Array.isArray(prices)) problem('prices must be an object');
+    for (const [k, v] of Object.entries(prices!)) {
+      if (k === 'currency' ? typeof v !== 'string' || v.length === 0 : !['perThousandTransitions', 'perHandlerSecond'].includes(k)) problem(`prices.${k} is not a known price (currency, perThousandTransitions, perHandlerSecond)`);
+      if (k !== 'currency' && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) problem(`prices.${k} must be a number of 0 or more`);
+    }
+  }
+  const alerts = options.alerts as Record<string, unknown> | undefined;
+  if (alerts !== undefined) {
+    if (typeof alerts !== 'object' || alerts === null || Array.isArray(alerts)) problem('alerts must be an object');
+    for (const k of Object.keys(alerts!)) if (!['rules', 'budgets', 'webhooks'].includes(k)) problem(`unknown option 'alerts.${k}' (known: rules, budgets, webhooks)`);
+    for (const k of ['rules', 'budgets', 'webhooks']) if (alerts![k] !== undefined && !Array.isArray(alerts![k])) problem(`alerts.${k} must be an array`);
+    for (const [i, w] of ((alerts!.webhooks as Record<string, unknown>[] | undefined) ?? []).entries()) {
+      if (typeof w?.url !== 'string' || !/^https?:\/\//.test(w.url)) problem(`alerts.webhooks[${i}].url must be an http(s) URL`);
+      if (typeof w?.secret !== 'string' || w.secret.length < 16) problem(`alerts.webhooks[${i}].secret must be a string of at least 16 characters`);
+    }
+  }
   if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) problem('cwd must be a directory path');
   if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as Store).commit !== 'function')) problem('store must be an open Store');
   return options as ServeOptions;

@@ -25,6 +25,11 @@ import type { TriggerLogger } from '../triggers/trigger-engine.js';
 import { openRegistryBeside, publishAslFile } from './asl-files.js';
 import { logScheduleEvents, logTriggerEvents } from './event-logs.js';
 import { loadModules, servedFrom, type Served } from './load-modules.js';
+import { buildMetricsServer } from '../api/metrics-server.js';
+import { combineObservers } from '../observability/combine.js';
+import { Metrics } from '../observability/metrics.js';
+import { Alerts } from '../observability/alerts.js';
+import { stepLogObserver, type ChildLogger } from '../observability/step-log.js';
 import { checkOptions, type ServeOptions } from './options.js';
 import { ServeError } from './serve-error.js';
 
@@ -39,6 +44,10 @@ export function isLoopback(host: string): boolean {
 export interface StepwiseServer {
   /** Where it listens, e.g. http://127.0.0.1:3000 (the real port when `port` was 0). */
   readonly url: string;
+  /** Where GET /metrics listens, when `metricsPort` put it on a port of its own. */
+  readonly metricsUrl?: string;
+  /** The engine's Prometheus metrics (docs/observability.md). */
+  readonly metrics: Metrics;
   readonly engine: Engine;
   readonly store: Store;
   /** The fastify instance (already listening). */
@@ -175,7 +184,16 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     warn: (obj, msg) => sink.log?.warn(obj, msg),
     error: (obj, msg) => sink.log?.error(obj, msg),
   };
-  const engine = new Engine({ store, ...options.engine, logger });
+  const metrics = new Metrics({ store });
+  const alerts = options.alerts
+    ? new Alerts({ ...options.alerts, counter: metrics.alerts, log: { warn: (o, m) => sink.log?.warn(o, m), error: (o, m) => sink.log?.error(o, m) } })
+    : undefined;
+  const engine = new Engine({
+    store,
+    ...options.engine,
+    observer: combineObservers(metrics, alerts, stepLogObserver(() => sink.log as unknown as ChildLogger | undefined)),
+    logger,
+  });
   const scheduleStore = schedulesPossible(store) ? scheduleStoreFor(store) : undefined;
   if (scheduleStore) schedules = new ScheduleRunner({ engine, store: scheduleStore, schedules: served.schedules, logger });
   const triggers = served.triggers.length > 0 ? new TriggerRunner({ engine, triggers: served.triggers, logger }) : undefined;
@@ -188,10 +206,15 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     ...(registry ? { stepFunctions: { registry, handlers: served.handlers } } : {}),
     startRateLimit: { ...DEFAULT_START_RATE_LIMIT, ...options.startRateLimit },
     logger: { level: options.logLevel ?? 'info' },
+    ...(options.metricsPort === undefined ? { metrics } : {}),
+    ...(options.prices !== undefined ? { prices: options.prices } : {}),
+    ...(alerts ? { startGate: alerts } : {}),
   });
-  sink.log = app.log;
+  // Every engine line (and every handler's ctx.log) names this process.
+  sink.log = app.log.child({ worker: engine.workerId });
   if (schedules) logScheduleEvents(schedules, app.log);
   if (triggers) logTriggerEvents(triggers, app.log);
+  const metricsApp = options.metricsPort === undefined ? undefined : buildMetricsServer({ metrics, ...(token ? { token } : {}) });
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { graceMs?: number } = {}): Promise<void> => {
@@ -208,11 +231,13 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
       // Nothing new comes in; what is being taken in settles while the engine still runs.
       await Promise.all([
         attempt('closing the HTTP server', () => app.close()),
+        attempt('closing the metrics server', async () => metricsApp?.close()),
         attempt('stopping the queue triggers', async () => triggers?.stop()),
         attempt('stopping the schedules', async () => schedules?.stop()),
       ]);
       await attempt('stopping the engine', () => engine.stop({ graceMs: closeOptions.graceMs ?? 8000 }));
       await attempt('closing the state machine registry', async () => registry?.close());
+      alerts?.close();
       if (ownsStore) await attempt('closing the store', () => store.close());
       if (failures.length > 0) throw failures[0];
     })();
@@ -220,6 +245,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   };
 
   let url: string;
+  let metricsUrl: string | undefined;
   try {
     engine.register(...served.workflows);
     await engine.start();
@@ -230,13 +256,14 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     await schedules?.start();
     await triggers?.start();
     url = await app.listen({ host, port: options.port ?? 3000 });
+    if (metricsApp) metricsUrl = await metricsApp.listen({ host, port: options.metricsPort });
   } catch (err) {
     const code = (err as { code?: string }).code;
     await close({ graceMs: 0 }).catch(() => undefined);
     if (err instanceof ServeError) throw err;
     throw new ServeError(code === 'EADDRINUSE' ? 'ADDRESS_IN_USE' : 'STARTUP_FAILED', message(err));
   }
-  return { url, engine, store, app, ...(schedules ? { schedules } : {}), ...(triggers ? { triggers } : {}), close };
+  return { url, ...(metricsUrl ? { metricsUrl } : {}), engine, store, app, metrics, ...(schedules ? { schedules } : {}), ...(triggers ? { triggers } : {}), close };
 }
 
 /** Schedules live in the store's own database: SQLite or PostgreSQL (another Store has nowhere to keep them). */

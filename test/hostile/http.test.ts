@@ -17,6 +17,7 @@ import { checkout } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
 import { Engine, SqliteStore, openStore, workflow } from '../../src/index.js';
 import { cart, json, nested } from '../api/harness.js';
+import { Metrics } from '../../src/observability/metrics.js';
 
 const START = '/v1/workflows/checkout/executions';
 const JSON_CT = { 'content-type': 'application/json' };
@@ -306,6 +307,33 @@ const rows: Row[] = [
     ] as const
   ).map(([what, qs]) => get(`history: ${what}`, `/v1/executions/${SEEDED.ok}/history?${qs}`, 400, 'VALIDATION_FAILED')),
 
+  // ---- usage and metrics ---------------------------------------------------------------------
+  get('usage of an unknown execution', '/v1/executions/nope/usage', 404, 'EXECUTION_NOT_FOUND'),
+  get('usage, NUL id', '/v1/executions/%00/usage', 404, 'EXECUTION_NOT_FOUND'),
+  get('usage, SQL id', `/v1/executions/${encodeURIComponent("' OR 1=1 --")}/usage`, 404, 'EXECUTION_NOT_FOUND'),
+  get('usage, 10,000-character id', `/v1/executions/${LONG}/usage`, 400, 'VALIDATION_FAILED'),
+  get('usage, a query parameter', `/v1/executions/${SEEDED.ok}/usage?x=1`, 400, 'VALIDATION_FAILED'),
+  ...(
+    [
+      ['from not a date', 'from=yesterday'],
+      ['from an impossible date', 'from=2024-13-45'],
+      ['from a date-time without digits', 'from=2024-01-01T::'],
+      ['from 10,000 characters', `from=${LONG}`],
+      ['to before from', 'from=2024-01-02&to=2024-01-01'],
+      ['from equal to to', 'from=2024-01-01&to=2024-01-01'],
+      ['a range over 366 days', 'from=2020-01-01&to=2024-01-01'],
+      ['workflow not a name', `workflow=${encodeURIComponent('a b')}`],
+      ['workflow SQL', `workflow=${encodeURIComponent("x' OR 1=1 --")}`],
+      ['workflow twice', 'workflow=checkout&workflow=noop'],
+      ['unknown parameter', 'limit=5'],
+    ] as const
+  ).map(([what, qs]) => get(`usage: ${what}`, `/v1/usage?${qs}`, 400, 'VALIDATION_FAILED')),
+  { name: 'POST /v1/usage', method: 'POST', url: '/v1/usage', headers: JSON_CT, payload: '{}', status: 404, code: 'ROUTE_NOT_FOUND' },
+  { name: 'POST an execution usage', method: 'POST', url: `/v1/executions/${SEEDED.ok}/usage`, status: 404, code: 'ROUTE_NOT_FOUND' },
+  { name: 'POST /metrics', method: 'POST', url: '/metrics', headers: JSON_CT, payload: '{}', status: 404, code: 'ROUTE_NOT_FOUND' },
+  { name: 'DELETE /metrics', method: 'DELETE', url: '/metrics', status: 404, code: 'ROUTE_NOT_FOUND' },
+  get('/metrics/extra', '/metrics/extra', 404, 'ROUTE_NOT_FOUND'),
+
   // ---- unknown routes and methods --------------------------------------------------------
   { name: 'PUT on the start route', method: 'PUT', url: START, headers: JSON_CT, payload: VALID_BODY, status: 404, code: 'ROUTE_NOT_FOUND' },
   { name: 'PATCH on the start route', method: 'PATCH', url: START, headers: JSON_CT, payload: VALID_BODY, status: 404, code: 'ROUTE_NOT_FOUND' },
@@ -382,7 +410,7 @@ async function world(token?: string): Promise<World> {
   const engine = new Engine({ store, pollIntervalMs: 50 });
   engine.register(checkout, noop);
   await engine.start();
-  const app = buildServer({ engine, ...(token ? { token } : {}) });
+  const app = buildServer({ engine, metrics: new Metrics({ store, processMetrics: false }), ...(token ? { token } : {}) });
   await app.ready();
   return {
     app, engine, store,
@@ -692,6 +720,9 @@ describe('with a token, every route but /healthz needs it', () => {
     { method: 'GET', url: `/v1/executions/${id}` },
     { method: 'GET', url: `/v1/executions/${id}/history` },
     { method: 'POST', url: `/v1/executions/${id}/cancel` },
+    { method: 'GET', url: `/v1/executions/${id}/usage` },
+    { method: 'GET', url: '/v1/usage' },
+    { method: 'GET', url: '/metrics' },
     { method: 'GET', url: '/v1/nope' },
     { method: 'DELETE', url: `/v1/executions/${id}` },
     { method: 'GET', url: '/healthz/extra' },

@@ -3,8 +3,9 @@ import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import { StepwiseError } from '../../core/errors.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoreStats, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
+import { postgresStatsSql, toStoreStats, type StatsRow } from './stats.js';
 import { refKey, WORK_KINDS } from '../../core/work-ref.js';
 
 /** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
@@ -246,6 +247,11 @@ export class PostgresStore implements Store {
   async extendByToken(tokenHash: string, now: number): Promise<boolean> {
     const { rows } = await this.query(`${this.schema}.extendByToken`, this.sql.extendByToken, [tokenHash, now]);
     return rows.length > 0;
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    const { rows } = await this.query<StatsRow>(`${this.schema}.stats`, postgresStatsSql(`"${this.schema}"`), [now]);
+    return toStoreStats(rows);
   }
 
   async listWork(executionId: string): Promise<WorkItem[]> {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoredExecution, WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoreStats, StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { WORK_KINDS } from '../../core/work-ref.js';
 
@@ -16,6 +16,7 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
 import { prepareChildWrites, type ChildWrites } from './child-writes.js';
 import { prepareQueueWrites } from './queue-writes.js';
+import { sqliteStats } from './stats.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -316,6 +317,11 @@ export class SqliteStore implements Store {
 
   listWork(executionId: string): Promise<WorkItem[]> {
     return this.guard(() => (this.stmt.listWork.all(executionId) as WorkRow[]).map(toWork));
+  }
+
+  private statsQuery: ((now: number) => StoreStats) | undefined;
+  stats(now: number): Promise<StoreStats> {
+    return this.guard(() => (this.statsQuery ??= sqliteStats(this.db))(now));
   }
 
   /** Moves the WAL's pages into the database file, off the commit path (run by a timer). */
