@@ -21,6 +21,8 @@ export const ErrorCodes = {
   EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
   EXECUTION_NOT_FAILED: { status: 409, summary: 'Only a FAILED execution can be redriven; this one is running, queued, succeeded or cancelled.' },
   EXECUTION_COMPENSATED: { status: 409, summary: "The failed execution's compensations already ran, so it cannot be redriven; start a new one." },
+  EXECUTION_NOT_STARTED: { status: 409, summary: 'The execution is QUEUED behind its concurrency limit and has not started; send the event once it runs.' },
+  REDRIVE_NOT_SUPPORTED: { status: 409, summary: 'The workflow has a concurrency limit, and a redriven execution would run outside it; start a new execution instead.' },
   SCHEDULE_CONFLICT: { status: 409, summary: 'A schedule with that id exists with another definition.' },
   TASK_NOT_CURRENT: { status: 409, summary: 'The task token is no longer current: the step was retried, cancelled or timed out, or the task was already answered.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is over the size limit.' },

@@ -31,6 +31,12 @@ export function validateDefinition(def: WorkflowDefinition): Map<string, StateIn
         if (compensations.has(c)) throw new DefinitionError(`compensation '${c}' is used by both '${compensations.get(c)}' and '${state.name}'`, state.name);
         compensations.set(c, state.name);
         checkTimeout(state.name, state.compensation.timeoutMs);
+        // A compensation runs in process: a saga's undo must not wait on a worker or an outside
+        // answer that the compensation path has no door for (docs/handlers.md).
+        const kind = (state.compensation.handler as { kind?: unknown } | undefined)?.kind;
+        if (kind === 'worker' || kind === 'callback') {
+          throw new DefinitionError(`state '${state.name}': compensation '${c}' must be an in-process function, not a ${kind}() handler`, state.name);
+        }
       }
       if (state.type === 'parallel') state.branches.forEach((b, i) => visit(b, `branch ${i + 1} of parallel '${state.name}'`, state.name));
     }

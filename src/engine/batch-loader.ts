@@ -6,7 +6,7 @@ import type { Workflow } from '../dsl/workflow.js';
 import { isStoreUnavailable } from './commit-writer.js';
 import { restore } from './decide.js';
 import type { Live } from './draft.js';
-import type { Input } from './inputs.js';
+import { settleUnapplied, type Input } from './inputs.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { HAND_BACK_DELAY_MS } from './previous-runs.js';
@@ -95,7 +95,7 @@ function liveFrom(id: string, stored: StoredExecution | undefined, inputs: Input
   if (!stored) {
     // Work rows that outlived their execution: nothing to run; give back what they hold here.
     for (const i of inputs) {
-      if (i.kind === 'cancel') i.done.reject(new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`));
+      settleUnapplied(i, new StepwiseError('EXECUTION_NOT_FOUND', `no execution has id '${id}'`));
       if ('work' in i) deps.ledger.unhold(refKey(i.work));
     }
     releaseClaims(inputs, deps.ledger);
@@ -105,8 +105,8 @@ function liveFrom(id: string, stored: StoredExecution | undefined, inputs: Input
   if (!wf) {
     deps.log.warn({ executionId: id, workflow: stored.workflow, version: stored.version }, 'definition version not registered here; leaving the work for a process that has it');
     for (const i of inputs) {
-      if (i.kind === 'cancel') i.done.reject(new StepwiseError('INTERNAL', `workflow '${stored.workflow}' version ${stored.version} is not registered in this process`));
-      else if (i.kind === 'create') i.done.resolve(undefined); // the id exists: the caller compares inputs
+      if (i.kind === 'create') i.done.resolve(undefined); // the id exists: the caller compares inputs
+      else settleUnapplied(i, new StepwiseError('INTERNAL', `workflow '${stored.workflow}' version ${stored.version} is not registered in this process`));
     }
     releaseClaims(inputs, deps.ledger);
     handBack(stored, inputs, deps);
@@ -135,7 +135,11 @@ function handBack(stored: StoredExecution, inputs: Input[], deps: LoaderDeps): v
   const dueAt = deps.clock.now() + HAND_BACK_DELAY_MS;
   const commit: ExecutionCommit = {
     executionId: stored.id, expectedSeq: stored.lastSeq, events: [], snapshot: stored.snapshot, status: stored.status,
-    schedule: rows.map((w) => ({ executionId: w.executionId, kind: w.kind, key: w.key, attempt: w.attempt, dueAt })),
+    // The row as it was (a worker step's queue, a task token's hash, deadlines), unleased and due later.
+    schedule: rows.map((w) => {
+      const { leaseOwner: _owner, leaseUntil: _until, ...row } = w;
+      return { ...row, dueAt };
+    }),
   };
   const warn = (detail: object) => deps.log.warn({ executionId: stored.id, ...detail }, 'could not hand work back; it stays leased here until this process stops');
   deps.store.commit([commit]).then(

@@ -117,6 +117,19 @@ export class Claimer {
     }
   }
 
+  /**
+   * Hands the due `child` rows to the child door (which reads the children). The rows are held
+   * here already, so a later claim will not return them: a failed read is retried until it lands
+   * or the engine stops, or their parents would wait for good.
+   */
+  private deliverChildren(rows: WorkItem[]): void {
+    if (rows.length === 0) return;
+    this.deps.childrenDue(rows).catch((error: unknown) => {
+      this.deps.log.warn({ err: error instanceof Error ? error.message : String(error), rows: rows.length }, "reading children's ends failed; retrying");
+      if (!this.stopped) setTimeout(() => this.deliverChildren(rows), 500).unref?.();
+    });
+  }
+
   /** One round of claims; true when a batch came back full (more may be due at once). */
   private async claimDue(): Promise<boolean> {
     const { store, clock, ledger, workerId } = this.deps;
@@ -134,7 +147,7 @@ export class Claimer {
       else if (w.kind === 'outside') this.deps.deliver(w.executionId, { kind: 'expired', work: w });
       else this.deps.deliver(w.executionId, { kind: 'timer', work: w });
     }
-    await this.deps.childrenDue(childRows);
+    this.deliverChildren(childRows);
     const capacity = ledger.freeCapacity();
     let tasks: WorkItem[] = [];
     if (capacity > 0) {

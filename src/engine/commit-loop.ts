@@ -8,7 +8,7 @@ import { loadBatch, releaseClaims, type LoaderDeps } from './batch-loader.js';
 import { CommitWriter, isStoreUnavailable } from './commit-writer.js';
 import { draftStep } from './draft-step.js';
 import { settle, type Draft, type Live, type StepEnv } from './draft.js';
-import type { Input } from './inputs.js';
+import { settleUnapplied, type Input } from './inputs.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { refKey, toRef } from '../core/work-ref.js';
@@ -292,7 +292,7 @@ export class CommitLoop {
   /** The engine stopped before these inputs could be committed: whoever waits on them hears so. */
   private abandon(inputs: Input[]): void {
     const error = new StepwiseError('ENGINE_STOPPING', 'the engine stopped before this could be committed');
-    for (const i of inputs) if (i.kind === 'create' || i.kind === 'cancel') i.done.reject(error);
+    for (const i of inputs) settleUnapplied(i, error);
     releaseClaims(inputs, this.deps.ledger);
   }
 }

@@ -39,7 +39,10 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       // A spawned child not begun yet: its start row begins it; a cancel or stop ends it here.
       if (input.kind === 'begin') beginPending(bench, input);
       else if (input.kind === 'cancel' || input.kind === 'stop') endUnbegun(bench, input, callers);
-      else settleAfterEnd(bench, input, callers);
+      else if (input.kind === 'event') {
+        // Not ended: not started. The caller hears so (and may send it again once it runs).
+        callers.refused(input, new StepwiseError('EXECUTION_NOT_STARTED', `execution '${base.id}' is QUEUED and has not started; send the event once it runs`, { id: base.id }));
+      } else settleAfterEnd(bench, input, callers);
       continue;
     }
     if (bench.snapshot === undefined || (isTerminalStatus(base.status) && !bench.reopened) || outcomeOf(bench.snapshot).status !== ExecutionStatus.RUNNING) {
@@ -233,6 +236,12 @@ function redrive(bench: Bench, input: RedriveInput, callers: Callers): void {
   const status = snapshot === undefined ? base.status : outcomeOf(snapshot).status;
   if (snapshot === undefined || status !== ExecutionStatus.FAILED) {
     callers.refused(input, new StepwiseError('EXECUTION_NOT_FAILED', `execution '${base.id}' is ${status}; only a FAILED execution can be redriven`, { id: base.id, status }));
+    return;
+  }
+  if (base.wf.definition.concurrency) {
+    // Its queue rows went when it ended: reopened, it would run beside the executions its limit
+    // now admits (docs/dsl.md, Redrive).
+    callers.refused(input, new StepwiseError('REDRIVE_NOT_SUPPORTED', `execution '${base.id}' cannot be redriven: workflow '${base.wf.name}' has a concurrency limit; start a new execution`, { id: base.id }));
     return;
   }
   const blocker = redriveBlocker(snapshot.context);

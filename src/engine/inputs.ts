@@ -133,3 +133,31 @@ export function deferred<T>(): Deferred<T> {
   const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
   return { promise, resolve, reject };
 }
+
+/**
+ * Tells whoever waits on an input that it will not be applied here (the engine stops, the
+ * execution is gone, or its definition version is not registered in this process): starts,
+ * cancels, events and redrives hear `error`; a poll's handout answers "nothing" (the task stays
+ * queued); an answer reports "not applied"; a callback's await lets held answers go on.
+ */
+export function settleUnapplied(input: Input, error: unknown): void {
+  switch (input.kind) {
+    case 'create':
+    case 'cancel':
+    case 'event':
+    case 'redrive':
+      input.done.reject(error);
+      break;
+    case 'handout':
+      input.done.resolve(undefined);
+      break;
+    case 'answer':
+      input.done.resolve(false);
+      break;
+    case 'await':
+      input.settled();
+      break;
+    default:
+      break; // work the claimer or launcher made: its row stays in the store for a later claim
+  }
+}

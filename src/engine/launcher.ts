@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { StepErrorCodes } from '../core/errors.js';
 import type { EngineObserver } from '../core/observer.js';
 import type { WorkItem } from '../core/store.js';
 import type { Handler, StepContext } from '../dsl/definition.js';
@@ -50,7 +51,7 @@ export class Launcher {
       this.deps.deliver(work.executionId, { kind: 'result', work, outcome, leaseLost: running.leaseLost });
     };
     if (!call.handler) {
-      finish({ ok: false, error: { code: 'Stepwise.HandlerMissing', message: `no handler for '${call.stepContext.step}'`, terminal: true } });
+      finish({ ok: false, error: { code: StepErrorCodes.HandlerMissing, message: `no handler for '${call.stepContext.step}'`, terminal: true } });
       return;
     }
     // The deadline is told to the handler (an HTTP function passes it on); the runner enforces it.
@@ -64,6 +65,8 @@ export class Launcher {
         handler: (input, ctx) => waits.start(input, { ...ctx, taskToken: issued.token }), input: call.input, stepContext,
         timeoutMs: call.timeoutMs, maxOutputBytes: this.deps.maxOutputBytes, clock: this.deps.clock, abort,
       }).then((outcome) => {
+        // The function's own run is what this process measures; the answer arrives by another door.
+        scope?.end(outcome.ok ? { ok: true } : { ok: false, errorCode: outcome.error.code });
         if (!ledger.finishRunning(key, running)) {
           issued.settled();
         } else if (outcome.ok && !running.leaseLost) {

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { DefinitionError, workflow } from '../../src/index.js';
+import { DefinitionError, callback, worker, workflow } from '../../src/index.js';
 
 const noop = async (x: unknown) => x;
 
@@ -140,5 +140,12 @@ describe('loops and self-targets', () => {
       .choice('c', { choices: [{ when: (d) => d.n > 0, next: 'w' }], default: 'done' })
       .succeed('done')
       .build()).not.toThrow();
+  });
+
+  it('refuses a worker() or callback() handler as a compensation: undo runs in process', () => {
+    for (const [kind, handler] of [['worker', worker('refunds')], ['callback', callback(() => undefined)]] as const) {
+      const e = refusal(() => workflow('saga').task('pay', async () => 1, { compensate: { name: 'refund', handler } }).build());
+      expect(e.message).toBe(`state 'pay': compensation 'refund' must be an in-process function, not a ${kind}() handler`);
+    }
   });
 });

@@ -129,3 +129,25 @@ describe('invoke: child workflows', () => {
     expect((await h.engine.listExecutions({ parentId: 'loop-1' })).items.map((c) => c.id).sort()).toEqual(['loop-1:ship.2:1', 'loop-1:ship:1']);
   });
 });
+
+describe('a redriven parent', () => {
+  it('starts a new child for the failed invoke step instead of finding the one that failed', async () => {
+    let failing = true;
+    const calls: string[] = [];
+    const parent = workflow<{ order: string }>('checkout')
+      .invoke('ship', 'shipping', { input: (d) => ({ order: d.order }), resultPath: 'shipment', catch: [{ errors: ['Shipping.Unavailable'], next: 'held' }] })
+      .succeed('done')
+      .fail('held', { error: 'Shipping.Unavailable', compensate: false })
+      .build();
+    h = await virtualEngine([shipping(() => failing, calls), parent]);
+    const id = await h.start('checkout', { order: 'o1' }, 'p-1');
+    expect((await h.runToEnd(id)).status).toBe('FAILED');
+    failing = false;
+    await h.engine.redrive(id);
+    const end = await h.runToEnd(id);
+    expect(end.status).toBe('SUCCEEDED');
+    expect(calls).toHaveLength(2);
+    expect(new Set(calls).size).toBe(2); // two children, one per run of the step
+    expect(calls[1]).toMatch(/\.r1$/);
+  });
+});

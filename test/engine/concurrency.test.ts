@@ -109,3 +109,27 @@ describe('concurrency keys', () => {
     await expect(h.engine.startExecution('keyed', {})).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });
+
+describe('a limited workflow and the doors that reopen or feed an execution', () => {
+  it('refuses an event to a QUEUED execution as not started, and a redrive as not supported', async () => {
+    let failA = true;
+    const wf = workflow<{ c: string; n: string }>('limited', { concurrency: { key: (i: { c: string }) => i.c, limit: 1 } })
+      .task('t', async (d) => { if (d.n === 'a' && failA) throw Object.assign(new Error('x'), { name: 'X' }); return {}; },
+        { catch: [{ errors: ['X'], next: 'hold' }] })
+      .waitForEvent('w', { event: 'go' })
+      .succeed('done')
+      .fail('hold', { error: 'X', compensate: false })
+      .build();
+    h = await virtualEngine([wf]);
+    await h.start('limited', { c: 'x', n: 'b' }, 'b');
+    await h.start('limited', { c: 'x', n: 'q' }, 'q');
+    await quiet();
+    expect(await statusOf(h.store, 'q')).toBe('QUEUED');
+    await expect(h.engine.sendEvent('q', 'go', {})).rejects.toMatchObject({ code: 'EXECUTION_NOT_STARTED' });
+    await h.engine.sendEvent('b', 'go', {});
+    await h.start('limited', { c: 'y', n: 'a' }, 'a');
+    expect((await h.runToEnd('a')).status).toBe('FAILED');
+    failA = false;
+    await expect(h.engine.redrive('a')).rejects.toMatchObject({ code: 'REDRIVE_NOT_SUPPORTED' });
+  });
+});
