@@ -18,6 +18,8 @@ export interface TaskEngine {
   answerTask(token: string, outcome: Outcome): Promise<Answer>;
   heartbeatTask(token: string): Promise<Answer>;
   releaseTask(token: string): Promise<void>;
+  /** When given, a poll for a queue it does not know is refused with 404 rather than left to wait. */
+  hasQueue?(queue: string): boolean;
 }
 
 export function isTaskEngine(engine: unknown): engine is TaskEngine {
@@ -87,6 +89,9 @@ export async function registerTaskRoutes(app: FastifyInstance, opts: { engine: T
   app.post<{ Params: { queue: string }; Body: { workerId: string; waitMs?: number } }>(
     '/v1/queues/:queue/poll', { schema: taskRouteSchemas.poll },
     async (request, reply) => {
+      if (engine.hasQueue && !engine.hasQueue(request.params.queue)) {
+        throw httpError('QUEUE_NOT_FOUND', `no registered workflow has a step bound to worker queue '${request.params.queue}'`);
+      }
       const gone = new AbortController();
       const socket = request.raw.socket;
       // A client that hangs up sends FIN: node ends the socket ('end') and may close it only later,

@@ -89,6 +89,18 @@ describe('a worker in its own process', () => {
     expect(end.output).toMatchObject({ problem: { code: 'OutOfStock', message: 'OutOfStock in packer-f' } });
   });
 
+  it('a TerminalError thrown in the worker is not retried, though a retry rule matches its name', async () => {
+    const wf = workflow('shipTerminal')
+      .task('pack', worker('proc-terminal'), { timeoutMs: 20_000, retry: [{ errors: ['AddressInvalid'], intervalMs: 10, maxAttempts: 3 }] })
+      .build();
+    const { engine, url } = await serve(wf);
+    new WorkerProcess(url, 'proc-terminal', 'packer-t');
+    const { execution } = await engine.startExecution('shipTerminal', { mode: 'fail', errorName: 'AddressInvalid', terminal: true });
+    const end = await engine.waitForEnd(execution.id, 20_000);
+    expect(end).toMatchObject({ status: 'FAILED', error: { code: 'AddressInvalid', message: 'AddressInvalid in packer-t' } });
+    expect(await startedBy(engine, execution.id)).toEqual([{ attempt: 1, worker: 'packer-t' }]);
+  });
+
   it('SIGKILLed mid-task: the heartbeat lapses and the retry runs on another worker', async () => {
     const wf = workflow('shipKill')
       .task('pack', worker('proc-kill', { heartbeatMs: 300 }), {
