@@ -18,6 +18,8 @@ export interface TaskEngine {
   answerTask(token: string, outcome: Outcome): Promise<Answer>;
   heartbeatTask(token: string): Promise<Answer>;
   releaseTask(token: string): Promise<void>;
+  /** When given, a poll for a queue it does not know is refused with 404 rather than left to wait. */
+  hasQueue?(queue: string): boolean;
 }
 
 export function isTaskEngine(engine: unknown): engine is TaskEngine {
@@ -87,13 +89,24 @@ export async function registerTaskRoutes(app: FastifyInstance, opts: { engine: T
   app.post<{ Params: { queue: string }; Body: { workerId: string; waitMs?: number } }>(
     '/v1/queues/:queue/poll', { schema: taskRouteSchemas.poll },
     async (request, reply) => {
+      if (engine.hasQueue && !engine.hasQueue(request.params.queue)) {
+        throw httpError('QUEUE_NOT_FOUND', `no registered workflow has a step bound to worker queue '${request.params.queue}'`);
+      }
       const gone = new AbortController();
       const socket = request.raw.socket;
+      // A client that hangs up sends FIN: node ends the socket ('end') and may close it only later,
+      // after a reply it cannot deliver any more; either means the poll's client has gone.
+      const hungUp = () => socket.destroyed || socket.readableEnded;
       const onClose = () => gone.abort();
+      socket.once('end', onClose);
       socket.once('close', onClose);
+      if (hungUp()) gone.abort();
       try {
         const task = await engine.pollTask(request.params.queue, request.body.workerId, request.body.waitMs ?? MAX_POLL_WAIT_MS, gone.signal);
-        if (task && (gone.signal.aborted || socket.destroyed)) {
+        // Let the socket events that arrived while the task was taken be seen first: a client that
+        // hung up right after asking is then caught here rather than sent a task it never reads.
+        if (task) await new Promise((resolve) => setImmediate(resolve));
+        if (task && (gone.signal.aborted || hungUp())) {
           // Its client went away before hearing of it: the task goes to the next poll.
           await engine.releaseTask(task.taskToken);
           return reply.code(204).send();
@@ -101,6 +114,7 @@ export async function registerTaskRoutes(app: FastifyInstance, opts: { engine: T
         if (!task) return reply.code(204).send();
         return reply.code(200).send(task);
       } finally {
+        socket.off('end', onClose);
         socket.off('close', onClose);
       }
     },

@@ -17,6 +17,7 @@ export const ErrorCodes = {
   ROUTE_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
   HOOK_NOT_FOUND: { status: 404, summary: 'No webhook is registered under that name.' },
   SCHEDULE_NOT_FOUND: { status: 404, summary: 'No schedule has that id.' },
+  QUEUE_NOT_FOUND: { status: 404, summary: 'No registered workflow has a step bound to that worker queue.' },
   EXECUTION_CONFLICT: { status: 409, summary: 'An execution with that id exists with another input or workflow.' },
   EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
   EXECUTION_NOT_FAILED: { status: 409, summary: 'Only a FAILED execution can be redriven; this one is running, queued, succeeded or cancelled.' },

@@ -1,3 +1,4 @@
+import { callbackHandler, workerBinding } from '../handlers/remote-steps.js';
 import type { StateDef } from './definition.js';
 
 /** One state as the API and the history page see it: names and edges, no functions. */
@@ -22,6 +23,8 @@ export interface StateDescription {
   held?: boolean;
   /** An invoke state's child workflow. */
   invoke?: string;
+  /** A task finished outside the engine: by a polling worker (with its queue) or by a callback. */
+  awaits?: { kind: 'worker'; queue: string } | { kind: 'callback' };
 }
 
 export function describeStates(states: StateDef[]): StateDescription[] {
@@ -50,6 +53,11 @@ export function describeStates(states: StateDef[]): StateDescription[] {
       if (s.retry.length > 0) d.retry = s.retry.map((r) => ({ errors: r.errors, maxAttempts: r.maxAttempts, intervalMs: r.intervalMs, backoffRate: r.backoffRate }));
       if (s.compensation) d.compensation = s.compensation.name;
       d.timeoutMs = s.timeoutMs;
+    }
+    if (s.type === 'task') {
+      const queue = workerBinding(s.handler)?.queue;
+      if (queue !== undefined) d.awaits = { kind: 'worker', queue };
+      else if (callbackHandler(s.handler)) d.awaits = { kind: 'callback' };
     }
     if (s.type === 'task' && s.invoke) {
       d.invoke = s.invoke.workflow;

@@ -86,6 +86,11 @@ export class Engine {
     return this.door.poll(queue, pollerId, waitMs, gone);
   }
 
+  /** Whether a registered workflow has a step bound to worker queue `queue` (a poll for another is refused). */
+  hasQueue(queue: string): boolean {
+    return this.registry.hasQueue(queue);
+  }
+
   /** A task's answer, applied once while its token is current. */
   answerTask(token: string, outcome: HandlerOutcome): Promise<AnswerResult> {
     return this.door.answer(token, outcome);

@@ -1,5 +1,6 @@
 import { StepwiseError } from '../core/errors.js';
 import type { Workflow, WorkflowDescription } from '../dsl/workflow.js';
+import { workerBinding } from '../handlers/remote-steps.js';
 
 /**
  * The workflows this process can run, by name and version. New executions use the last
@@ -32,6 +33,19 @@ export class WorkflowRegistry {
   /** The exact version an execution runs on, if this process has it. */
   version(name: string, version: string): Workflow | undefined {
     return this.versions.get(name)?.get(version);
+  }
+
+  /** Whether a step of any registered version is bound to worker queue `queue`. */
+  hasQueue(queue: string): boolean {
+    for (const byVersion of this.versions.values()) {
+      for (const wf of byVersion.values()) {
+        for (const info of wf.index.values()) {
+          const s = info.state;
+          if ((s.type === 'task' || s.type === 'map') && (workerBinding(s.handler)?.queue === queue || workerBinding(s.compensation?.handler)?.queue === queue)) return true;
+        }
+      }
+    }
+    return false;
   }
 
   describeAll(): WorkflowDescription[] {

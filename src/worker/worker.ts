@@ -283,7 +283,8 @@ function success(output: unknown): Outcome {
 }
 
 function failure(name: string, message: string, terminal?: boolean): Outcome {
-  return { verb: 'fail', body: { error: { name, message, ...(terminal ? { terminal: true } : {}) } } };
+  // `terminal` sits beside `error`, where the fail route's schema has it (docs/handlers.md#the-wire-format).
+  return { verb: 'fail', body: { error: { name, message }, ...(terminal ? { terminal: true } : {}) } };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

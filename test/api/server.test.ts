@@ -50,6 +50,10 @@ describe('HTTP API (real engine, in-memory store)', () => {
         ['/v1/executions/{id}/cancel', 'post'],
         ['/v1/executions/{id}/events/{name}', 'post'],
         ['/v1/executions/{id}/redrive', 'post'],
+        ['/v1/queues/{queue}/poll', 'post'],
+        ['/v1/tasks/{token}/succeed', 'post'],
+        ['/v1/tasks/{token}/fail', 'post'],
+        ['/v1/tasks/{token}/heartbeat', 'post'],
       ];
       for (const [path, method] of expected) {
         const op = paths[path]?.[method];
@@ -62,6 +66,10 @@ describe('HTTP API (real engine, in-memory store)', () => {
       expect(bodySchema.additionalProperties).toBe(false);
       expect(start.responses['201']).toBeDefined();
       expect(paths['/v1/executions']!.get.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'limit', 'parentId', 'status', 'workflow']);
+      const poll = paths['/v1/queues/{queue}/poll']!.post;
+      expect(Object.keys(poll.responses)).toEqual(expect.arrayContaining(['200', '204', '400', '401', '404']));
+      expect(poll.requestBody.content['application/json'].schema.properties.waitMs).toMatchObject({ type: 'integer', minimum: 0, maximum: 30_000 });
+      expect(Object.keys(paths['/v1/tasks/{token}/succeed']!.post.responses)).toEqual(expect.arrayContaining(['200', '409', '413', '415']));
       // the history page's routes stay out of the API document
       expect(paths['/']).toBeUndefined();
     });

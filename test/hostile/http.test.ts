@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkout } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
-import { Engine, SqliteStore, openStore, workflow } from '../../src/index.js';
+import { Engine, SqliteStore, openStore, worker, workflow } from '../../src/index.js';
 import { cart, json, nested } from '../api/harness.js';
 import { Metrics } from '../../src/observability/metrics.js';
 
@@ -34,7 +34,7 @@ interface Row {
 }
 
 /** Ids of the executions seeded before the table runs (all ended, so nothing changes on its own). */
-const SEEDED = { ok: 'seed-ok', failed: 'seed-failed', noop: 'seed-noop' };
+const SEEDED = { ok: 'seed-ok', failed: 'seed-failed', noop: 'seed-noop', remote: 'seed-remote' };
 const SEED_INPUT = cart();
 
 /** A JSON text nesting objects `depth` levels: {"a":{"a":...1...}}. */
@@ -48,6 +48,14 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 function start(name: string, body: string, status: number, code: string, headers: Record<string, string> = JSON_CT): Row {
   return { name, method: 'POST', url: START, headers, payload: body, status, code };
 }
+
+function post(name: string, url: string, payload: string, status: number, code: string, headers: Record<string, string> = JSON_CT): Row {
+  return { name, method: 'POST', url, headers, payload, status, code };
+}
+
+/** The queue of the seeded worker step, and a token of the right shape that was never issued. */
+const QUEUE = 'hostile-q';
+const UNKNOWN_TOKEN = `tsk_${'A'.repeat(32)}`;
 
 function get(name: string, url: string, status: number, code: string): Row {
   return { name, method: 'GET', url, status, code };
@@ -366,6 +374,48 @@ const rows: Row[] = [
   get('extra path segment', `/v1/executions/${SEEDED.ok}/history/extra`, 404, 'ROUTE_NOT_FOUND'),
   get('very long URL (100,000 characters)', `/v1/${'a'.repeat(100_000)}`, 404, 'ROUTE_NOT_FOUND'),
   get('very long unknown path with a query', `/nope?${'q'.repeat(50_000)}=1`, 404, 'ROUTE_NOT_FOUND'),
+
+  // ---- worker polls and task answers (docs/handlers.md#the-wire-format) ------------------------
+  post('poll: unknown queue', '/v1/queues/no-such-queue/poll', '{"workerId":"w1","waitMs":30000}', 404, 'QUEUE_NOT_FOUND'),
+  post('poll: queue name with a space', '/v1/queues/a%20b/poll', '{"workerId":"w1"}', 400, 'VALIDATION_FAILED'),
+  post('poll: queue name of 81 characters', `/v1/queues/${'q'.repeat(81)}/poll`, '{"workerId":"w1"}', 400, 'VALIDATION_FAILED'),
+  post('poll: queue name starting with a dot', '/v1/queues/.hidden/poll', '{"workerId":"w1"}', 400, 'VALIDATION_FAILED'),
+  post('poll: waitMs over 30000', `/v1/queues/${QUEUE}/poll`, '{"workerId":"w1","waitMs":30001}', 400, 'VALIDATION_FAILED'),
+  post('poll: negative waitMs', `/v1/queues/${QUEUE}/poll`, '{"workerId":"w1","waitMs":-1}', 400, 'VALIDATION_FAILED'),
+  post('poll: fractional waitMs', `/v1/queues/${QUEUE}/poll`, '{"workerId":"w1","waitMs":1.5}', 400, 'VALIDATION_FAILED'),
+  post('poll: waitMs as a string', `/v1/queues/${QUEUE}/poll`, '{"workerId":"w1","waitMs":"100"}', 400, 'VALIDATION_FAILED'),
+  post('poll: waitMs 1e400', `/v1/queues/${QUEUE}/poll`, '{"workerId":"w1","waitMs":1e400}', 400, 'VALIDATION_FAILED'),
+  post('poll: no workerId', `/v1/queues/${QUEUE}/poll`, '{"waitMs":10}', 400, 'VALIDATION_FAILED'),
+  post('poll: empty workerId', `/v1/queues/${QUEUE}/poll`, '{"workerId":"","waitMs":10}', 400, 'VALIDATION_FAILED'),
+  post('poll: unknown field', `/v1/queues/${QUEUE}/poll`, '{"workerId":"w1","waitMs":10,"queue":"other"}', 400, 'VALIDATION_FAILED'),
+  post('poll: malformed JSON', `/v1/queues/${QUEUE}/poll`, '{"workerId":', 400, 'MALFORMED_JSON'),
+  post('poll: text/plain body', `/v1/queues/${QUEUE}/poll`, '{"workerId":"w1"}', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'text/plain' }),
+  post('poll: form body', `/v1/queues/${QUEUE}/poll`, 'workerId=w1', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'application/x-www-form-urlencoded' }),
+  get('poll: GET', `/v1/queues/${QUEUE}/poll`, 404, 'ROUTE_NOT_FOUND'),
+  post('succeed: malformed token', '/v1/tasks/not-a-token/succeed', '{"output":1}', 400, 'VALIDATION_FAILED'),
+  post('succeed: token one character short', `/v1/tasks/${UNKNOWN_TOKEN.slice(0, -1)}/succeed`, '{"output":1}', 400, 'VALIDATION_FAILED'),
+  post('succeed: token with SQL', `/v1/tasks/${encodeURIComponent("tsk_' OR 1=1 --")}/succeed`, '{"output":1}', 400, 'VALIDATION_FAILED'),
+  post('succeed: token of 201 characters', `/v1/tasks/${'t'.repeat(201)}/succeed`, '{"output":1}', 400, 'VALIDATION_FAILED'),
+  post('succeed: well-formed token never issued', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, '{"output":1}', 409, 'TASK_NOT_CURRENT'),
+  post('fail: well-formed token never issued', `/v1/tasks/${UNKNOWN_TOKEN}/fail`, '{"error":{"name":"Boom"}}', 409, 'TASK_NOT_CURRENT'),
+  post('heartbeat: well-formed token never issued', `/v1/tasks/${UNKNOWN_TOKEN}/heartbeat`, '{}', 409, 'TASK_NOT_CURRENT'),
+  post('heartbeat: malformed token', '/v1/tasks/x/heartbeat', '{}', 400, 'VALIDATION_FAILED'),
+  post('succeed: no output field', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, '{}', 400, 'VALIDATION_FAILED'),
+  post('succeed: output and an unknown field', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, '{"output":1,"status":"ok"}', 400, 'VALIDATION_FAILED'),
+  post('succeed: output over 256 KiB', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, JSON.stringify({ output: 'x'.repeat(300 * 1024) }), 413, 'PAYLOAD_TOO_LARGE'),
+  post('succeed: body over the body limit', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, JSON.stringify({ output: 'x'.repeat(BODY_LIMIT + 10) }), 413, 'PAYLOAD_TOO_LARGE'),
+  post('succeed: text/plain body', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, '{"output":1}', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'text/plain' }),
+  post('succeed: no content type', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, '{"output":1}', 415, 'UNSUPPORTED_MEDIA_TYPE', {}),
+  post('succeed: malformed JSON', `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, '{"output":', 400, 'MALFORMED_JSON'),
+  post('fail: no error', `/v1/tasks/${UNKNOWN_TOKEN}/fail`, '{}', 400, 'VALIDATION_FAILED'),
+  post('fail: error without a name', `/v1/tasks/${UNKNOWN_TOKEN}/fail`, '{"error":{"message":"m"}}', 400, 'VALIDATION_FAILED'),
+  post('fail: empty error name', `/v1/tasks/${UNKNOWN_TOKEN}/fail`, '{"error":{"name":""}}', 400, 'VALIDATION_FAILED'),
+  post('fail: error is a string', `/v1/tasks/${UNKNOWN_TOKEN}/fail`, '{"error":"Boom"}', 400, 'VALIDATION_FAILED'),
+  post('fail: terminal is a string', `/v1/tasks/${UNKNOWN_TOKEN}/fail`, '{"error":{"name":"Boom"},"terminal":"yes"}', 400, 'VALIDATION_FAILED'),
+  post('fail: error name of 201 characters', `/v1/tasks/${UNKNOWN_TOKEN}/fail`, JSON.stringify({ error: { name: 'n'.repeat(201) } }), 400, 'VALIDATION_FAILED'),
+  post('heartbeat: a body with a field', `/v1/tasks/${UNKNOWN_TOKEN}/heartbeat`, '{"progress":1}', 400, 'VALIDATION_FAILED'),
+  post('unknown task verb', `/v1/tasks/${UNKNOWN_TOKEN}/retry`, '{}', 404, 'ROUTE_NOT_FOUND'),
+  get('GET a task', `/v1/tasks/${UNKNOWN_TOKEN}`, 404, 'ROUTE_NOT_FOUND'),
 ];
 
 // Rows whose request cannot be written as a plain string above.
@@ -404,11 +454,12 @@ interface World {
 }
 
 const noop = workflow<{ n: number }>('noop').task('touch', async (d) => d).build();
+const remote = workflow('remote').task('ship', worker(QUEUE), { timeoutMs: 60_000 }).build();
 
 async function world(token?: string): Promise<World> {
   const store = (await openStore(':memory:')) as SqliteStore;
   const engine = new Engine({ store, pollIntervalMs: 50 });
-  engine.register(checkout, noop);
+  engine.register(checkout, noop, remote);
   await engine.start();
   const app = buildServer({ engine, metrics: new Metrics({ store, processMetrics: false }), ...(token ? { token } : {}) });
   await app.ready();
@@ -450,6 +501,7 @@ async function waitEnded(engine: Engine, id: string): Promise<string> {
 describe('hostile HTTP requests (table)', () => {
   let w: World;
   let before: unknown;
+  let answeredToken: string;
 
   beforeAll(async () => {
     w = await world();
@@ -463,6 +515,14 @@ describe('hostile HTTP requests (table)', () => {
     expect(await waitEnded(w.engine, SEEDED.ok)).toBe('SUCCEEDED');
     expect(await waitEnded(w.engine, SEEDED.failed)).toBe('FAILED');
     expect(await waitEnded(w.engine, SEEDED.noop)).toBe('SUCCEEDED');
+    // A worker task taken and answered: its token is then a replayed one.
+    await seed('/v1/workflows/remote/executions', { id: SEEDED.remote, input: { n: 1 } });
+    const polled = await w.app.inject({ method: 'POST', url: `/v1/queues/${QUEUE}/poll`, payload: { workerId: 'seed', waitMs: 10_000 } });
+    expect(polled.statusCode, polled.body).toBe(200);
+    answeredToken = json(polled).taskToken as string;
+    const answered = await w.app.inject({ method: 'POST', url: `/v1/tasks/${answeredToken}/succeed`, payload: { output: 'shipped' } });
+    expect(answered.statusCode, answered.body).toBe(200);
+    expect(await waitEnded(w.engine, SEEDED.remote)).toBe('SUCCEEDED');
     await w.engine.drain();
     before = await storedState(w);
   });
@@ -499,6 +559,15 @@ describe('hostile HTTP requests (table)', () => {
       expect(res.statusCode, `${type}: ${res.body}`).toBe(200);
       expect(json(res).id).toBe(SEEDED.ok);
     }
+  });
+
+  it('a replayed task token (already answered) gets 409 on every verb, and an empty queue 204', async () => {
+    for (const [verb, payload] of [['succeed', { output: 'again' }], ['fail', { error: { name: 'Late' } }], ['heartbeat', {}]] as const) {
+      const res = await w.app.inject({ method: 'POST', url: `/v1/tasks/${answeredToken}/${verb}`, payload });
+      expectApiError(res, 409, 'TASK_NOT_CURRENT');
+    }
+    const empty = await w.app.inject({ method: 'POST', url: `/v1/queues/${QUEUE}/poll`, payload: { workerId: 'w1', waitMs: 0 } });
+    expect(empty.statusCode).toBe(204);
   });
 
   it('after the table: /healthz is 200, nothing was stored or changed, no prototype was polluted', async () => {
@@ -726,6 +795,12 @@ describe('with a token, every route but /healthz needs it', () => {
     { method: 'GET', url: '/v1/nope' },
     { method: 'DELETE', url: `/v1/executions/${id}` },
     { method: 'GET', url: '/healthz/extra' },
+    { method: 'POST', url: `/v1/queues/${QUEUE}/poll`, headers: JSON_CT, payload: '{"workerId":"w1","waitMs":0}' },
+    { method: 'POST', url: '/v1/queues/no-such-queue/poll', headers: JSON_CT, payload: '{"workerId":"w1"}' },
+    { method: 'POST', url: `/v1/tasks/${UNKNOWN_TOKEN}/succeed`, headers: JSON_CT, payload: '{"output":1}' },
+    { method: 'POST', url: `/v1/tasks/${UNKNOWN_TOKEN}/fail`, headers: JSON_CT, payload: '{"error":{"name":"Boom"}}' },
+    { method: 'POST', url: `/v1/tasks/${UNKNOWN_TOKEN}/heartbeat`, headers: JSON_CT, payload: '{}' },
+    { method: 'POST', url: '/v1/tasks/not-a-token/succeed', headers: JSON_CT, payload: '{"output":1}' },
   ];
 
   const badHeaders: Array<[string, Record<string, string>]> = [

@@ -12,7 +12,8 @@ import type { ApiHistoryEvent, StateDescription } from '../../src/api/page/clien
 import { StepErrorCodes } from '../../src/core/errors.js';
 import { HistoryEventType as E } from '../../src/core/events.js';
 import { ExecutionStatus as X } from '../../src/core/status.js';
-import { Engine, openStore } from '../../src/index.js';
+import { Engine, openStore, worker, workflow } from '../../src/index.js';
+import { until } from '../helpers/until.js';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 
@@ -216,5 +217,86 @@ describe('status derivation on the engine\'s own histories', () => {
     const { statuses: s, info } = computeStatuses(checkout.describe().states, api, ended.status);
     expect(s.get('processPayment')).toBe('succeeded');
     expect(info.get('processPayment')!.attempts).toBe(3);
+  });
+});
+
+describe('steps finished outside the engine', () => {
+  const remoteStates: StateDescription[] = [
+    { name: 'prep', type: 'task', next: 'pack' },
+    { name: 'pack', type: 'task', next: 'approve', awaits: { kind: 'worker', queue: 'shipping' } },
+    { name: 'approve', type: 'task', next: 'done', awaits: { kind: 'callback' } },
+    { name: 'done', type: 'succeed' },
+  ];
+  const view = (events: ApiHistoryEvent[], exec: string, name: string) => {
+    const { statuses: s, info } = computeStatuses(remoteStates, events, exec);
+    return [s.get(name), nodeDetail(remoteStates.find((st) => st.name === name)!, s.get(name)!, info.get(name))];
+  };
+  const prepDone: Array<[string, string?, Partial<ApiHistoryEvent>?]> = [
+    [E.ExecutionStarted], [E.StepStarted, 'prep', { attempt: 1, data: { worker: 'engine-1' } }], [E.StepSucceeded, 'prep', { attempt: 1 }],
+  ];
+
+  it('a worker step no poll has taken yet is waiting for a worker, not "not reached"', () => {
+    expect(view(history(...prepDone), X.RUNNING, 'pack')).toEqual(['running', 'waiting for a worker · queue shipping']);
+    expect(view(history(...prepDone), X.RUNNING, 'approve')).toEqual(['not-reached', 'not reached']);
+    // Before the step that leads to it has finished, it is not reached.
+    expect(view(history([E.ExecutionStarted], [E.StepStarted, 'prep', { attempt: 1 }]), X.RUNNING, 'pack')[0]).toBe('not-reached');
+    // An execution that ended never waits.
+    expect(view(history(...prepDone), X.CANCELLED, 'pack')[0]).toBe('not-reached');
+  });
+
+  it('a worker step that is the first state waits from the start', () => {
+    const first: StateDescription[] = [{ name: 'pack', type: 'task', next: 'done', awaits: { kind: 'worker', queue: 'q1' } }, { name: 'done', type: 'succeed' }];
+    const { statuses: s, info } = computeStatuses(first, history([E.ExecutionStarted]), X.RUNNING);
+    expect(s.get('pack')).toBe('running');
+    expect(nodeDetail(first[0]!, 'running', info.get('pack'))).toBe('waiting for a worker · queue q1');
+  });
+
+  it('shows where a worker step runs and ran (data.worker of the attempt)', () => {
+    const taken = [...prepDone, [E.StepStarted, 'pack', { attempt: 1, data: { worker: 'packer-1', queue: 'shipping' } }]] as Array<[string, string?, Partial<ApiHistoryEvent>?]>;
+    expect(view(history(...taken), X.RUNNING, 'pack')).toEqual(['running', 'running · on packer-1']);
+    const done = [...taken, [E.StepSucceeded, 'pack', { attempt: 1 }]] as Array<[string, string?, Partial<ApiHistoryEvent>?]>;
+    expect(view(history(...done), X.RUNNING, 'pack')).toEqual(['succeeded', 'succeeded · 100 ms · on packer-1']);
+  });
+
+  it('a worker step whose heartbeat lapsed waits for its retry, then for a worker again', () => {
+    const lapsed = [
+      ...prepDone,
+      [E.StepStarted, 'pack', { attempt: 1, data: { worker: 'packer-1' } }],
+      [E.StepFailed, 'pack', { attempt: 1, data: { error: { code: StepErrorCodes.HeartbeatTimeout, message: 'no heartbeat' } } }],
+    ] as Array<[string, string?, Partial<ApiHistoryEvent>?]>;
+    expect(view(history(...lapsed, [E.RetryScheduled, 'pack', { attempt: 2, data: { dueAt: T0 + 5000 } }]), X.RUNNING, 'pack')).toEqual(['running', 'retrying · attempt 2 next']);
+  });
+
+  it('a callback step that handed out its token is waiting for a callback', () => {
+    const waiting = [
+      ...prepDone,
+      [E.StepStarted, 'pack', { attempt: 1, data: { worker: 'packer-1' } }], [E.StepSucceeded, 'pack', { attempt: 1 }],
+      [E.StepStarted, 'approve', { attempt: 1, data: { worker: 'engine-1' } }],
+    ] as Array<[string, string?, Partial<ApiHistoryEvent>?]>;
+    expect(view(history(...waiting), X.RUNNING, 'approve')).toEqual(['running', 'waiting for a callback']);
+    expect(view(history(...waiting, [E.StepSucceeded, 'approve', { attempt: 1 }]), X.RUNNING, 'approve')[0]).toBe('succeeded');
+  });
+
+  it('reads the description and history a real engine writes for a worker step waiting for its poll', async () => {
+    const wf = workflow('waitsForWorker').task('prep', async (d) => d).task('pack', worker('page-q'), { timeoutMs: 60_000 }).build();
+    const described = wf.describe().states;
+    expect(described.find((s) => s.name === 'pack')?.awaits).toEqual({ kind: 'worker', queue: 'page-q' });
+    const store = await openStore(':memory:');
+    const engine = new Engine({ store }).register(wf);
+    await engine.start();
+    try {
+      const { execution } = await engine.startExecution('waitsForWorker', {});
+      let events: ApiHistoryEvent[] = [];
+      await until('prep succeeds', async () => {
+        events = (await engine.getHistory(execution.id, { limit: 100 })).events.map(presentEvent);
+        return events.some((e) => e.type === E.StepSucceeded);
+      });
+      const { statuses: s, info } = computeStatuses(described, events, X.RUNNING);
+      expect(s.get('pack')).toBe('running');
+      expect(nodeDetail(described.find((st) => st.name === 'pack')!, 'running', info.get('pack'))).toBe('waiting for a worker · queue page-q');
+    } finally {
+      await engine.stop({ graceMs: 0 });
+      await store.close();
+    }
   });
 });

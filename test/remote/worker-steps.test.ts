@@ -56,7 +56,10 @@ describe('worker steps', () => {
     expect(replay.status).toBe(409);
     expect((await replay.json()).error.code).toBe('TASK_NOT_CURRENT');
     expect((await post(`${url}/v1/tasks/not-a-token/succeed`, { output: 1 })).status).toBe(400);
-    expect((await post(`${url}/v1/queues/empty/poll`, { workerId: 'sh-1', waitMs: 50 })).status).toBe(204);
+    expect((await post(`${url}/v1/queues/raw-q/poll`, { workerId: 'sh-1', waitMs: 50 })).status).toBe(204);
+    const unknown = await post(`${url}/v1/queues/no-such-queue/poll`, { workerId: 'sh-1', waitMs: 5000 });
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe('QUEUE_NOT_FOUND');
     expect((await engine.waitForEnd(execution.id, 5000)).output).toBe('done');
   });
 

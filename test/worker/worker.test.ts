@@ -73,7 +73,7 @@ describe('Worker: running tasks', () => {
     const busy = server.enqueue('shipping', { kind: 'busy' });
     expect((await server.answerOf(busy)).body).toEqual({ error: { name: 'GatewayBusy', message: 'try later' } });
     const invalid = server.enqueue('shipping', { kind: 'invalid' });
-    expect((await server.answerOf(invalid)).body).toEqual({ error: { name: 'AddressInvalid', message: 'no such street', terminal: true } });
+    expect((await server.answerOf(invalid)).body).toEqual({ error: { name: 'AddressInvalid', message: 'no such street' }, terminal: true });
   });
 
   it('fails an output JSON cannot hold, and one over the server limit, with the engine codes', async () => {

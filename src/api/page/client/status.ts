@@ -59,6 +59,8 @@ export interface StepInfo {
   comp?: 'started' | 'done' | 'failed';
   compName?: string;
   compError?: unknown;
+  /** Where the last attempt ran (`data.worker` of its StepStarted: an engine, a function's host or a polling worker). */
+  ranOn?: string;
 }
 
 function durationSince(start: number | null | undefined, ts: number | null): number | null {
@@ -113,6 +115,8 @@ function foldStepEvent(x: StepInfo, ev: ApiHistoryEvent, ts: number | null, data
       x.retryPending = false;
       x.startedAt = ts;
       x.attempts = Math.max(x.attempts + (ev.attempt ? 0 : 1), ev.attempt ?? 0);
+      if (typeof data.worker === 'string') x.ranOn = data.worker;
+      else delete x.ranOn;
       break;
     case HistoryEventType.StepSucceeded:
       x.open = false;
@@ -167,6 +171,13 @@ export function computeStatuses(states: readonly StateDescription[], events: rea
   const nextReached = (st: StateDescription) =>
     successors(st).some((e) => e.kind !== 'catch' && byName.has(e.to) && touched(byName.get(e.to)!));
 
+  // A worker step writes nothing until a poll takes it: it is waiting when the state before it
+  // (one that names it as its only next state) succeeded, or when it is the first state of all.
+  const awaitingPoll = (st: StateDescription): boolean =>
+    states[0]?.name === st.name && events.length > 0
+      ? ![...info.keys()].some((name) => name !== st.name && byName.has(name))
+      : [...byName.values()].some((p) => p.next === st.name && p.type !== 'choice' && resolve(p) === 'succeeded');
+
   const out = new Map<string, NodeStatus>();
   const resolve = (st: StateDescription): NodeStatus => {
     const known = out.get(st.name);
@@ -194,7 +205,8 @@ export function computeStatuses(states: readonly StateDescription[], events: rea
       if (st.type === 'fail') status = 'failed';
       else if (st.type === 'task' || st.type === 'map') status = nextReached(st) || succeeded ? 'succeeded' : ended ? cutShort : 'running';
       else status = 'succeeded';
-    } else status = 'not-reached';
+    } else if (st.awaits?.kind === 'worker' && !ended && awaitingPoll(st)) status = 'running';
+    else status = 'not-reached';
     out.set(st.name, status);
     return status;
   };
@@ -216,13 +228,16 @@ export function nodeDetail(state: StateDescription, status: NodeStatus, info: St
       const parts = ['succeeded'];
       if ((isStep || x.timer) && x.duration !== undefined && x.duration !== null) parts.push(fmtDuration(x.duration));
       if (x.attempts > 1) parts.push(`${x.attempts} attempts`);
+      if (x.ranOn && state.awaits?.kind === 'worker') parts.push(`on ${x.ranOn}`);
       return parts.join(' · ');
     }
     case 'running':
       if (x.comp === 'started') return `compensating${x.compName ? ` (${x.compName})` : ''}`;
       if (x.retryPending) return `retrying · attempt ${x.attempts + 1} next`;
       if (x.timer === 'started') return `waiting${x.dueAt ? ` until ${fmtClock(x.dueAt).slice(0, 8)}` : ''}`;
-      return `running${x.attempts > 1 ? ` · attempt ${x.attempts}` : ''}`;
+      if (state.awaits?.kind === 'worker' && !x.open) return `waiting for a worker · queue ${state.awaits.queue}${x.attempts > 0 ? ` · attempt ${x.attempts + 1}` : ''}`;
+      if (state.awaits?.kind === 'callback' && x.open) return `waiting for a callback${x.attempts > 1 ? ` · attempt ${x.attempts}` : ''}`;
+      return `running${x.attempts > 1 ? ` · attempt ${x.attempts}` : ''}${x.ranOn && state.awaits?.kind === 'worker' ? ` · on ${x.ranOn}` : ''}`;
     case 'failed': {
       if (x.comp === 'failed') return 'compensation failed';
       const code = errorCode(x.error);
