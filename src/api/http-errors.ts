@@ -112,7 +112,9 @@ export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
 /** Masks secret-looking query parameters (the history page takes its token from `?token=`). */
 /** Masks credentials in a URL's query, matching keys as fastify decodes them (`%74oken` is `token`). */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, key: string) => {
+  // A task token in the path answers the task: whoever reads the log must not be able to.
+  const path = url.replace(/(\/v1\/tasks\/)[^/?#]+/g, '$1[redacted]');
+  return path.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, key: string) => {
     let decoded = key;
     try {
       decoded = decodeURIComponent(key.replace(/\+/g, ' '));
