@@ -17,10 +17,7 @@ export interface ChildDoorDeps {
 /** Reads the children of due `child` rows (one batched read) and delivers each row's outcome. */
 export async function deliverChildOutcomes(rows: WorkItem[], deps: ChildDoorDeps): Promise<void> {
   if (rows.length === 0) return;
-  // A redriven parent's children carry its redrive count in their ids (child-id.ts).
-  const parents = await deps.store.getExecutions([...new Set(rows.map((w) => w.executionId))]);
-  const redrivesOf = (id: string) => (parents.get(id)?.snapshot as { context?: { redrives?: number } } | undefined)?.context?.redrives ?? 0;
-  const ids = rows.map((w) => childIdOf(w.executionId, w.key, w.attempt, redrivesOf(w.executionId)));
+  const ids = rows.map((w) => childIdOf(w.executionId, w.key, w.attempt));
   const children = await deps.store.getExecutions(ids);
   rows.forEach((work, i) => {
     const childId = ids[i];

@@ -37,7 +37,7 @@ export function isInvoke(bench: Bench, step: string): boolean {
 export function spawnChild(bench: Bench, step: string, key: string, attempt: number): PendingEvent | undefined {
   const { base, env } = bench;
   const spec = base.wf.step(step)!.invoke!;
-  const childId = childIdOf(base.id, key, attempt, bench.snapshot?.context.redrives ?? 0);
+  const childId = childIdOf(base.id, key, attempt);
   const started: NewHistoryEvent = {
     type: HistoryEventType.StepStarted, timestamp: env.now, step, attempt, data: { key, worker: env.workerId, childId, workflow: spec.workflow },
   };

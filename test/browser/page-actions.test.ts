@@ -1,8 +1,9 @@
 /**
  * The history page's action bar (src/api/page/client/views/actions.ts) in headless Chromium: an
  * action runs only after its inline confirmation, once, shows its error, and disappears when it
- * no longer applies. No action is registered on the page yet, so this bundles the bar with a
- * test action of its own (esbuild, as the build does) and drives it on a blank page.
+ * no longer applies. This bundles the bar with a test action of its own (esbuild, as the build
+ * does) and drives it on a blank page; page-execution-actions.test.ts drives the page's real
+ * actions against the server.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

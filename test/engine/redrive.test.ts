@@ -129,3 +129,32 @@ describe('redrive', () => {
     expect((await h.history(id)).filter((e) => e.type === T.ExecutionRedriven)).toHaveLength(1);
   });
 });
+
+describe('redrive of an invoke state', () => {
+  it('starts a new child instead of waiting on the one that failed; the parent\'s completed steps do not run again', async () => {
+    let open = false;
+    let pays = 0;
+    const ship = workflow<{ n: number }>('ship').task('book', async (d: { n: number }) => {
+      if (!open) throw new Unavailable();
+      return { booked: d.n };
+    }).build();
+    const order = workflow<{ n: number }>('order')
+      .task('pay', async () => { pays++; return { paid: true }; }, { resultPath: 'payment' })
+      .invoke('shipIt', 'ship', { resultPath: 'shipment', catch: [{ errors: ['Shipping.Unavailable'], next: 'hold' }] })
+      .succeed('done')
+      .fail('hold', { error: 'Shipping.Unavailable', compensate: false })
+      .build();
+    h = await virtualEngine([order, ship]);
+    const id = await h.start('order', { n: 3 });
+    expect((await h.runToEnd(id)).status).toBe('FAILED');
+    open = true;
+    await h.engine.redrive(id);
+    const end = await h.runToEnd(id);
+    expect(end.status).toBe('SUCCEEDED');
+    expect(end.output).toMatchObject({ payment: { paid: true }, shipment: { booked: 3 } });
+    expect(pays).toBe(1);
+    const children = (await h.engine.listExecutions({ parentId: id })).items.map((c) => [c.id, c.status]).sort();
+    expect(children).toEqual([[`${id}:shipIt.2:1`, 'SUCCEEDED'], [`${id}:shipIt:1`, 'FAILED']]);
+    await expectReplayMatches(order, id);
+  });
+});

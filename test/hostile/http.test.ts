@@ -15,9 +15,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkout } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
-import { Engine, SqliteStore, openStore, worker, workflow } from '../../src/index.js';
+import { Engine, SqliteStore, TerminalError, openStore, worker, workflow } from '../../src/index.js';
 import { cart, json, nested } from '../api/harness.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { eventually } from '../fixtures/brokers.js';
 
 const START = '/v1/workflows/checkout/executions';
 const JSON_CT = { 'content-type': 'application/json' };
@@ -56,6 +57,14 @@ function post(name: string, url: string, payload: string, status: number, code: 
 /** The queue of the seeded worker step, and a token of the right shape that was never issued. */
 const QUEUE = 'hostile-q';
 const UNKNOWN_TOKEN = `tsk_${'A'.repeat(32)}`;
+
+/** The event route on a seeded, ended execution. */
+const EVENTS = `/v1/executions/${SEEDED.ok}/events/review`;
+
+/** A POST to the event or redrive routes with a JSON body (given as text, sent verbatim). */
+function event(name: string, url: string, body: string, status: number, code: string, headers: Record<string, string> = JSON_CT): Row {
+  return { name, method: 'POST', url, headers, payload: body, status, code };
+}
 
 function get(name: string, url: string, status: number, code: string): Row {
   return { name, method: 'GET', url, status, code };
@@ -290,6 +299,16 @@ const rows: Row[] = [
       ['workflow[]', 'workflow[]=checkout'],
       ['unknown parameter', 'foo=1'],
       ['unknown parameter with an empty name', '=1'],
+      ['status=queued (lower case)', 'status=queued'],
+      ['status=QUEUED twice', 'status=QUEUED&status=QUEUED'],
+      ['status=QUEUED with a NUL', 'status=QUEUED%00'],
+      ['parentId empty', 'parentId='],
+      ['parentId ../x', 'parentId=..%2Fx'],
+      ['parentId with a space', 'parentId=a%20b'],
+      ['parentId 10,000 characters', `parentId=${LONG}`],
+      ['parentId twice', 'parentId=a&parentId=b'],
+      ['parentId[]', 'parentId[]=a'],
+      ['parentId SQL', `parentId=${encodeURIComponent("' OR 1=1 --")}`],
     ] as const
   ).map(([what, qs]) => get(`list: ${what}`, `/v1/executions?${qs}`, 400, 'VALIDATION_FAILED')),
 
@@ -416,6 +435,38 @@ const rows: Row[] = [
   post('heartbeat: a body with a field', `/v1/tasks/${UNKNOWN_TOKEN}/heartbeat`, '{"progress":1}', 400, 'VALIDATION_FAILED'),
   post('unknown task verb', `/v1/tasks/${UNKNOWN_TOKEN}/retry`, '{}', 404, 'ROUTE_NOT_FOUND'),
   get('GET a task', `/v1/tasks/${UNKNOWN_TOKEN}`, 404, 'ROUTE_NOT_FOUND'),
+  // ---- events and redrive (nothing may change: the seeded executions have all ended) --------
+  event('event to an unknown execution', '/v1/executions/nope/events/review', '{"payload":1}', 404, 'EXECUTION_NOT_FOUND'),
+  event('event to a 10,000-character execution id', `/v1/executions/${LONG}/events/review`, '{}', 400, 'VALIDATION_FAILED'),
+  event('event to an ended execution', EVENTS, '{"payload":{"approved":true}}', 409, 'EXECUTION_ENDED'),
+  event('event with a replayed-looking id to an ended execution', EVENTS, '{"payload":1,"id":"evt-1"}', 409, 'EXECUTION_ENDED'),
+  event('event name with a space', `/v1/executions/${SEEDED.ok}/events/bad%20name`, '{}', 400, 'VALIDATION_FAILED'),
+  event('event name with a slash', `/v1/executions/${SEEDED.ok}/events/a%2Fb`, '{}', 400, 'VALIDATION_FAILED'),
+  event('event name of 129 characters', `/v1/executions/${SEEDED.ok}/events/${'e'.repeat(129)}`, '{}', 400, 'VALIDATION_FAILED'),
+  event('event name with a NUL', `/v1/executions/${SEEDED.ok}/events/a%00b`, '{}', 400, 'VALIDATION_FAILED'),
+  event('event name with HTML', `/v1/executions/${SEEDED.ok}/events/%3Cscript%3E`, '{}', 400, 'VALIDATION_FAILED'),
+  event('event name missing', `/v1/executions/${SEEDED.ok}/events/`, '{}', 400, 'VALIDATION_FAILED'),
+  event('event body not JSON', EVENTS, '{"payload":', 400, 'MALFORMED_JSON'),
+  event('event body an array', EVENTS, '[1]', 400, 'VALIDATION_FAILED'),
+  event('event body a string', EVENTS, '"approved"', 400, 'VALIDATION_FAILED'),
+  event('event body with an unknown field', EVENTS, '{"payload":1,"extra":true}', 400, 'VALIDATION_FAILED'),
+  event('event id not a string', EVENTS, '{"payload":1,"id":42}', 400, 'VALIDATION_FAILED'),
+  event('event id with a slash', EVENTS, '{"payload":1,"id":"a/b"}', 400, 'VALIDATION_FAILED'),
+  event('event id of 10,000 characters', EVENTS, `{"payload":1,"id":"${LONG}"}`, 400, 'VALIDATION_FAILED'),
+  event('event payload 100,000 levels deep', EVENTS, `{"payload":${nested(100_000)}}`, 400, 'INPUT_TOO_DEEP'),
+  event('event payload 65 levels deep', EVENTS, `{"payload":${nested(65)}}`, 400, 'INPUT_TOO_DEEP'),
+  event('event payload with __proto__', EVENTS, '{"payload":{"__proto__":{"polluted":true}}}', 400, 'MALFORMED_JSON'),
+  event('event payload over 1 MiB', EVENTS, `{"payload":"${'x'.repeat(BODY_LIMIT)}"}`, 413, 'PAYLOAD_TOO_LARGE'),
+  event('event as text/plain', EVENTS, 'approved', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'text/plain' }),
+  event('event as a form', EVENTS, 'payload=1', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'application/x-www-form-urlencoded' }),
+  { name: 'event with GET', method: 'GET', url: EVENTS, status: 404, code: 'ROUTE_NOT_FOUND' },
+  event('redrive an unknown execution', '/v1/executions/nope/redrive', '{}', 404, 'EXECUTION_NOT_FOUND'),
+  event('redrive a 10,000-character execution id', `/v1/executions/${LONG}/redrive`, '{}', 400, 'VALIDATION_FAILED'),
+  event('redrive a SUCCEEDED execution', `/v1/executions/${SEEDED.ok}/redrive`, '{}', 409, 'EXECUTION_NOT_FAILED'),
+  event('redrive a failure whose compensations ran', `/v1/executions/${SEEDED.failed}/redrive`, '{}', 409, 'EXECUTION_COMPENSATED'),
+  event('redrive with a body nested 100,000 levels', `/v1/executions/${SEEDED.failed}/redrive`, nested(100_000), 400, 'INPUT_TOO_DEEP'),
+  event('redrive with a 2 MB body', `/v1/executions/${SEEDED.failed}/redrive`, `"${'x'.repeat(2_000_000)}"`, 413, 'PAYLOAD_TOO_LARGE'),
+  event('redrive as text/plain', `/v1/executions/${SEEDED.failed}/redrive`, 'please', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'text/plain' }),
 ];
 
 // Rows whose request cannot be written as a plain string above.
@@ -760,6 +811,91 @@ describe('hostile HTTP requests over a real socket', () => {
 });
 
 // ---- authentication --------------------------------------------------------------------------
+
+describe('hostile use of events, redrive and the list filters', () => {
+  // `held`'s carrier never answers, so every run of it fails held for redrive.
+  const waiter = workflow<{ n: number }>('waiter').waitForEvent('await', { event: 'go', resultPath: 'go' }).build();
+  const held = workflow<{ n: number }>('held')
+    .task('ship', async () => {
+      throw new TerminalError('Shipping.Unavailable', 'the carrier is down');
+    }, { catch: [{ errors: ['Shipping.Unavailable'], next: 'hold' }] })
+    .succeed('done')
+    .fail('hold', { error: 'Shipping.Unavailable', compensate: false })
+    .build();
+  const limited = workflow<{ n: number }>('limited', { concurrency: { limit: 1 } }).waitForEvent('await', { event: 'go' }).build();
+  let store: SqliteStore;
+  let engine: Engine;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    store = (await openStore(':memory:')) as SqliteStore;
+    engine = new Engine({ store, pollIntervalMs: 50 });
+    engine.register(waiter, held, limited);
+    await engine.start();
+    app = buildServer({ engine });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await engine?.stop({ graceMs: 2000 });
+    await store?.close();
+  });
+
+  const post = (url: string, body: unknown = {}) => app.inject({ method: 'POST', url, payload: body as Record<string, unknown> });
+  const history = async (id: string) => json(await app.inject({ url: `/v1/executions/${id}/history?limit=1000` })).events as Array<{ type: string; data?: Record<string, unknown> }>;
+  const entered = (id: string, step: string) =>
+    eventually(`${id} waits in ${step}`, async () => (await history(id)).some((e) => e.type === 'StateEntered' && (e as { step?: string }).step === step) || null);
+
+  it('a replayed event id answers 200 and changes nothing, whatever the payload says this time', async () => {
+    expect((await post('/v1/workflows/waiter/executions', { id: 'w-replay', input: { n: 1 } })).statusCode).toBe(201);
+    await entered('w-replay', 'await');
+    // An event the wait does not take stays in the mailbox: its replay must not add a second one.
+    const first = await post('/v1/executions/w-replay/events/other', { payload: { v: 1 }, id: 'evt-1' });
+    expect(first.statusCode).toBe(201);
+    const before = await history('w-replay');
+    for (const payload of [{ v: 1 }, { v: 2 }, null]) {
+      const again = await post('/v1/executions/w-replay/events/other', { payload, id: 'evt-1' });
+      expect(again.statusCode, again.body).toBe(200);
+      expect(json(again)).toMatchObject({ id: 'evt-1', created: false, executionId: 'w-replay' });
+    }
+    expect(await history('w-replay')).toEqual(before);
+    expect(before.filter((e) => e.type === 'EventReceived')).toHaveLength(1);
+    expect((await post('/v1/executions/w-replay/cancel')).statusCode).toBe(202);
+  });
+
+  it('two redrives at once: one 202, the other 409 EXECUTION_NOT_FAILED, and one ExecutionRedriven', async () => {
+    expect((await post('/v1/workflows/held/executions', { id: 'h-race', input: { n: 1 } })).statusCode).toBe(201);
+    expect((await engine.waitForEnd('h-race', 20_000)).status).toBe('FAILED');
+    const answers = await Promise.all([post('/v1/executions/h-race/redrive'), post('/v1/executions/h-race/redrive')]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([202, 409]);
+    const loser = answers.find((a) => a.statusCode === 409)!;
+    expectApiError(loser, 409, 'EXECUTION_NOT_FAILED');
+    expect((await engine.waitForEnd('h-race', 20_000)).status).toBe('FAILED');
+    await engine.drain();
+    const events = await history('h-race');
+    expect(events.filter((e) => e.type === 'ExecutionRedriven').map((e) => e.data?.count)).toEqual([1]);
+    expect(events.filter((e) => e.type === 'StepStarted')).toHaveLength(2);
+  });
+
+  it('status=QUEUED lists only the queued; parentId of an unknown or childless execution lists nothing', async () => {
+    for (const n of [1, 2]) expect((await post('/v1/workflows/limited/executions', { id: `q-${n}`, input: { n } })).statusCode).toBe(201);
+    await entered('q-1', 'await');
+    const queued = json(await app.inject({ url: '/v1/executions?status=QUEUED' })).items as Array<{ id: string; status: string }>;
+    expect(queued.map((x) => [x.id, x.status])).toEqual([['q-2', 'QUEUED']]);
+    for (const parentId of ['nobody', 'q-1', 'a'.repeat(128)]) {
+      const res = await app.inject({ url: `/v1/executions?parentId=${parentId}` });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(json(res).items).toEqual([]);
+    }
+    // Cancelling a QUEUED execution ends it at once; it then takes neither events nor a redrive.
+    expectApiError(await post('/v1/executions/q-2/redrive'), 409, 'EXECUTION_NOT_FAILED');
+    expect((await post('/v1/executions/q-2/cancel')).statusCode).toBe(202);
+    expect((await engine.waitForEnd('q-2', 20_000)).status).toBe('CANCELLED');
+    expectApiError(await post('/v1/executions/q-2/events/go', { payload: 1 }), 409, 'EXECUTION_ENDED');
+    expectApiError(await post('/v1/executions/q-2/redrive'), 409, 'EXECUTION_NOT_FAILED');
+    expect((await post('/v1/executions/q-1/cancel')).statusCode).toBe(202);
+  });
+});
 
 describe('with a token, every route but /healthz needs it', () => {
   const TOKEN = 'hostile-test-token-0123456789';

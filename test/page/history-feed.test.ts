@@ -45,6 +45,14 @@ describe('history feed', () => {
     expect(s.calls.slice(3)).toEqual(['5']);
     expect(feed.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(feed.sawEnd).toBe(true);
+
+    // A redrive after the end: the execution runs again until its next end.
+    events.push(event(8, E.ExecutionRedriven));
+    await feed.poll();
+    expect(feed.sawEnd).toBe(false);
+    events.push(event(9, E.ExecutionSucceeded));
+    await feed.poll();
+    expect(feed.sawEnd).toBe(true);
   });
 
   it('re-reads from the start on every poll when the server refuses a cursor it did not give, without duplicates', async () => {

@@ -218,6 +218,19 @@ describe('status derivation on the engine\'s own histories', () => {
     expect(s.get('processPayment')).toBe('succeeded');
     expect(info.get('processPayment')!.attempts).toBe(3);
   });
+
+  it('a waitForEvent state that was entered waits, and succeeds once its event is consumed', () => {
+    const waits: StateDescription[] = [
+      { name: 'awaitReview', type: 'waitForEvent', event: 'review', next: 'done' },
+      { name: 'done', type: 'succeed' },
+    ];
+    const entered = history([E.ExecutionStarted], [E.StateEntered, 'awaitReview']);
+    const waiting = computeStatuses(waits, entered, X.RUNNING);
+    expect(waiting.statuses.get('awaitReview')).toBe('running');
+    expect(nodeDetail(waits[0]!, 'running', waiting.info.get('awaitReview'))).toBe('waiting for event review');
+    const consumed = history([E.ExecutionStarted], [E.StateEntered, 'awaitReview'], [E.EventConsumed, 'awaitReview'], [E.StateEntered, 'done']);
+    expect(computeStatuses(waits, consumed, X.RUNNING).statuses.get('awaitReview')).toBe('succeeded');
+  });
 });
 
 describe('steps finished outside the engine', () => {

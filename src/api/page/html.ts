@@ -42,6 +42,7 @@ export function listPageHtml(assets: { js: string; css: string }, options: { sch
   <label for="status-filter">Status</label>
   <select id="status-filter">
     <option value="">All</option>
+    <option value="QUEUED">Queued</option>
     <option value="RUNNING">Running</option>
     <option value="SUCCEEDED">Succeeded</option>
     <option value="FAILED">Failed</option>
@@ -80,6 +81,7 @@ export function executionPageHtml(assets: { js: string; css: string }): string {
 <p class="sub" id="exec-sub"></p>
 <div class="actions" id="exec-actions"></div>
 <dl class="meta" id="exec-meta"></dl>
+<div class="family hidden" id="exec-family"></div>
 <div class="io" id="exec-io"></div>
 <h2>Workflow graph</h2>
 <div class="legend" id="legend"></div>

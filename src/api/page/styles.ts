@@ -178,6 +178,13 @@ svg .arrow.light { fill: #afb8c1; }
 .action-question { font-size: 13px; }
 .action-confirm { border-color: var(--fail); color: var(--fail); }
 .action-error { font-size: 12px; }
+.action { flex-wrap: wrap; }
+.action-label { display: inline-flex; align-items: center; gap: 4px; font-size: 13px; }
+.action-field { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+/* Parent and children (views/family.ts) */
+.family { margin: 0 0 12px; font-size: 13px; }
+.family ul { margin: 4px 0; padding-left: 18px; }
+.family .muted { color: var(--muted); }
 button:disabled { opacity: 0.6; cursor: default; }
 
 @keyframes pulse { 0%, 100% { opacity: 1; } 50% { opacity: 0.55; } }

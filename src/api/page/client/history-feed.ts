@@ -14,7 +14,10 @@ const MAX_PAGES_PER_POLL = 100;
 export class HistoryFeed {
   /** The history so far, ordered by seq, without duplicates. */
   readonly events: ApiHistoryEvent[] = [];
-  /** True once an ExecutionSucceeded, -Failed or -Cancelled event arrived. */
+  /**
+   * True while the newest event is an ExecutionSucceeded, -Failed or -Cancelled: a redrive
+   * (ExecutionRedriven) after a failure makes it false again until the next end.
+   */
   sawEnd = false;
   private readonly seen = new Set<number>();
   private maxSeq = 0;
@@ -34,10 +37,12 @@ export class HistoryFeed {
       this.seen.add(ev.seq);
       this.events.push(ev);
       this.maxSeq = Math.max(this.maxSeq, ev.seq);
-      if (TERMINAL_EVENTS.has(ev.type)) this.sawEnd = true;
       added = true;
     }
-    if (added) this.events.sort((a, b) => a.seq - b.seq);
+    if (added) {
+      this.events.sort((a, b) => a.seq - b.seq);
+      this.sawEnd = TERMINAL_EVENTS.has(this.events[this.events.length - 1]!.type);
+    }
     return added;
   }
 

@@ -203,7 +203,8 @@ export function computeStatuses(states: readonly StateDescription[], events: rea
     else if (x.retryPending) status = ended ? cutShort : 'running';
     else if (x.entered) {
       if (st.type === 'fail') status = 'failed';
-      else if (st.type === 'task' || st.type === 'map') status = nextReached(st) || succeeded ? 'succeeded' : ended ? cutShort : 'running';
+      // A wait for an event that was entered and neither consumed nor passed is still waiting.
+      else if (st.type === 'task' || st.type === 'map' || st.type === 'waitForEvent') status = nextReached(st) || succeeded ? 'succeeded' : ended ? cutShort : 'running';
       else status = 'succeeded';
     } else if (st.awaits?.kind === 'worker' && !ended && awaitingPoll(st)) status = 'running';
     else status = 'not-reached';
@@ -234,6 +235,7 @@ export function nodeDetail(state: StateDescription, status: NodeStatus, info: St
     case 'running':
       if (x.comp === 'started') return `compensating${x.compName ? ` (${x.compName})` : ''}`;
       if (x.retryPending) return `retrying · attempt ${x.attempts + 1} next`;
+      if (state.type === 'waitForEvent' && state.event) return `waiting for event ${state.event}`;
       if (x.timer === 'started') return `waiting${x.dueAt ? ` until ${fmtClock(x.dueAt).slice(0, 8)}` : ''}`;
       if (state.awaits?.kind === 'worker' && !x.open) return `waiting for a worker · queue ${state.awaits.queue}${x.attempts > 0 ? ` · attempt ${x.attempts + 1}` : ''}`;
       if (state.awaits?.kind === 'callback' && x.open) return `waiting for a callback${x.attempts > 1 ? ` · attempt ${x.attempts}` : ''}`;

@@ -8,8 +8,11 @@ import { byId, h } from '../dom.js';
 import { fmtClock, toMs } from '../format.js';
 import { HistoryFeed } from '../history-feed.js';
 import { computeStatuses, isEnded } from '../status.js';
+import { allStates } from '../transitions.js';
 import type { ApiExecution, HistoryPage, WorkflowGraph } from '../types.js';
-import { ActionBar, EXECUTION_ACTIONS } from './actions.js';
+import { ActionBar } from './actions.js';
+import { EXECUTION_ACTIONS } from './execution-actions.js';
+import { FamilyView } from './family.js';
 import { askForToken, banner, live } from './banner.js';
 import { applyStatuses, buildGraph, renderLegend, type GraphView } from './graph.js';
 import { ExecutionHeader } from './header.js';
@@ -41,12 +44,22 @@ export function executionPage(): void {
     () => select(graph?.selected ?? ''),
   );
   const actions = new ActionBar(byId('exec-actions'), EXECUTION_ACTIONS, () => schedule(0));
+  const family = new FamilyView(byId('exec-family'), id);
 
   byId('exec-id').textContent = id || 'Execution';
   renderLegend(byId('legend'));
 
   const renderGraph = () => {
     if (graph && workflow && execution) applyStatuses(graph, computeStatuses(workflow.states, feed.events, execution.status));
+  };
+
+  /** The events the execution's running waitForEvent states wait for (what "Send event" offers). */
+  const waitingFor = (): string[] => {
+    if (!workflow || !execution) return [];
+    const { statuses } = computeStatuses(workflow.states, feed.events, execution.status);
+    return allStates(workflow.states)
+      .filter((st) => st.type === 'waitForEvent' && typeof st.event === 'string' && statuses.get(st.name) === 'running')
+      .map((st) => st.event!);
   };
 
   /** Clicking a state filters the timeline to it; clicking it again shows everything. */
@@ -90,7 +103,11 @@ export function executionPage(): void {
       await loadWorkflow(x);
       await feed.poll();
       header.render(x, workflow?.version, feed.events.length);
-      actions.render(x);
+      actions.render(x, { waitingFor: waitingFor() });
+      await family.refresh(x).catch((e: unknown) => {
+        // The links are extra: only a refused token stops the page.
+        if (isUnauthorized(e)) throw e;
+      });
       timeline.render(feed.events);
       renderGraph();
       banner(null);
