@@ -11,7 +11,7 @@ import { TerminalError, type StepError } from '../core/errors.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
 import type { AnySequence } from '../dsl/builder.js';
 import type { CatchRule, Handler, StepContext } from '../dsl/definition.js';
-import { activityTask } from './activity-task.js';
+import { activityTask, tokenTask } from './remote-task.js';
 import { AslRuntimeError, aslErrorName, States } from './asl-errors.js';
 import { pickChoice } from './choice-rules.js';
 import { describeError, runInline, type InlineOptions } from './inline-runner.js';
@@ -222,6 +222,7 @@ export class Translator {
   private task(scope: Scope, aslName: string, d: string, state: AslState): void {
     const resource = resolveResource(aslName, state.Resource!, this.opts.handlers);
     if (resource.kind === 'activity') return activityTask(this, scope, aslName, d, state, resource.name!);
+    if (resource.kind === 'callback') return tokenTask(this, scope, aslName, d, state);
     const handler: Handler = async (env: Envelope, ctx: StepContext) => {
       const context = this.taskContext(env, aslName, ctx);
       const input = stateInput(state, env.v, context);

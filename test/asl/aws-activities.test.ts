@@ -114,6 +114,26 @@ describe('activities over the AWS protocol', () => {
     await expect(sfn.send(new RedriveExecutionCommand({ executionArn }))).rejects.toBeInstanceOf(ExecutionNotRedrivable);
   });
 
+  it('lambda:invoke.waitForTaskToken calls the handler with $$.Task.Token in the Payload and waits for SendTaskSuccess', async () => {
+    let handed!: (payload: { token: string; order: number }) => void;
+    const got = new Promise<{ token: string; order: number }>((resolve) => (handed = resolve));
+    h = await startAwsHarness({ handlers: { approve: async (payload: unknown) => handed(payload as { token: string; order: number }) } });
+    const sfn = h.client();
+    const arn = await create(sfn, 'approval', {
+      Ask: {
+        Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { FunctionName: 'arn:aws:lambda:us-east-1:123456789012:function:approve', Payload: { 'token.$': '$$.Task.Token', 'order.$': '$.order' } },
+        ResultPath: '$.approval', End: true,
+      },
+    }, 'Ask');
+    await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'a1', input: '{"order":7}' }));
+    const payload = await got;
+    expect(payload.order).toBe(7);
+    expect((await h.engine.getExecution('a1')).status).toBe('RUNNING');
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: payload.token, output: '{"approved":true}' }));
+    expect((await h.engine.waitForEnd('a1', 10_000)).output).toEqual({ order: 7, approval: { approved: true } });
+  });
+
   it('creates, describes, lists and deletes activities', async () => {
     h = await startAwsHarness();
     const sfn = h.client();
@@ -127,11 +147,13 @@ describe('activities over the AWS protocol', () => {
     await expect(sfn.send(new DescribeActivityCommand({ activityArn }))).rejects.toBeInstanceOf(ActivityDoesNotExist);
   });
 
-  it('refuses an activity inside a Map iteration, which runs in process', async () => {
-    h = await startAwsHarness();
-    const map = { Type: 'Map', ItemProcessor: { StartAt: 'A', States: { A: { Type: 'Task', Resource: ACTIVITY, End: true } } }, End: true };
-    const error = await create(h.client(), 'm', { Fan: map }, 'Fan').catch((e: Error) => e);
-    expect(error).toBeInstanceOf(InvalidDefinition);
-    expect((error as Error).message).toContain('inside a Map iteration');
+  it('refuses an activity or a .waitForTaskToken resource inside a Map iteration, which runs in process', async () => {
+    h = await startAwsHarness({ handlers: { approve: async () => null } });
+    for (const Resource of [ACTIVITY, 'arn:aws:states:::lambda:invoke.waitForTaskToken']) {
+      const map = { Type: 'Map', ItemProcessor: { StartAt: 'A', States: { A: { Type: 'Task', Resource, Parameters: { FunctionName: 'approve' }, End: true } } }, End: true };
+      const error = await create(h.client(), 'm', { Fan: map }, 'Fan').catch((e: Error) => e);
+      expect(error).toBeInstanceOf(InvalidDefinition);
+      expect((error as Error).message).toContain('inside a Map iteration');
+    }
   });
 });

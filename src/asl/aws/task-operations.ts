@@ -8,7 +8,7 @@
 import { isTaskEngine, type TaskEngine } from '../../api/task-routes.js';
 import { StepwiseError } from '../../core/errors.js';
 import { toJson } from '../../core/json.js';
-import { activityInput } from '../activity-task.js';
+import { activityInput } from '../remote-task.js';
 import { activityArn, executionArn, parseActivityArn } from '../arns.js';
 import { AwsError } from './aws-error.js';
 import type { StateMachineCatalog } from './catalog.js';
@@ -77,7 +77,8 @@ export const TASK_OPERATIONS: Record<string, Operation> = {
     } catch {
       throw new AwsError('InvalidOutput', 'Invalid Output: output is not valid JSON');
     }
-    if (!toJson(output, { maxBytes: MAX_OUTPUT_CHARS }).ok) throw new AwsError('InvalidOutput', 'Invalid Output: output is over the size limit');
+    const checked = toJson(output, { maxBytes: MAX_OUTPUT_CHARS });
+    if (!checked.ok) throw new AwsError('InvalidOutput', `Invalid Output: ${checked.message}`);
     return answered(await tasks(catalog).answerTask(t, { ok: true, output }));
   },
 
