@@ -53,6 +53,25 @@ describe('activities over the AWS protocol', () => {
     expect(history.events!.map((e) => e.type)).toEqual(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSucceeded', 'TaskStateExited', 'ExecutionSucceeded']);
   });
 
+  it('runs an activity inside a Parallel branch', async () => {
+    h = await startAwsHarness({ activityPollMs: 200 });
+    const sfn = h.client();
+    const arn = await create(sfn, 'fan', {
+      Both: {
+        Type: 'Parallel', End: true,
+        Branches: [
+          { StartAt: 'Charge', States: { Charge: { Type: 'Task', Resource: ACTIVITY, InputPath: '$.n', End: true } } },
+          { StartAt: 'Echo', States: { Echo: { Type: 'Pass', End: true } } },
+        ],
+      },
+    }, 'Both');
+    await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'fan1', input: '{"n":3}' }));
+    const task = await take(sfn);
+    expect(task.input).toBe(3);
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: '9' }));
+    expect((await h.engine.waitForEnd('fan1', 10_000)).output).toEqual([9, { n: 3 }]);
+  });
+
   it('answers {} with no taskToken when nothing arrives within the poll', async () => {
     h = await startAwsHarness({ activityPollMs: 100 });
     const got = await h.client().send(new GetActivityTaskCommand({ activityArn: ACTIVITY, workerName: 'idle' }));
