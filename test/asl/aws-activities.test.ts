@@ -166,7 +166,7 @@ describe('activities over the AWS protocol', () => {
     await expect(sfn.send(new DescribeActivityCommand({ activityArn }))).rejects.toBeInstanceOf(ActivityDoesNotExist);
   });
 
-  it('refuses an activity or a .waitForTaskToken resource inside a Map iteration, which runs in process', async () => {
+  it('refuses an activity or a .waitForTaskToken resource inside a Map iteration (which runs in process) and in JSONata mode', async () => {
     h = await startAwsHarness({ handlers: { approve: async () => null } });
     for (const Resource of [ACTIVITY, 'arn:aws:states:::lambda:invoke.waitForTaskToken']) {
       const map = { Type: 'Map', ItemProcessor: { StartAt: 'A', States: { A: { Type: 'Task', Resource, Parameters: { FunctionName: 'approve' }, End: true } } }, End: true };
@@ -174,5 +174,9 @@ describe('activities over the AWS protocol', () => {
       expect(error).toBeInstanceOf(InvalidDefinition);
       expect((error as Error).message).toContain('inside a Map iteration');
     }
+    const jsonata = JSON.stringify({ QueryLanguage: 'JSONata', StartAt: 'A', States: { A: { Type: 'Task', Resource: ACTIVITY, End: true } } });
+    const error = await h.client().send(new CreateStateMachineCommand({ name: 'j', definition: jsonata, roleArn: 'arn:aws:iam::123456789012:role/test' })).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(InvalidDefinition);
+    expect((error as Error).message).toContain('in JSONata mode');
   });
 });
