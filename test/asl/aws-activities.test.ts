@@ -50,7 +50,10 @@ describe('activities over the AWS protocol', () => {
     // The same token again: its task is closed.
     await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: '{}' }))).rejects.toBeInstanceOf(TaskTimedOut);
     const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: described.executionArn }));
-    expect(history.events!.map((e) => e.type)).toEqual(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSucceeded', 'TaskStateExited', 'ExecutionSucceeded']);
+    expect(history.events!.map((e) => e.type)).toEqual(['ExecutionStarted', 'TaskStateEntered', 'ActivityScheduled', 'ActivityStarted', 'ActivitySucceeded', 'TaskStateExited', 'ExecutionSucceeded']);
+    expect(history.events![2].activityScheduledEventDetails).toMatchObject({ resource: ACTIVITY });
+    expect(history.events![3].activityStartedEventDetails).toEqual({ workerName: 'w1' });
+    expect(JSON.parse(history.events![4].activitySucceededEventDetails!.output!)).toEqual({ chargeId: 'ch_1', extra: true });
   });
 
   it('runs an activity inside a Parallel branch', async () => {
