@@ -85,11 +85,14 @@ export async function awsStepFunctions(app: FastifyInstance, opts: AwsStepFuncti
     }
     if (input === null || typeof input !== 'object' || Array.isArray(input)) return sendAws(reply, new AwsError('SerializationException', 'the request body must be a JSON object'));
     if (tooDeep(input)) return sendAws(reply, new AwsError('SerializationException', `the request body is nested deeper than ${MAX_DEPTH}`));
-    // A long poll (GetActivityTask) stops when its client goes away.
+    // A long poll (GetActivityTask) stops when its client goes away: a hang-up sends FIN ('end'),
+    // and node may close the socket only later.
     const gone = new AbortController();
     const socket = request.raw.socket;
     const onClose = () => gone.abort();
+    socket.once('end', onClose);
     socket.once('close', onClose);
+    if (socket.destroyed || socket.readableEnded) gone.abort();
     try {
       const output = await operation(input as Record<string, unknown>, catalog, { gone: gone.signal });
       return reply.type(CONTENT_TYPE).send(JSON.stringify(output));
@@ -98,6 +101,7 @@ export async function awsStepFunctions(app: FastifyInstance, opts: AwsStepFuncti
       if (mapped.status >= 500) request.log.error({ err: error }, 'AWS protocol operation failed');
       return sendAws(reply, mapped);
     } finally {
+      socket.off('end', onClose);
       socket.off('close', onClose);
     }
   });

@@ -59,6 +59,8 @@ export const TASK_OPERATIONS: Record<string, Operation> = {
     const workerName = optional(input, 'workerName', 80) ?? DEFAULT_WORKER;
     const task = await engine.pollTask(queue, workerName, catalog.activityPollMs, call.gone);
     if (!task) return {};
+    // Socket events that arrived while the task was taken are seen first (see task-routes.ts).
+    await new Promise((resolve) => setImmediate(resolve));
     if (call.gone.aborted) {
       // Its client went away before hearing of it: the task goes to the next poll.
       await engine.releaseTask(task.taskToken);
