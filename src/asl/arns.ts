@@ -1,5 +1,5 @@
 /**
- * Stable ARNs for state machines and executions served by Stepwise. The region and account are
+ * Stable ARNs for state machines, executions and activities served by Stepwise. The region and account are
  * fixed placeholders: nothing here is an AWS resource, but clients and tools that parse ARNs get
  * the shape they expect. An execution ARN names the state machine and the execution id.
  */
@@ -27,4 +27,14 @@ export function parseExecutionArn(arn: unknown): { stateMachine: string; executi
   if (typeof arn !== 'string') return undefined;
   const m = /^arn:aws[\w-]*:states:[^:]*:[^:]*:execution:([^:]+):([^:]+)$/.exec(arn);
   return m ? { stateMachine: m[1], executionId: m[2] } : undefined;
+}
+
+export function activityArn(name: string): string {
+  return `${PREFIX}:activity:${name}`;
+}
+
+/** The name in an activity ARN, or undefined when the text is not one. */
+export function parseActivityArn(arn: unknown): string | undefined {
+  if (typeof arn !== 'string') return undefined;
+  return /^arn:aws[\w-]*:states:[^:]*:[^:]*:activity:([^:]+)$/.exec(arn)?.[1];
 }

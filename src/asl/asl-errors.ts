@@ -25,6 +25,7 @@ export const States = {
 const ENGINE_ALIASES: Record<string, string> = {
   'Stepwise.Timeout': States.Timeout,
   'Stepwise.OutputTooLarge': States.DataLimitExceeded,
+  'Stepwise.HeartbeatTimeout': States.HeartbeatTimeout,
 };
 
 /**
@@ -55,7 +56,7 @@ export function errorEqualsMatches(errorEquals: readonly string[], error: string
  * Error codes that the DSL's `'*'` would match but ASL's wildcards must not, or that the engine
  * spells differently: retry and catch lists put explicit rules for these first (see rules.ts).
  */
-export const SPECIAL_CODES = ['Stepwise.Timeout', States.Timeout, 'Stepwise.OutputTooLarge', States.DataLimitExceeded, States.Runtime] as const;
+export const SPECIAL_CODES = ['Stepwise.Timeout', States.Timeout, 'Stepwise.HeartbeatTimeout', 'Stepwise.OutputTooLarge', States.DataLimitExceeded, States.Runtime] as const;
 
 /** An error raised while a state processes its data; `name` is the ASL error name retry and catch match. */
 export class AslRuntimeError extends Error {

@@ -10,7 +10,9 @@ import type { RetryPolicy } from '../core/retry-policy.js';
 import { aslErrorName, errorEqualsMatches, SPECIAL_CODES, States } from './asl-errors.js';
 import type { AslCatcher, AslRetrier } from './types.js';
 
-const ALIASES: Record<string, string[]> = { [States.Timeout]: ['Stepwise.Timeout'], [States.DataLimitExceeded]: ['Stepwise.OutputTooLarge'] };
+const ALIASES: Record<string, string[]> = {
+  [States.Timeout]: ['Stepwise.Timeout'], [States.HeartbeatTimeout]: ['Stepwise.HeartbeatTimeout'], [States.DataLimitExceeded]: ['Stepwise.OutputTooLarge'],
+};
 /** No delay bound unless MaxDelaySeconds gives one. */
 const UNBOUNDED_MS = 99_999_999_000;
 

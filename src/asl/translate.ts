@@ -11,11 +11,12 @@ import { TerminalError, type StepError } from '../core/errors.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
 import type { AnySequence } from '../dsl/builder.js';
 import type { CatchRule, Handler, StepContext } from '../dsl/definition.js';
+import { activityTask, tokenTask } from './remote-task.js';
 import { AslRuntimeError, aslErrorName, States } from './asl-errors.js';
 import { pickChoice } from './choice-rules.js';
 import { describeError, runInline, type InlineOptions } from './inline-runner.js';
 import { applyResultPath, readPath, selectPath } from './paths.js';
-import { invokeResource, parseResource, type AslHandlers } from './resources.js';
+import { invokeResource, resolveResource, type AslHandlers } from './resources.js';
 import { catchPlan, retryPolicies } from './rules.js';
 import { errorOutput, filteredOutput, passOutput, stateInput, stateOutput, type AslContext } from './state-io.js';
 import { itemInputs, toleranceExceeded, waitMs } from './state-rules.js';
@@ -51,7 +52,7 @@ export interface TranslateOptions {
 }
 
 /** A Task with no TimeoutSeconds: AWS's default is 99999999 s; Stepwise bounds it to a day. */
-const DEFAULT_TASK_TIMEOUT_MS = 24 * 3600 * 1000;
+export const DEFAULT_TASK_TIMEOUT_MS = 24 * 3600 * 1000;
 const UNLIMITED_MAP_CONCURRENCY = 1000;
 
 /** Re-raises an ASL error from a transform the machine runs, its ASL name first (see aslErrorName). */
@@ -153,8 +154,7 @@ export class Translator {
     return { next: scope.rootEnd };
   }
 
-  /** Catch rules for state `d`; the raw input for the error output is `s[d]` when saved, else `v`. */
-  /** @internal */
+  /** @internal Catch rules for state `d`; the raw input for the error output is `s[d]` when saved, else `v`. */
   catches(scope: Scope, d: string, state: AslState): CatchRule[] {
     const passes = new Map<number, string>();
     return catchPlan(state.Catch).map(({ errors, target }) => {
@@ -215,17 +215,14 @@ export class Translator {
     }
   }
 
-  /** @internal */
-  taskContext(env: Envelope, aslName: string, ctx: StepContext): AslContext {
+  /** @internal */ taskContext(env: Envelope, aslName: string, ctx: StepContext): AslContext {
     return { ...env.x, State: { Name: aslName, EnteredTime: new Date(this.opts.now()).toISOString(), RetryCount: ctx.attempt - 1 } };
   }
 
   private task(scope: Scope, aslName: string, d: string, state: AslState): void {
-    const resource = parseResource(state.Resource!);
-    if (!resource) throw new AslDefinitionError(`state '${aslName}', field 'Resource': '${state.Resource}' is not a resource Stepwise runs`, aslName, 'Resource');
-    if (resource.name !== undefined && typeof this.opts.handlers[resource.name] !== 'function') {
-      throw new AslDefinitionError(`state '${aslName}', field 'Resource': no handler is registered as '${resource.name}'`, aslName, 'Resource');
-    }
+    const resource = resolveResource(aslName, state.Resource!, this.opts.handlers);
+    if (resource.kind === 'activity') return activityTask(this, scope, aslName, d, state, resource.name!);
+    if (resource.kind === 'callback') return tokenTask(this, scope, aslName, d, state);
     const handler: Handler = async (env: Envelope, ctx: StepContext) => {
       const context = this.taskContext(env, aslName, ctx);
       const input = stateInput(state, env.v, context);
@@ -376,11 +373,7 @@ export class Translator {
   private checkResources(machine: AslMachine): void {
     for (const [name, s] of Object.entries(machine.States)) {
       if (s.Type === 'Task') {
-        const r = parseResource(s.Resource!);
-        if (!r) throw new AslDefinitionError(`state '${name}', field 'Resource': '${s.Resource}' is not a resource Stepwise runs`, name, 'Resource');
-        if (r.name !== undefined && typeof this.opts.handlers[r.name] !== 'function') {
-          throw new AslDefinitionError(`state '${name}', field 'Resource': no handler is registered as '${r.name}'`, name, 'Resource');
-        }
+        resolveResource(name, s.Resource!, this.opts.handlers, 'inside a Map iteration (iterations run in process)');
       }
       for (const branch of s.Branches ?? []) this.checkResources(branch);
       const p = s.ItemProcessor ?? s.Iterator;

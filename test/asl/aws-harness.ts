@@ -16,12 +16,12 @@ export interface AwsHarness {
   close(): Promise<void>;
 }
 
-export async function startAwsHarness(options: { handlers?: AslHandlers; token?: string; registry?: AslRegistry; store?: Store } = {}): Promise<AwsHarness> {
+export async function startAwsHarness(options: { handlers?: AslHandlers; token?: string; registry?: AslRegistry; store?: Store; activityPollMs?: number } = {}): Promise<AwsHarness> {
   const store = options.store ?? (await openStore(':memory:'));
   const engine = new Engine({ store, pollIntervalMs: 50 });
   await engine.start();
   const registry = options.registry ?? new MemoryAslRegistry();
-  const app = buildServer({ engine, page: false, ...(options.token ? { token: options.token } : {}), stepFunctions: { registry, handlers: options.handlers ?? {} } });
+  const app = buildServer({ engine, page: false, ...(options.token ? { token: options.token } : {}), stepFunctions: { registry, handlers: options.handlers ?? {}, ...(options.activityPollMs !== undefined ? { activityPollMs: options.activityPollMs } : {}) } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
   const clients: SFNClient[] = [];

@@ -22,6 +22,8 @@ interface Row {
 }
 
 const op = (name: string) => `AWSStepFunctions.${name}`;
+/** The shape of a Stepwise task token, issued by no one. */
+const FORGED = `tsk_${'A'.repeat(32)}`;
 const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 
 const rows: Row[] = [
@@ -57,6 +59,23 @@ const rows: Row[] = [
   { name: 'history page size out of range', target: op('GetExecutionHistory'), body: JSON.stringify({ executionArn: 'arn:aws:states:local:000000000000:execution:known:seeded', maxResults: 5000 }), status: 400, type: 'ValidationException' },
   { name: 'bad nextToken', target: op('ListStateMachines'), body: JSON.stringify({ nextToken: 'zzz' }), status: 400, type: 'InvalidToken' },
   { name: 'bad status filter', target: op('ListExecutions'), body: JSON.stringify({ stateMachineArn: SM, statusFilter: 'DONE' }), status: 400, type: 'ValidationException' },
+  // Task tokens and activities.
+  { name: 'forged task token (well-formed)', target: op('SendTaskSuccess'), body: JSON.stringify({ taskToken: FORGED, output: '{}' }), status: 400, type: 'TaskTimedOut' },
+  { name: 'task token not one Stepwise issues', target: op('SendTaskSuccess'), body: JSON.stringify({ taskToken: 'AAAA-not-a-token', output: '{}' }), status: 400, type: 'InvalidToken' },
+  { name: 'no task token', target: op('SendTaskSuccess'), body: JSON.stringify({ output: '{}' }), status: 400, type: 'InvalidToken' },
+  { name: 'task token of 5000 characters', target: op('SendTaskHeartbeat'), body: JSON.stringify({ taskToken: 'x'.repeat(5000) }), status: 400, type: 'InvalidToken' },
+  { name: 'task token not a string', target: op('SendTaskFailure'), body: JSON.stringify({ taskToken: { $ne: null } }), status: 400, type: 'InvalidToken' },
+  { name: 'output not JSON', target: op('SendTaskSuccess'), body: JSON.stringify({ taskToken: FORGED, output: '{bad' }), status: 400, type: 'InvalidOutput' },
+  { name: 'output an object, not a JSON string', target: op('SendTaskSuccess'), body: JSON.stringify({ taskToken: FORGED, output: { a: 1 } }), status: 400, type: 'InvalidOutput' },
+  { name: 'output nested 5000 deep', target: op('SendTaskSuccess'), body: JSON.stringify({ taskToken: FORGED, output: deep(5000) }), status: 400, type: 'InvalidOutput' },
+  { name: 'failure error over 256 characters', target: op('SendTaskFailure'), body: JSON.stringify({ taskToken: FORGED, error: 'e'.repeat(300) }), status: 400, type: 'ValidationException' },
+  { name: 'heartbeat with a forged token', target: op('SendTaskHeartbeat'), body: JSON.stringify({ taskToken: FORGED }), status: 400, type: 'TaskTimedOut' },
+  { name: 'activity task for a state machine ARN', target: op('GetActivityTask'), body: JSON.stringify({ activityArn: SM }), status: 400, type: 'InvalidArn' },
+  { name: 'activity task without an ARN', target: op('GetActivityTask'), body: '{}', status: 400, type: 'InvalidArn' },
+  { name: 'activity name with a slash', target: op('CreateActivity'), body: JSON.stringify({ name: '../x' }), status: 400, type: 'InvalidName' },
+  { name: 'unknown activity', target: op('DescribeActivity'), body: JSON.stringify({ activityArn: 'arn:aws:states:local:000000000000:activity:ghost' }), status: 400, type: 'ActivityDoesNotExist' },
+  { name: 'redrive of a succeeded execution', target: op('RedriveExecution'), body: JSON.stringify({ executionArn: 'arn:aws:states:local:000000000000:execution:known:seeded' }), status: 400, type: 'ExecutionNotRedrivable' },
+  { name: 'redrive of an unknown execution', target: op('RedriveExecution'), body: JSON.stringify({ executionArn: 'arn:aws:states:local:000000000000:execution:known:ghost' }), status: 400, type: 'ExecutionDoesNotExist' },
 ];
 
 let h: AwsHarness;

@@ -17,6 +17,10 @@ export interface AslEngine extends ApiEngine {
 
 export class StateMachineCatalog {
   private readonly byVersion = new Map<string, CompiledAsl>();
+  /** Activities made with CreateActivity, by name, with their creation time (kept in memory). */
+  readonly activities = new Map<string, number>();
+  /** How long GetActivityTask waits for a task (AWS: 60 s). */
+  activityPollMs = 60_000;
 
   constructor(
     readonly engine: AslEngine,

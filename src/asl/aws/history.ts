@@ -7,6 +7,7 @@
 import { HistoryEventType as T, type HistoryEvent } from '../../core/events.js';
 import { aslErrorName } from '../asl-errors.js';
 import type { CompiledAsl } from '../asl-workflow.js';
+import { parseResource } from '../resources.js';
 
 export interface AwsHistoryEvent {
   id: number;
@@ -20,7 +21,7 @@ const json = (v: unknown) => JSON.stringify(v ?? null);
 const unwrap = (output: unknown) => (output !== null && typeof output === 'object' && 'v' in output ? (output as { v: unknown }).v : output);
 
 /** The ASL state a DSL state stands for, and its role ('' for the state itself). */
-function ownerOf(compiled: CompiledAsl | undefined, step: string): { name: string; type: string; role: string } | undefined {
+function ownerOf(compiled: CompiledAsl | undefined, step: string): { name: string; type: string; role: string; activity?: string } | undefined {
   if (!compiled) return { name: step, type: 'Task', role: '' };
   const direct = compiled.stateNames.get(step);
   let name = direct;
@@ -34,14 +35,17 @@ function ownerOf(compiled: CompiledAsl | undefined, step: string): { name: strin
     }
   }
   if (!name) return undefined;
-  return { name, type: typeOf(compiled, name) ?? 'Task', role };
+  const state = stateOf(compiled, name);
+  const activity = state?.Type === 'Task' && parseResource(String(state.Resource))?.kind === 'activity' ? String(state.Resource) : undefined;
+  return { name, type: state?.Type ?? 'Task', role, ...(activity ? { activity } : {}) };
 }
 
-function typeOf(compiled: CompiledAsl, name: string): string | undefined {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ASL JSON, walked by field name
-  const search = (states: Record<string, any>): string | undefined => {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- ASL JSON, walked by field name
+function stateOf(compiled: CompiledAsl, name: string): Record<string, any> | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  const search = (states: Record<string, any>): Record<string, any> | undefined => {
     for (const [n, s] of Object.entries(states)) {
-      if (n === name) return s.Type;
+      if (n === name) return s;
       for (const b of s.Branches ?? []) {
         const t = search(b.States);
         if (t) return t;
@@ -79,7 +83,12 @@ export function toAwsHistory(events: HistoryEvent[], compiled: CompiledAsl | und
       case T.StepStarted:
         if (!owner) break;
         if (owner.role === 'items') push(e, 'MapIterationStarted', ['mapIterationStartedEventDetails', { name: owner.name, index: data.index }]);
-        else if (owner.role === '' && owner.type === 'Task') {
+        else if (owner.role === '' && owner.activity) {
+          // An activity's attempt starts when a worker takes it (AWS: ActivityScheduled, then ActivityStarted).
+          if (e.attempt === 1) push(e, 'TaskStateEntered', ['stateEnteredEventDetails', { name: owner.name }]);
+          push(e, 'ActivityScheduled', ['activityScheduledEventDetails', { resource: owner.activity }]);
+          push(e, 'ActivityStarted', ['activityStartedEventDetails', { workerName: String(data.worker ?? '') }]);
+        } else if (owner.role === '' && owner.type === 'Task') {
           if (e.attempt === 1) push(e, 'TaskStateEntered', ['stateEnteredEventDetails', { name: owner.name }]);
           push(e, 'TaskScheduled', ['taskScheduledEventDetails', { resourceType: 'lambda', resource: 'invoke', region: 'local', parameters: '{}' }]);
           push(e, 'TaskStarted', ['taskStartedEventDetails', { resourceType: 'lambda', resource: 'invoke' }]);
@@ -91,7 +100,10 @@ export function toAwsHistory(events: HistoryEvent[], compiled: CompiledAsl | und
       case T.StepSucceeded:
         if (!owner) break;
         if (owner.role === 'items') push(e, 'MapIterationSucceeded', ['mapIterationSucceededEventDetails', { name: owner.name, index: data.index }]);
-        else if (owner.role === '' && owner.type === 'Task') {
+        else if (owner.role === '' && owner.activity) {
+          push(e, 'ActivitySucceeded', ['activitySucceededEventDetails', { output: json(data.output), outputDetails: { truncated: false } }]);
+          push(e, 'TaskStateExited', ['stateExitedEventDetails', { name: owner.name, output: json(data.output) }]);
+        } else if (owner.role === '' && owner.type === 'Task') {
           push(e, 'TaskSucceeded', ['taskSucceededEventDetails', { resourceType: 'lambda', resource: 'invoke', output: json(unwrap(data.output)) }]);
           push(e, 'TaskStateExited', ['stateExitedEventDetails', { name: owner.name, output: json(unwrap(data.output)) }]);
         } else if (owner.role === '' && owner.type !== 'Fail') {
@@ -101,7 +113,11 @@ export function toAwsHistory(events: HistoryEvent[], compiled: CompiledAsl | und
       case T.StepFailed:
         if (!owner) break;
         if (owner.role === 'items') push(e, 'MapIterationFailed', ['mapIterationFailedEventDetails', { name: owner.name, index: data.index }]);
-        else if (owner.role === '' && owner.type === 'Task') {
+        else if (owner.role === '' && owner.activity) {
+          const error = aslErrorName(data.error?.code ?? '', data.error?.message);
+          const timedOut = error === 'States.Timeout' || error === 'States.HeartbeatTimeout';
+          push(e, timedOut ? 'ActivityTimedOut' : 'ActivityFailed', [timedOut ? 'activityTimedOutEventDetails' : 'activityFailedEventDetails', { error, cause: data.error?.message ?? '' }]);
+        } else if (owner.role === '' && owner.type === 'Task') {
           push(e, 'TaskFailed', ['taskFailedEventDetails', { resourceType: 'lambda', resource: 'invoke', error: aslErrorName(data.error?.code ?? '', data.error?.message), cause: data.error?.message ?? '' }]);
         }
         break;

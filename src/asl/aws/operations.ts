@@ -11,7 +11,11 @@ import type { StateMachineCatalog } from './catalog.js';
 import { toAwsHistory } from './history.js';
 
 type Input = Record<string, unknown>;
-export type Operation = (input: Input, catalog: StateMachineCatalog) => Promise<unknown>;
+/** What an operation knows of its request: `gone` fires when the client went away (a long poll stops). */
+export interface OperationCall {
+  gone: AbortSignal;
+}
+export type Operation = (input: Input, catalog: StateMachineCatalog, call: OperationCall) => Promise<unknown>;
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const EXECUTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
@@ -44,7 +48,7 @@ function executionIdOf(input: Input): { stateMachine: string; executionId: strin
   return parsed;
 }
 
-async function execution(catalog: StateMachineCatalog, input: Input): Promise<ExecutionSummary> {
+export async function execution(catalog: StateMachineCatalog, input: Input): Promise<ExecutionSummary> {
   const { stateMachine, executionId } = executionIdOf(input);
   try {
     const found = await catalog.engine.getExecution(executionId);
@@ -237,10 +241,3 @@ export const OPERATIONS: Record<string, Operation> = {
     return { events: slice, ...(from + limit < mapped.length ? { nextToken: String(from + limit) } : {}) };
   },
 };
-
-const NOT_YET = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat', 'GetActivityTask', 'RedriveExecution', 'CreateActivity', 'DeleteActivity', 'DescribeActivity', 'ListActivities'];
-for (const op of NOT_YET) {
-  OPERATIONS[op] = async () => {
-    throw new AwsError('UnsupportedOperation', `${op} is not supported yet by Stepwise (task tokens and activities arrive with polling workers)`);
-  };
-}

@@ -16,18 +16,22 @@ import type { AslRegistry } from '../registry/registry.js';
 import { tokenAccepted } from './auth.js';
 import { AwsError, toAwsError } from './aws-error.js';
 import { StateMachineCatalog, type AslEngine } from './catalog.js';
-import { OPERATIONS } from './operations.js';
+import { OPERATIONS as STATE_MACHINE_OPERATIONS } from './operations.js';
+import { TASK_OPERATIONS } from './task-operations.js';
 
 export interface AwsStepFunctionsOptions extends AslWorkflowOptions {
   engine: AslEngine;
   registry: AslRegistry;
   /** When set, a request needs this token as a bearer token or as its SigV4 access key id. */
   token?: string;
+  /** How long GetActivityTask waits for a task before answering with none. @default 60000, as AWS */
+  activityPollMs?: number;
 }
 
 /** What `buildServer({ stepFunctions })` takes: the engine and token come from the server's own options. */
 export type AwsStepFunctionsMount = Omit<AwsStepFunctionsOptions, 'engine' | 'token'>;
 
+const OPERATIONS = { ...STATE_MACHINE_OPERATIONS, ...TASK_OPERATIONS };
 const CONTENT_TYPE = 'application/x-amz-json-1.0';
 const TARGET_PREFIX = 'AWSStepFunctions.';
 /** JSON nested deeper than this is refused before anything stringifies it again. */
@@ -44,8 +48,9 @@ function sendAws(reply: FastifyReply, error: AwsError): FastifyReply {
 }
 
 export async function awsStepFunctions(app: FastifyInstance, opts: AwsStepFunctionsOptions): Promise<void> {
-  const { engine, registry, token, ...workflowOptions } = opts;
+  const { engine, registry, token, activityPollMs, ...workflowOptions } = opts;
   const catalog = new StateMachineCatalog(engine, registry, workflowOptions);
+  if (activityPollMs !== undefined) catalog.activityPollMs = activityPollMs;
   const problems = await catalog.load();
   for (const p of problems) app.log.warn(p, 'a stored state machine revision no longer compiles; it was not registered');
 
@@ -80,13 +85,24 @@ export async function awsStepFunctions(app: FastifyInstance, opts: AwsStepFuncti
     }
     if (input === null || typeof input !== 'object' || Array.isArray(input)) return sendAws(reply, new AwsError('SerializationException', 'the request body must be a JSON object'));
     if (tooDeep(input)) return sendAws(reply, new AwsError('SerializationException', `the request body is nested deeper than ${MAX_DEPTH}`));
+    // A long poll (GetActivityTask) stops when its client goes away: a hang-up sends FIN ('end'),
+    // and node may close the socket only later.
+    const gone = new AbortController();
+    const socket = request.raw.socket;
+    const onClose = () => gone.abort();
+    socket.once('end', onClose);
+    socket.once('close', onClose);
+    if (socket.destroyed || socket.readableEnded) gone.abort();
     try {
-      const output = await operation(input as Record<string, unknown>, catalog);
+      const output = await operation(input as Record<string, unknown>, catalog, { gone: gone.signal });
       return reply.type(CONTENT_TYPE).send(JSON.stringify(output));
     } catch (error) {
       const mapped = toAwsError(error);
       if (mapped.status >= 500) request.log.error({ err: error }, 'AWS protocol operation failed');
       return sendAws(reply, mapped);
+    } finally {
+      socket.off('end', onClose);
+      socket.off('close', onClose);
     }
   });
 }

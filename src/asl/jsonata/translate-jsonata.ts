@@ -9,7 +9,7 @@
 import { TerminalError } from '../../core/errors.js';
 import type { Handler, StepContext } from '../../dsl/definition.js';
 import { AslRuntimeError, aslErrorName, States } from '../asl-errors.js';
-import { invokeResource, parseResource } from '../resources.js';
+import { invokeResource, resolveResource } from '../resources.js';
 import { retryPolicies } from '../rules.js';
 import type { Envelope, Scope, Translator } from '../translate.js';
 import type { AslCatcher, AslState } from '../types.js';
@@ -44,10 +44,7 @@ export function jsonataState(t: Translator, scope: Scope, aslName: string, d: st
   const flow = () => t.flow(scope, state);
   switch (state.Type) {
     case 'Task': {
-      const resource = parseResource(state.Resource!);
-      if (!resource || (resource.name !== undefined && typeof t.opts.handlers[resource.name] !== 'function')) {
-        throw new AslDefinitionError(`state '${aslName}', field 'Resource': no handler is registered for '${state.Resource}'`, aslName, 'Resource');
-      }
+      const resource = resolveResource(aslName, state.Resource!, t.opts.handlers, 'in JSONata mode yet');
       seq.task(d, async (env: Envelope, ctx: StepContext) => {
         const b = bindings(t, env, aslName, ctx);
         const args = state.Arguments !== undefined ? await evaluateTemplate(state.Arguments, b, 'Arguments') : env.v;
