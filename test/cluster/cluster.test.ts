@@ -213,6 +213,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
   }, 40_000);
 
   afterAll(async () => {
+    for (const w of workers) w.resume(); // a paused worker would not hear its SIGTERM
     await Promise.all([...workers, ...extra].map((w) => w.stop(3000).catch(() => undefined)));
     await store?.close().catch(() => undefined);
     await proxy?.close().catch(() => undefined);
@@ -434,6 +435,10 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     });
     extra.push(target);
     await target.ready(20_000);
+    // The others hold still while the work is started, so the target (not a faster, warmer worker)
+    // is the one that takes it: a handshake, not a race this test could lose on a loaded machine.
+    const others = workers.filter((w) => w.alive);
+    for (const w of others) w.pause();
     const planned: Planned[] = Array.from({ length: 80 }, (_, i) => ({ id: `g-${String(i).padStart(2, '0')}`, kind: 'valid', simulate: { stepDelayMs: 150 }, emptyCart: false }));
     const byId = new Map(planned.map((p) => [p.id, p]));
     const t0 = Date.now();
@@ -445,6 +450,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     const heldQuery = `SELECT execution_id, key, lease_until FROM ${S}.work WHERE lease_owner = $1`;
     let inFlight: Array<{ execution_id: string; key: string; lease_until: number }> = [];
     await until('w3 holds leases', async () => (inFlight = await q(heldQuery, [target.workerId])).length >= 5);
+    for (const w of others) w.resume(); // they wait on the target's hour-long leases, not take them
     const termAt = Date.now();
     const exit = await target.stop(10_000);
     const stoppedMs = Date.now() - termAt;

@@ -15,7 +15,7 @@ import { asStorageError, isConnectionError } from '../storage-error.js';
 import { applyQueueWrites, hasQueueWrites, lockScopes } from './queue-ops.js';
 import { childWritesParams, childWritesSql, hasChildWrites } from './child-sql.js';
 import { decodeRound, encodeRound, planRounds, type RoundRow } from './commit-batch.js';
-import { loadPg, typeParsers, type PgModule } from './driver.js';
+import { loadPg, statementName, typeParsers, type PgModule } from './driver.js';
 import { migrate } from './migrations.js';
 import { buildSql, type Sql } from './sql.js';
 import { WorkListener } from './work-listener.js';
@@ -129,7 +129,7 @@ export class PostgresStore implements Store {
     const rounds = planRounds(commits).map((indexes) => encodeRound(commits, indexes, this.notifyWithinMs));
     const outcomes = new Array<CommitOutcome>(commits.length);
     const text = this.sql.commitRound;
-    const name = `${this.schema}.commit`;
+    const name = statementName(`${this.schema}.commit`);
     const children = commits.some(hasChildWrites);
     const queues = commits.some(hasQueueWrites);
     if (rounds.length === 1 && !children && !queues) {
@@ -145,7 +145,7 @@ export class PostgresStore implements Store {
         decodeRound(commits, round, rows, outcomes);
       }
       if (children) {
-        await client.query({ name: `${this.schema}.children`, text: childWritesSql(`"${this.schema}"`), values: childWritesParams(commits, outcomes, this.channel) });
+        await client.query({ name: statementName(`${this.schema}.children`), text: childWritesSql(`"${this.schema}"`), values: childWritesParams(commits, outcomes, this.channel) });
       }
       if (scopesOf) await applyQueueWrites(client, `"${this.schema}"`, commits, outcomes, scopesOf, this.channel);
     });
@@ -203,7 +203,7 @@ export class PostgresStore implements Store {
     const key = kinds.join(',');
     let statement = this.claimText.get(key);
     if (!statement) {
-      statement = { name: `${this.schema}.claim.${key}`, text: this.sql.claim(kinds) };
+      statement = { name: statementName(`${this.schema}.claim.${key}`), text: this.sql.claim(kinds) };
       this.claimText.set(key, statement);
     }
     const params: unknown[] = [r.owner, r.leaseUntil, r.now, r.limit];
@@ -284,7 +284,7 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------------------------------------
 
   private query<R extends Pg.QueryResultRow>(name: string, text: string, values: unknown[]) {
-    return this.run(() => this.pool.query<R>({ name, text, values }));
+    return this.run(() => this.pool.query<R>({ name: statementName(name), text, values }));
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {
