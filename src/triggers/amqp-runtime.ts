@@ -1,7 +1,8 @@
 import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
 import type { ExecutionSummary } from '../core/store.js';
 import type { AmqpTrigger } from './amqp-trigger.js';
-import { pause, redeliveryDelay } from './backoff.js';
+import { pause } from '../core/pause.js';
+import { redeliveryDelay } from './backoff.js';
 import { executionEndedEvent, executionEndedEventId } from './ended-event.js';
 import { takeIn, type Intake } from './intake.js';
 import type { TriggerMessage } from './message.js';

@@ -14,17 +14,3 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
 export function redeliveryDelay(deliveryCount: number): number {
   return Math.min(60_000, 1000 * 2 ** Math.min(Math.max(0, deliveryCount - 1), 6));
 }
-
-/** Sleeps `ms`, or less when `signal` aborts; never rejects. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -4,7 +4,8 @@ import {
   type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg,
 } from '@nats-io/jetstream';
 import type { ExecutionSummary } from '../core/store.js';
-import { pause, reconnectDelay, redeliveryDelay } from './backoff.js';
+import { pause } from '../core/pause.js';
+import { reconnectDelay, redeliveryDelay } from './backoff.js';
 import { executionEndedEvent, executionEndedEventId } from './ended-event.js';
 import { takeIn, type Intake } from './intake.js';
 import type { TriggerMessage } from './message.js';

@@ -1,3 +1,4 @@
+import { pause } from '../core/pause.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { normaliseError, StepErrorCodes, StepwiseError } from '../core/errors.js';
@@ -157,7 +158,7 @@ export class Worker<In = any, Out = unknown> {
       const detail = result.kind === 'unavailable' ? result.reason : `${result.status} ${result.code}: ${result.message}`;
       const log = failures === 1 || result.kind === 'refused' ? this.log.warn : this.log.info;
       log.call(this.log, { queue: this.queue, failures, delayMs }, `worker: cannot poll (${detail}); retrying in ${delayMs} ms`);
-      await sleep(delayMs, this.stopping.signal);
+      await pause(delayMs, this.stopping.signal);
     }
     return undefined;
   }
@@ -259,7 +260,7 @@ export class Worker<In = any, Out = unknown> {
           return;
         case 'unavailable':
           if (this.forced.signal.aborted) return; // handBack makes the last try
-          await sleep(backoffDelay(this.backoff, attempt + 1, Math.random(), this.backoff.intervalMs), this.forced.signal);
+          await pause(backoffDelay(this.backoff, attempt + 1, Math.random(), this.backoff.intervalMs), this.forced.signal);
       }
     }
   }
@@ -287,15 +288,3 @@ function failure(name: string, message: string, terminal?: boolean): Outcome {
   return { verb: 'fail', body: { error: { name, message }, ...(terminal ? { terminal: true } : {}) } };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

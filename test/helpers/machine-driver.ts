@@ -25,17 +25,8 @@ const FAILURES = [
   { code: 'Stepwise.OutputNotJson', message: 'not JSON', terminal: true },
 ];
 
-/** Mulberry32: a small seeded generator, so a failing seed replays exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (the torture run's mulberry32), so a failing seed replays exactly. */
+export { mulberry32 as seededRandom } from '../fixtures/torture.js';
 
 export class WorkDriver {
   /** Outstanding work by `kind:key`, in the order it was asked for. */
