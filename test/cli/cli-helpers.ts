@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { staleOutputs } from '../fixtures/dist-check.js';
+import { assertDistCurrent } from '../fixtures/dist-check.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -10,15 +10,11 @@ export const MAIN = join(ROOT, 'dist/src/cli/main.js');
 export const CHECKOUT_MODULE = 'examples/checkout/workflow.ts';
 
 
-/** Compiles the project (`npm run build`'s tsc) when dist/ is missing or older than a source. */
+/** dist/ is built once, by vitest's global setup (test/setup/build-page-script.ts); this checks it. */
 export async function ensureBuilt(): Promise<void> {
-  if (existsSync(MAIN) && staleOutputs(['src', 'examples']).length === 0) return;
-  const result = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-    cwd: ROOT,
-    timeoutMs: 180_000,
-  });
-  // Type errors elsewhere in the tree still emit JavaScript; the CLI tests need only that.
-  if (!existsSync(MAIN)) throw new Error(`build failed:\n${result.stdout}\n${result.stderr}`);
+  assertDistCurrent();
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\``);
+  return Promise.resolve();
 }
 
 export interface RunResult {

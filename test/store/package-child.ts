@@ -1,37 +1,19 @@
 /**
  * Real processes that use the built package (dist/), for tests about what a process loads and
- * what two processes may do to one SQLite file. The package is rebuilt first when any source file
- * is newer than its build, so a test never runs yesterday's code.
+ * what two processes may do to one SQLite file. The package is built once before any test (vitest's
+ * global setup), never while tests run.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { assertDistCurrent } from '../fixtures/dist-check.js';
 import { ChildLines } from '../fixtures/child-lines.js';
 import { repoRoot } from '../fixtures/paths.js';
 
 export const ROOT = repoRoot();
 
-function newestSourceIsBuilt(dir: string): boolean {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!newestSourceIsBuilt(path)) return false;
-    } else if (entry.name.endsWith('.ts')) {
-      const built = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');
-      try {
-        if (statSync(built).mtimeMs < statSync(path).mtimeMs) return false;
-      } catch {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-/** Builds dist/ unless every file under src/ is already built from its current text. */
+/** dist/ is built once, by vitest's global setup (test/setup/build-page-script.ts); this checks it. */
 export function ensureBuilt(): void {
-  if (newestSourceIsBuilt(join(ROOT, 'src'))) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+  assertDistCurrent();
 }
 
 /**
