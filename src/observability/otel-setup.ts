@@ -43,7 +43,7 @@ export async function startOtelTracing(env: Env = process.env): Promise<OtelTrac
       import('@opentelemetry/sdk-trace'), import('@opentelemetry/exporter-trace-otlp-http'), import('@opentelemetry/resources'),
     ]);
   } catch (err) {
-    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed: npm install ${OTEL_PACKAGES.join(' ')} (${(err as Error).message})`);
+    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed: npm install ${OTEL_PACKAGES.join(' ')} (${(err as Error).message})`, { cause: err });
   }
   const idGenerator = new StepwiseIdGenerator();
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the default name.
@@ -51,10 +51,28 @@ export async function startOtelTracing(env: Env = process.env): Promise<OtelTrac
   const resource = resources.resourceFromAttributes({ 'service.name': 'stepwise' }).merge(detected);
   const provider = new sdk.TracerProvider({
     idGenerator, resource, sampler: samplerFrom(env, sdk),
-    spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new otlp.OTLPTraceExporter() })],
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new otlp.OTLPTraceExporter(), ...batchOptions(env) })],
   });
   trace.setGlobalTracerProvider(provider);
   return { idGenerator, provider, shutdown: () => provider.shutdown() };
+}
+
+/** OTEL_BSP_* (this SDK version leaves them to its caller). */
+function batchOptions(env: Env): { scheduledDelayMillis?: number; maxExportBatchSize?: number; maxQueueSize?: number; exportTimeoutMillis?: number } {
+  const n = (name: string) => {
+    const v = Number(env[name]);
+    return env[name] !== undefined && Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const out: ReturnType<typeof batchOptions> = {};
+  const delay = n('OTEL_BSP_SCHEDULE_DELAY');
+  const batch = n('OTEL_BSP_MAX_EXPORT_BATCH_SIZE');
+  const queue = n('OTEL_BSP_MAX_QUEUE_SIZE');
+  const timeout = n('OTEL_BSP_EXPORT_TIMEOUT');
+  if (delay !== undefined) out.scheduledDelayMillis = delay;
+  if (batch !== undefined) out.maxExportBatchSize = batch;
+  if (queue !== undefined) out.maxQueueSize = queue;
+  if (timeout !== undefined) out.exportTimeoutMillis = timeout;
+  return out;
 }
 
 /** OTEL_TRACES_SAMPLER (and _ARG); parent-based always-on by default, as the SDK's own default. */
