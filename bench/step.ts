@@ -13,6 +13,8 @@ import { Metrics } from '../src/observability/metrics.js';
 import { combineObservers } from '../src/observability/combine.js';
 import { stepLogObserver } from '../src/observability/step-log.js';
 import type { EngineObserver } from '../src/core/observer.js';
+import { Tracing } from '../src/observability/tracing.js';
+import { StepwiseIdGenerator } from '../src/observability/span-ids.js';
 
 export interface StepOptions { syncs: Sync[]; rounds: number; sliceMs: number; rawSliceMs: number; warmupMs: number }
 const DEFAULTS: StepOptions = { syncs: ['full', 'normal'], rounds: 5, sliceMs: 1000, rawSliceMs: 500, warmupMs: 500 };
@@ -43,49 +45,69 @@ export async function run(given: Partial<StepOptions> = {}): Promise<BenchResult
       removeDir(dir);
     }
   }
-  rows.push(await metricsOverhead(opts));
+  rows.push(...(await observerOverhead(opts)));
   return { bench: 'step', rows, details, notes };
 }
 
 /**
  * The cost of observing: one engine (NORMAL sync, where a step is cheapest and any overhead shows
- * most) whose observer is switched between the metrics and ctx.log observers `serve` installs and
- * nothing, in alternating slices. One engine, not two side by side: a second engine and file in
- * the same process measured 10-25% slower whichever of them observed, which hid the difference.
+ * most) whose observer is switched, in rotating slices, between nothing, the metrics and ctx.log
+ * observers `serve` installs, and those plus traces (the Tracing observer on an SDK tracer
+ * provider with a batch processor and an in-memory exporter: everything but the network). One
+ * engine, not several side by side: a second engine and file in the same process measured 10-25%
+ * slower whichever of them observed, which hid the difference.
  */
-async function metricsOverhead(opts: StepOptions): Promise<Row> {
+async function observerOverhead(opts: StepOptions): Promise<Row[]> {
   const dir = benchDir('step-metrics');
+  const { BatchSpanProcessor, InMemorySpanExporter, TracerProvider } = await import('@opentelemetry/sdk-trace');
+  const exporter = new InMemorySpanExporter();
+  const idGenerator = new StepwiseIdGenerator();
+  const provider = new TracerProvider({ idGenerator, spanProcessors: [new BatchSpanProcessor({ exporter })] });
   try {
-    let observing = false;
-    let inner: EngineObserver = {};
+    const modes = ['off', 'metrics', 'traces'] as const;
+    let mode: (typeof modes)[number] = 'off';
+    let metrics: EngineObserver = {};
+    let traced: EngineObserver = {};
+    const on = () => (mode === 'off' ? undefined : mode === 'metrics' ? metrics : traced);
     const toggled: EngineObserver = {
-      commitDone: (info) => { if (observing) inner.commitDone?.(info); },
-      storeError: (code) => { if (observing) inner.storeError?.(code); },
-      committed: (info) => { if (observing) inner.committed?.(info); },
-      stepAttemptStarted: (info) => (observing ? inner.stepAttemptStarted?.(info) : undefined),
+      commitDone: (info) => on()?.commitDone?.(info),
+      storeError: (code) => on()?.storeError?.(code),
+      committed: (info) => on()?.committed?.(info),
+      stepAttemptStarted: (info) => on()?.stepAttemptStarted?.(info),
+      executionTrace: (info) => on()?.executionTrace?.(info),
     };
     const rig = await openRig(dir, 'normal', [noop10], 'observed', (store) => {
-      inner = combineObservers(new Metrics({ store }), stepLogObserver(() => undefined));
+      metrics = combineObservers(new Metrics({ store }), stepLogObserver(() => undefined));
+      traced = combineObservers(metrics, new Tracing({ store, idGenerator, tracerProvider: provider }));
       return { observer: toggled };
     });
-    const offSlices: LoopResult[] = [];
-    const onSlices: LoopResult[] = [];
-    for (let r = 0; r < opts.rounds * 4; r++) {
-      observing = r % 2 === 1;
-      const slice = await closedLoop(rig, noop10, (i) => ({ i }), 1, opts.sliceMs, r < 2 ? opts.warmupMs : 100);
-      (observing ? onSlices : offSlices).push(slice);
+    const slices: Record<(typeof modes)[number], LoopResult[]> = { off: [], metrics: [], traces: [] };
+    for (let r = 0; r < opts.rounds * 6; r++) {
+      mode = modes[r % 3]!;
+      const slice = await closedLoop(rig, noop10, (i) => ({ i }), 1, opts.sliceMs, r < 3 ? opts.warmupMs : 100);
+      slices[mode].push(slice);
+      exporter.reset();
     }
     await rig.close();
-    const offRate = mergeLoops(offSlices).execPerSec * 10;
-    const onRate = mergeLoops(onSlices).execPerSec * 10;
-    const ratio = onRate / offRate;
-    return {
+    const rate = (m: (typeof modes)[number]) => mergeLoops(slices[m]).execPerSec * 10;
+    const offRate = rate('off');
+    const metricsRate = rate('metrics');
+    const tracesRate = rate('traces');
+    const ratio = metricsRate / offRate;
+    const tracesRatio = tracesRate / offRate;
+    return [{
       key: 'step.metrics.stepsPerSec', bench: 'step', label: '10-step no-op, 1 at a time, steps/s with metrics + ctx.log (NORMAL)',
-      value: round(onRate, 0), unit: 'steps/s', baseline: round(offRate, 0), baselineLabel: 'same engine, observer off',
+      value: round(metricsRate, 0), unit: 'steps/s', baseline: round(offRate, 0), baselineLabel: 'same engine, observer off',
       ratio: round(ratio, 3), target: '≥ 0.95× observer off', pass: ratio >= 0.95,
-      note: `overhead ${round((1 - ratio) * 100, 1)}%; ${opts.rounds * 2} alternating slices each`,
-    };
+      note: `overhead ${round((1 - ratio) * 100, 1)}%; ${opts.rounds * 2} rotating slices each`,
+    }, {
+      key: 'step.traces.stepsPerSec', bench: 'step', label: '10-step no-op, 1 at a time, steps/s with metrics + ctx.log + traces (NORMAL)',
+      value: round(tracesRate, 0), unit: 'steps/s', baseline: round(offRate, 0), baselineLabel: 'same engine, observer off',
+      ratio: round(tracesRatio, 3), target: '≥ 0.8× observer off', pass: tracesRatio >= 0.8,
+      note: `overhead ${round((1 - tracesRatio) * 100, 1)}% (traces alone ${round((1 - tracesRate / metricsRate) * 100, 1)}% over metrics); in-memory exporter, batch processor; ${opts.rounds * 2} rotating slices each`,
+    }];
   } finally {
+    await provider.shutdown();
     removeDir(dir);
   }
 }

@@ -21,7 +21,7 @@ export interface ApiEngine {
   startExecution(
     workflowName: string,
     input: unknown,
-    options?: { id?: string },
+    options?: { id?: string; traceparent?: string },
   ): Promise<{ execution: ExecutionSummary; created: boolean }>;
   getExecution(id: string): Promise<ExecutionSummary>;
   listExecutions(query: {

@@ -57,7 +57,11 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
       if (jsonDepthExceeds(input, MAX_INPUT_DEPTH)) {
         throw httpError('INPUT_TOO_DEEP', `body.input is nested deeper than ${MAX_INPUT_DEPTH} levels`);
       }
-      const { execution, created } = await engine.startExecution(name, input, id === undefined ? {} : { id });
+      // A W3C trace context from the caller: the execution's span becomes its child (docs/observability.md).
+      const traceparent = request.headers.traceparent;
+      const { execution, created } = await engine.startExecution(name, input, {
+        ...(id === undefined ? {} : { id }), ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      });
       reply.header('Location', `${app.prefix}/v1/executions/${encodeURIComponent(execution.id)}`);
       return reply.code(created ? 201 : 200).send(presentStarted(execution));
     },

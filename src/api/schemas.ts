@@ -175,6 +175,15 @@ export const routeSchemas = {
     summary: 'Start an execution (idempotent when `id` is given)',
     tags: ['executions'],
     params: nameParams,
+    headers: {
+      type: 'object',
+      properties: {
+        traceparent: {
+          type: 'string',
+          description: 'W3C trace context of the caller: the execution\'s span (and its steps) join that trace. A malformed value is ignored.',
+        },
+      },
+    },
     body: {
       type: 'object',
       required: ['input'],

@@ -6,6 +6,7 @@
  */
 import type { HistoryEvent, NewHistoryEvent } from './events.js';
 import type { WorkKind } from './store.js';
+import type { ExecutionTrace, TraceParent } from './trace-context.js';
 
 /** One step attempt as a handler is about to run it. */
 export interface StepAttemptInfo {
@@ -16,6 +17,8 @@ export interface StepAttemptInfo {
   attempt: number;
   kind: WorkKind;
   worker: string;
+  /** The execution's trace context, when it has one. */
+  trace?: ExecutionTrace;
 }
 
 /** How a step attempt ended, as its handler reported it (before its commit). */
@@ -42,7 +45,13 @@ export interface EngineObserver {
    * One execution's commit landed with these events: execution started or ended, retry
    * scheduled, timer armed, compensation ran, ... are all read from them.
    */
-  committed?(info: { workflow: string; executionId: string; events: readonly (NewHistoryEvent | HistoryEvent)[] }): void;
+  committed?(info: { workflow: string; executionId: string; events: readonly (NewHistoryEvent | HistoryEvent)[]; trace?: ExecutionTrace }): void;
+  /**
+   * An execution is being started: the trace context to keep with it (its execution span's ids,
+   * made up front so that whichever process ends it can export that span), or undefined for none.
+   * `parent` is the start request's `traceparent`.
+   */
+  executionTrace?(info: { workflow: string; executionId: string; startedAt: number; parent?: TraceParent }): ExecutionTrace | undefined;
   /** A handler is about to run (its StepStarted or CompensationStarted is committed). */
   stepAttemptStarted?(info: StepAttemptInfo): StepAttemptScope | undefined;
 }

@@ -32,6 +32,8 @@ export interface StoredExecution extends ExecutionSummary {
   lastSeq: number;
   /** For a child execution: the parent's invoke step (its work key and attempt) that waits for its end. */
   parent?: ParentRef;
+  /** Its trace context as the creating commit wrote it (opaque to the store; src/core/trace-context.ts). */
+  trace?: string;
 }
 
 /** The invoke step of a parent execution that a child's end wakes. */
@@ -110,7 +112,7 @@ export interface NewWork extends WorkRef, OutsideWait {
 export interface ExecutionCommit {
   executionId: string;
   /** Set on the commit that creates the execution; the commit fails with 'exists' if the id is taken. */
-  create?: { workflow: string; version: string; input: unknown; startedAt: number };
+  create?: { workflow: string; version: string; input: unknown; startedAt: number; trace?: string };
   /** The execution's `lastSeq` this commit was computed from; 0 together with `create`. */
   expectedSeq: number;
   /** Appended with seq expectedSeq+1, expectedSeq+2, …; the execution's lastSeq becomes expectedSeq+events.length. */

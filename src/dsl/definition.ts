@@ -27,8 +27,11 @@ export interface StepContext {
   traceparent?: string;
   /** A logger bound to workflow, executionId, step, attempt and worker, when the server set one up (docs/observability.md). */
   log?: StepLogger;
-  /** The W3C trace context of this attempt's span, when tracing is on: pass it on to services you call. */
-  trace?: { traceparent: string };
+  /**
+   * This attempt's span, when tracing is on (docs/observability.md, Traces): pass `traceparent` on
+   * to services you call so that their spans become its children.
+   */
+  trace?: { traceparent: string; traceId: string; spanId: string };
 }
 
 /** The handler's logger: pino's call shape (an object of fields, then a message). */

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { StepwiseError } from '../core/errors.js';
 import { ExecutionStatus } from '../core/status.js';
 import type { ExecutionCommit, Store, StoredExecution } from '../core/store.js';
+import { decodeTrace } from '../core/trace-context.js';
 import type { Workflow } from '../dsl/workflow.js';
 import { isStoreUnavailable } from './commit-writer.js';
 import { restore } from './decide.js';
@@ -90,7 +91,9 @@ function liveFrom(id: string, stored: StoredExecution | undefined, inputs: Input
   const create = inputs.find((i): i is Extract<Input, { kind: 'create' }> => i.kind === 'create');
   if (!stored && create) {
     // A new execution: the draft's create commit fills in the snapshot.
-    return { id, wf: create.wf, snapshot: undefined, lastSeq: 0, status: ExecutionStatus.RUNNING };
+    const fresh: Live = { id, wf: create.wf, snapshot: undefined, lastSeq: 0, status: ExecutionStatus.RUNNING };
+    if (create.trace) fresh.trace = create.trace;
+    return fresh;
   }
   if (!stored) {
     // Work rows that outlived their execution: nothing to run; give back what they hold here.
@@ -117,6 +120,10 @@ function liveFrom(id: string, stored: StoredExecution | undefined, inputs: Input
   if (stored.snapshot === null) live.pending = { input: stored.input };
   else live.snapshot = restore(wf, stored.snapshot);
   if (stored.parent) live.parent = stored.parent;
+  if (stored.trace !== undefined) {
+    const trace = decodeTrace(stored.trace);
+    if (trace) live.trace = trace;
+  }
   return live;
 }
 

@@ -207,7 +207,7 @@ export class CommitLoop {
     const id = draft.base.id;
     const live: Live = draft.commit ? { ...draft.base, snapshot: draft.snapshot, lastSeq, status: draft.commit.status } : draft.base;
     if (draft.commit) this.failing.delete(id);
-    if (draft.commit) this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events });
+    if (draft.commit) this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events, trace: live.trace });
     for (const k of draft.unhold) ledger.unhold(k);
     for (const k of draft.release) ledger.unreserve(k);
     for (const s of draft.settle) settle(s);

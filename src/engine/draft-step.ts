@@ -5,6 +5,7 @@
  * changes: the commit loop applies the draft after its commit, or drops it when the commit fails.
  */
 import { HistoryEventType } from '../core/events.js';
+import { encodeTrace } from '../core/trace-context.js';
 import { ExecutionStatus, isTerminalStatus } from '../core/status.js';
 import type { ExecutionCommit, NewWork, WorkItem } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
@@ -143,7 +144,9 @@ function create(bench: Bench, input: CreateInput, callers: Callers): void {
   const { now } = bench.env;
   callers.creator = input;
   callers.created(input, true);
-  bench.events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: { input: input.input, workflow: wf.name, version: wf.version } });
+  const started: Record<string, unknown> = { input: input.input, workflow: wf.name, version: wf.version };
+  if (input.trace) started.traceparent = input.trace.traceparent;
+  bench.events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: started });
   if (input.scopes && input.scopes.length > 0) {
     // Limited: it waits QUEUED; its start row is parked until the store finds it within its limits.
     bench.concurrencyScopes = input.scopes;
@@ -338,6 +341,7 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   if (callers.creator) {
     const { wf } = base;
     commit.create = { workflow: wf.name, version: wf.version, input: callers.creator.input, startedAt: env.now };
+    if (callers.creator.trace) commit.create.trace = encodeTrace(callers.creator.trace);
   }
   if (bench.concurrencyScopes) commit.enqueue = { scopes: bench.concurrencyScopes, dueAt: env.now };
   if (bench.reopened && outcome.status === ExecutionStatus.RUNNING) commit.reopen = true;

@@ -4,6 +4,7 @@
  */
 import { StepwiseError } from '../core/errors.js';
 import type { ExecutionStatus } from '../core/status.js';
+import type { ExecutionTrace } from '../core/trace-context.js';
 import type { ExecutionCommit, ExecutionSummary, ParentRef, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import type { Snapshot } from './decide.js';
@@ -21,6 +22,8 @@ export interface Live {
   pending?: { input: unknown };
   /** A child execution's parent step, woken by its end. */
   parent?: ParentRef;
+  /** Its trace context, when it has one (docs/observability.md, Traces). */
+  trace?: ExecutionTrace;
 }
 
 /**

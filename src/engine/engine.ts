@@ -4,6 +4,7 @@ import { isValidExecutionId, newExecutionId } from '../core/ids.js';
 import { canonicalJson, toJson } from '../core/json.js';
 import { isTerminalStatus } from '../core/status.js';
 import type { ExecutionSummary } from '../core/store.js';
+import { formatTraceparent, parseTraceparent, type ExecutionTrace } from '../core/trace-context.js';
 import type { AnyWorkflow, WorkflowDescription } from '../dsl/workflow.js';
 import { Claimer } from './claimer.js';
 import { deliverChildOutcomes } from './child-door.js';
@@ -206,7 +207,7 @@ export class Engine {
    * Starts an execution. With an id that exists: the same workflow and an equal input return the
    * existing execution (`created: false`); anything else is EXECUTION_CONFLICT.
    */
-  async startExecution(workflow: string, input: unknown, options: { id?: string } = {}): Promise<{ execution: ExecutionSummary; created: boolean }> {
+  async startExecution(workflow: string, input: unknown, options: { id?: string; traceparent?: string } = {}): Promise<{ execution: ExecutionSummary; created: boolean }> {
     if (this.stopping) throw new StepwiseError('ENGINE_STOPPING', 'the engine is shutting down');
     const wf = this.registry.latestNamed(workflow);
     const id = options.id ?? newExecutionId();
@@ -221,7 +222,8 @@ export class Engine {
     const value = JSON.parse(checked.json);
     await wf.checkInput(value);
     const scopes = wf.concurrencyScopes(value);
-    this.loop.enqueue(id, { kind: 'create', wf, input: value, done, ...(scopes.length > 0 ? { scopes } : {}) });
+    const trace = this.traceOf(wf.name, id, options.traceparent);
+    this.loop.enqueue(id, { kind: 'create', wf, input: value, done, ...(scopes.length > 0 ? { scopes } : {}), ...(trace ? { trace } : {}) });
     const created = await done.promise;
     if (created) return { execution: created, created: true };
     const execution = await this.getExecution(id);
@@ -229,6 +231,16 @@ export class Engine {
       throw new StepwiseError('EXECUTION_CONFLICT', `execution '${id}' exists with another ${execution.workflow !== wf.name ? 'workflow' : 'input'}`, { id });
     }
     return { execution, created: false };
+  }
+
+  /**
+   * A new execution's trace context: its own span's when an observer traces, else the caller's
+   * `traceparent` passed on as it is (a malformed one is ignored, as W3C asks).
+   */
+  private traceOf(workflow: string, executionId: string, traceparent: string | undefined): ExecutionTrace | undefined {
+    const parent = parseTraceparent(traceparent);
+    const made = this.settings.observer?.executionTrace?.({ workflow, executionId, startedAt: this.settings.clock.now(), ...(parent ? { parent } : {}) });
+    return made ?? (parent ? { traceparent: formatTraceparent(parent) } : undefined);
   }
 
   getExecution(id: string): Promise<ExecutionSummary> {

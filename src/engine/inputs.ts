@@ -5,6 +5,7 @@
  */
 import type { StepError } from '../core/errors.js';
 import type { ExecutionSummary, WorkItem } from '../core/store.js';
+import type { ExecutionTrace } from '../core/trace-context.js';
 import type { Workflow } from '../dsl/workflow.js';
 
 export type HandlerOutcome = { ok: true; output: unknown } | { ok: false; error: StepError };
@@ -31,6 +32,8 @@ export interface CreateInput {
   done: Deferred<ExecutionSummary | undefined>;
   /** The concurrency scopes it counts against: non-empty, it is created QUEUED and begins when a slot is free. */
   scopes?: Array<{ scope: string; limit: number }>;
+  /** Its trace context, kept with it when the create lands. */
+  trace?: ExecutionTrace;
 }
 
 /** A cancel from the API. `done` resolves once CancelRequested is committed. */

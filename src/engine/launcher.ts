@@ -42,7 +42,7 @@ export class Launcher {
     ledger.startRunning(key, running);
     const call = handlerCall(live, work);
     const { workflow, executionId, step, attempt } = call.stepContext;
-    const scope = this.deps.observer?.stepAttemptStarted?.({ workflow, executionId, step, attempt, kind: work.kind, worker: this.deps.workerId });
+    const scope = this.deps.observer?.stepAttemptStarted?.({ workflow, executionId, step, attempt, kind: work.kind, worker: this.deps.workerId, trace: live.trace });
     // Added field by field (what the engine set wins): spreading one object over another measured 3 µs.
     if (scope?.context) for (const k in scope.context) if (!(k in call.stepContext)) (call.stepContext as Record<string, unknown>)[k] = scope.context[k];
     const finish = (outcome: HandlerOutcome) => {
@@ -121,6 +121,7 @@ export function handlerCall(live: Live, work: WorkItem): HandlerCall {
     workflow: live.wf.name, executionId: work.executionId, step: stepName, attempt: work.attempt,
     idempotencyKey: `${work.executionId}:${work.key}${work.kind === 'compensation' ? ':compensate' : ''}`,
     ...(index !== undefined ? { index } : {}),
+    ...(live.trace ? { traceparent: live.trace.traceparent } : {}),
   };
   return { handler, input, timeoutMs, stepContext };
 }

@@ -33,7 +33,8 @@ export type HttpFunction<In = unknown, Out = unknown> = ((input: In, ctx: StepCo
 /**
  * What the engine may add to the context for remote handlers; read when present.
  * `deadline`: when the step's timeoutMs runs out, in ms since the epoch.
- * `traceparent`: the W3C trace context of the execution, passed on to the function.
+ * `traceparent`: the W3C trace context of the execution, passed on to the function (`trace`, the
+ * attempt's span, when tracing is on).
  */
 type RemoteContext = StepContext & { deadline?: number; traceparent?: string };
 
@@ -70,7 +71,9 @@ export function http<In = unknown, Out = unknown>(url: string | URL, options: Ht
       accept: 'application/json',
       [SIGNATURE_HEADER]: signatureHeader(body, secret),
     };
-    if (typeof remote.traceparent === 'string' && TRACEPARENT.test(remote.traceparent)) headers.traceparent = remote.traceparent;
+    // The attempt's own span when tracing is on (the function's spans become its children), else the execution's.
+    const traceparent = remote.trace?.traceparent ?? remote.traceparent;
+    if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) headers.traceparent = traceparent;
     // A private controller so that the request can also be dropped when its body runs over the limit.
     const local = new AbortController();
     const forward = () => local.abort(ctx.signal.reason);

@@ -11,10 +11,13 @@ export function combineObservers(...given: (EngineObserver | undefined)[]): Engi
   const storeError = having('storeError');
   const committed = having('committed');
   const started = having('stepAttemptStarted');
+  const tracing = having('executionTrace');
   const combined: EngineObserver = {};
   if (commitDone.length > 0) combined.commitDone = (info) => { for (const o of commitDone) o.commitDone!(info); };
   if (storeError.length > 0) combined.storeError = (code) => { for (const o of storeError) o.storeError!(code); };
   if (committed.length > 0) combined.committed = (info) => { for (const o of committed) o.committed!(info); };
+  // One trace per execution: the first observer that makes one wins.
+  if (tracing.length > 0) combined.executionTrace = (info) => { for (const o of tracing) { const t = o.executionTrace!(info); if (t) return t; } return undefined; };
   if (started.length > 0) {
     if (started.length === 1) {
       combined.stepAttemptStarted = (info) => started[0]!.stepAttemptStarted!(info);

@@ -10,7 +10,7 @@ import type { ExecutionSummary, StoredExecution, WorkItem, WorkKind } from '../c
 export interface ExecutionRow {
   id: string; workflow: string; version: string; status: string; input: string; output: string | null;
   error: string | null; snapshot?: string; last_seq?: number; started_at: number; ended_at: number | null;
-  parent_id?: string | null; parent_key?: string | null; parent_attempt?: number | null;
+  parent_id?: string | null; parent_key?: string | null; parent_attempt?: number | null; trace?: string | null;
 }
 export interface HistoryRow { seq: number; type: string; ts: number; step: string | null; attempt: number | null; data: string | null }
 export interface WorkRow { execution_id: string; kind: string; key: string; attempt: number; due_at: number; lease_owner: string | null; lease_until: number | null;
@@ -34,6 +34,7 @@ export function toStored(row: ExecutionRow): StoredExecution {
   if (row.parent_id != null && row.parent_key != null && row.parent_attempt != null) {
     stored.parent = { id: row.parent_id, key: row.parent_key, attempt: row.parent_attempt };
   }
+  if (row.trace != null) stored.trace = row.trace;
   return stored;
 }
 

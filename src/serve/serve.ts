@@ -30,6 +30,8 @@ import { combineObservers } from '../observability/combine.js';
 import { Metrics } from '../observability/metrics.js';
 import { Alerts } from '../observability/alerts.js';
 import { stepLogObserver, type ChildLogger } from '../observability/step-log.js';
+import { startOtelTracing } from '../observability/otel-setup.js';
+import { Tracing } from '../observability/tracing.js';
 import { checkOptions, type ServeOptions } from './options.js';
 import { ServeError } from './serve-error.js';
 
@@ -185,13 +187,25 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     error: (obj, msg) => sink.log?.error(obj, msg),
   };
   const metrics = new Metrics({ store });
+  // Traces only when the OTEL_* variables ask for them: otherwise no SDK is loaded (docs/observability.md).
+  let otel: Awaited<ReturnType<typeof startOtelTracing>>;
+  try {
+    otel = await startOtelTracing();
+  } catch (err) {
+    await registry?.close().catch(() => undefined);
+    if (ownsStore) await store.close().catch(() => undefined);
+    throw new ServeError('BAD_CONFIG', message(err));
+  }
+  const tracing = otel
+    ? new Tracing({ store, idGenerator: otel.idGenerator, tracerProvider: otel.provider, log: { warn: (o, m) => sink.log?.warn(o, m) } })
+    : undefined;
   const alerts = options.alerts
     ? new Alerts({ ...options.alerts, counter: metrics.alerts, log: { warn: (o, m) => sink.log?.warn(o, m), error: (o, m) => sink.log?.error(o, m) } })
     : undefined;
   const engine = new Engine({
     store,
     ...options.engine,
-    observer: combineObservers(metrics, alerts, stepLogObserver(() => sink.log as unknown as ChildLogger | undefined)),
+    observer: combineObservers(metrics, alerts, stepLogObserver(() => sink.log as unknown as ChildLogger | undefined), tracing),
     logger,
   });
   const scheduleStore = schedulesPossible(store) ? scheduleStoreFor(store) : undefined;
@@ -238,6 +252,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
       await attempt('stopping the engine', () => engine.stop({ graceMs: closeOptions.graceMs ?? 8000 }));
       await attempt('closing the state machine registry', async () => registry?.close());
       alerts?.close();
+      if (tracing) await attempt('exporting the traces', async () => { await tracing.flush(); await otel?.shutdown(); });
       if (ownsStore) await attempt('closing the store', () => store.close());
       if (failures.length > 0) throw failures[0];
     })();

@@ -19,6 +19,8 @@ export interface WireTaskContext {
   heartbeatMs?: number;
   /** The item's position, for a map iteration. */
   index?: number;
+  /** The execution's W3C trace context, when it has one: the worker's own spans can join its trace. */
+  traceparent?: string;
 }
 
 export interface PolledTask {
@@ -151,6 +153,7 @@ function parseTask(value: unknown): PolledTask | undefined {
       deadline: typeof c.deadline === 'string' ? c.deadline : null,
       ...(typeof c.heartbeatMs === 'number' && c.heartbeatMs > 0 ? { heartbeatMs: c.heartbeatMs } : {}),
       ...(typeof c.index === 'number' ? { index: c.index } : {}),
+      ...(typeof c.traceparent === 'string' ? { traceparent: c.traceparent } : {}),
     },
   };
 }

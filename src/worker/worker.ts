@@ -207,6 +207,7 @@ export class Worker<In = any, Out = unknown> {
       idempotencyKey: context.idempotencyKey, signal: running.abort.signal, taskToken: task.taskToken,
       ...(context.deadline !== null && Number.isFinite(Date.parse(context.deadline)) ? { deadline: Date.parse(context.deadline) } : {}),
       ...(context.index !== undefined ? { index: context.index } : {}),
+      ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}),
     };
     const every = this.options.heartbeatMs ?? (context.heartbeatMs ? Math.max(50, Math.floor(context.heartbeatMs / 3)) : undefined);
     let beating = false;

@@ -179,7 +179,8 @@ describe('HTTP API (real engine, in-memory store)', () => {
       expect(doc.components.schemas.checkoutInput).toMatchObject({ type: 'object', required: ['orderId', 'customer', 'items'] });
       const start = doc.paths['/v1/workflows/checkout/executions'].post;
       expect(start.requestBody.content['application/json'].schema.properties.input).toEqual({ $ref: '#/components/schemas/checkoutInput' });
-      expect(start.parameters ?? []).toEqual([]);
+      // No path parameter (the name is in the path); the caller's trace context is the one header it reads.
+      expect(start.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(['header:traceparent']);
       expect(doc.paths['/v1/workflows/{name}/executions'].post).toBeDefined();
       expect(doc.components.schemas.anyInputInput).toBeUndefined();
       expect(json(await h.app.inject({ url: '/v1/workflows/checkout' })).input).toEqual(checkoutInputSchema);

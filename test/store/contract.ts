@@ -167,6 +167,23 @@ export function describeStoreContract(
         expect(await store.readHistory(id, 0, 10)).toEqual([]);
       });
 
+      it('keeps the trace context of a creating commit and returns it with the execution; none when it had none', async () => {
+        const traced = uid();
+        const plain = uid();
+        const trace = JSON.stringify({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', span: { startedAt: T0 } });
+        const withTrace = createCommit(traced);
+        withTrace.create!.trace = trace;
+        expect(await store.commit([withTrace, createCommit(plain)])).toEqual([{ ok: true, lastSeq: 1 }, { ok: true, lastSeq: 1 }]);
+        expect((await store.getExecution(traced))?.trace).toBe(trace);
+        expect(await store.getExecution(plain)).not.toHaveProperty('trace');
+        const both = await store.getExecutions([traced, plain]);
+        expect(both.get(traced)?.trace).toBe(trace);
+        expect(both.get(plain)).not.toHaveProperty('trace');
+        // A later commit leaves it as it was.
+        expect(await commitOne(stepCommit(traced, 1))).toEqual({ ok: true, lastSeq: 2 });
+        expect((await store.getExecution(traced))?.trace).toBe(trace);
+      });
+
       it('returns an empty outcome list for an empty batch', async () => {
         expect(await store.commit([])).toEqual([]);
       });

@@ -67,7 +67,7 @@ export function encodeRound(commits: readonly ExecutionCommit[], indexes: readon
       wake: scheduled.some((w) => w.leaseOwner === undefined && w.dueAt <= now + notifyWithinMs),
     };
     if (c.create) {
-      creates.push({ ...row, wf: c.create.workflow, ver: c.create.version, input: JSON.stringify(c.create.input ?? null), started: c.create.startedAt });
+      creates.push({ ...row, wf: c.create.workflow, ver: c.create.version, input: JSON.stringify(c.create.input ?? null), started: c.create.startedAt, trace: c.create.trace ?? null });
     } else updates.push(row);
     c.events.forEach((e, k) => {
       events.push({

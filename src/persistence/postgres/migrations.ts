@@ -127,6 +127,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE ${s}.executions ADD CONSTRAINT executions_status_check CHECK (status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'))`,
     ],
   },
+  {
+    // An execution's trace context (docs/observability.md, Traces): written by its creating commit
+    // when it has one, read with it, so a restarted process continues the same trace.
+    version: 6,
+    name: 'trace context',
+    statements: (s) => [`ALTER TABLE ${s}.executions ADD COLUMN trace text`],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

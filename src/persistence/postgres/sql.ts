@@ -9,8 +9,8 @@ export type Sql = ReturnType<typeof buildSql>;
 export function buildSql(s: string) {
   return {
     commitRound: commitRound(s),
-    getExecution: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt FROM ${s}.executions WHERE id = $1`,
-    getExecutions: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt FROM ${s}.executions
+    getExecution: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt, trace FROM ${s}.executions WHERE id = $1`,
+    getExecutions: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt, trace FROM ${s}.executions
       WHERE id = ANY($1::text[])`,
     readHistory: `SELECT seq, type, ts, step, attempt, data FROM ${s}.history WHERE execution_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     // Rows are locked in (execution_id, kind, key) order first, the order a batch commit locks
@@ -124,7 +124,7 @@ function commitRound(s: string): string {
     ),
     cc AS (
       SELECT * FROM json_to_recordset($2::json) AS c(i int, id text, seq int, n int, snap text, status text, output text,
-        error text, ended bigint, now bigint, wake boolean, wf text, ver text, input text, started bigint)
+        error text, ended bigint, now bigint, wake boolean, wf text, ver text, input text, started bigint, trace text)
     ),
     ev AS (
       SELECT * FROM json_to_recordset($3::json) AS e(i int, id text, seq int, type text, ts bigint, step text, attempt int, data text)
@@ -183,8 +183,8 @@ function commitRound(s: string): string {
       RETURNING cu.i, x.last_seq, cu.wake
     ),
     ins AS (
-      INSERT INTO ${s}.executions (id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, updated_at)
-      SELECT id, wf, ver, status, input, output, error, snap, seq + n, started, ended, now FROM cc
+      INSERT INTO ${s}.executions (id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, updated_at, trace)
+      SELECT id, wf, ver, status, input, output, error, snap, seq + n, started, ended, now, trace FROM cc
       ORDER BY id
       ON CONFLICT (id) DO NOTHING
       RETURNING id, last_seq

@@ -94,4 +94,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX queue_by_execution ON queue (execution_id);
   `,
+  // 7: an execution's trace context (docs/observability.md, Traces), written by its creating
+  // commit when it has one, so a restarted process continues the same trace.
+  `
+  ALTER TABLE executions ADD COLUMN trace TEXT;
+  `,
 ];

@@ -93,8 +93,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.stmt = {
       insertExecution: db.prepare(
-        `INSERT OR IGNORE INTO executions (id, workflow, version, status, input, snapshot, last_seq, started_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+        `INSERT OR IGNORE INTO executions (id, workflow, version, status, input, snapshot, last_seq, started_at, updated_at, trace)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
       ),
       lastSeq: db.prepare('SELECT last_seq FROM executions WHERE id = ?').pluck(),
       stepUpdate: db.prepare("UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = CASE WHEN status = 'QUEUED' THEN ? ELSE status END WHERE id = ?"),
@@ -164,7 +164,7 @@ export class SqliteStore implements Store {
     if (c.create) {
       const inserted = this.stmt.insertExecution.run(
         c.executionId, c.create.workflow, c.create.version, c.status, JSON.stringify(c.create.input ?? null),
-        JSON.stringify(c.snapshot), c.create.startedAt, now,
+        JSON.stringify(c.snapshot), c.create.startedAt, now, c.create.trace ?? null,
       );
       if (inserted.changes === 0) return { ok: false, reason: 'exists' };
     } else {

@@ -1,0 +1,189 @@
+/**
+ * OpenTelemetry traces for one engine (docs/observability.md, Traces), through
+ * `@opentelemetry/api` only: whichever SDK the process set up exports them.
+ *
+ * One span per execution, one child span per step or compensation attempt. An execution outlives
+ * processes, so its span cannot be held open: its ids are made when it starts and stored with it
+ * (src/core/trace-context.ts); attempts are children of that stored context wherever they run;
+ * the span itself is made when the execution ends, by the process that ends it, with its stored
+ * start time and ids pinned (StepwiseIdGenerator), and its events (retries, timers,
+ * compensations, re-runs after a crash) read from the history then. So the tree is whole across
+ * restarts, and nothing on the step path reads the store.
+ */
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { HistoryEventType, type HistoryEvent } from '../core/events.js';
+import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
+import type { Store } from '../core/store.js';
+import { formatTraceparent, parseTraceparent, type ExecutionTrace, type TraceParent } from '../core/trace-context.js';
+import { outcomeLabel } from './metrics.js';
+import type { StepwiseIdGenerator } from './span-ids.js';
+
+export interface TracingOptions {
+  /** The history of an ended execution is read from it for its span's events. */
+  store: Pick<Store, 'readHistory'>;
+  /** The id generator the tracer provider's SDK was given: execution spans get their stored ids through it. */
+  idGenerator: StepwiseIdGenerator;
+  /** @default the global tracer provider (`trace.getTracerProvider()`) */
+  tracerProvider?: TracerProvider;
+  log?: { warn(obj: object, msg?: string): void };
+}
+
+const TRACER_NAME = 'stepwise-engine';
+const HISTORY_PAGE = 1000;
+/** Parent contexts kept by traceparent; cleared when full (a miss costs one parse). */
+const MAX_PARENTS = 10_000;
+const END_TYPES = new Set<string>([HistoryEventType.ExecutionSucceeded, HistoryEventType.ExecutionFailed, HistoryEventType.ExecutionCancelled]);
+
+export class Tracing implements EngineObserver {
+  private readonly tracer: Tracer;
+  private readonly ids: StepwiseIdGenerator;
+  private readonly store: Pick<Store, 'readHistory'>;
+  private readonly log: TracingOptions['log'];
+  private readonly parents = new Map<string, Context>();
+  private readonly ending = new Set<Promise<void>>();
+  private warnedIds = false;
+
+  constructor(options: TracingOptions) {
+    this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
+    this.ids = options.idGenerator;
+    this.store = options.store;
+    this.log = options.log;
+  }
+
+  executionTrace(info: { workflow: string; executionId: string; startedAt: number; parent?: TraceParent }): ExecutionTrace | undefined {
+    const { parent } = info;
+    const ids = this.ids.newIds();
+    // The sampler decides once, now, with the real parent: this probe is never ended, so never
+    // exported; the span made at the end with the same ids and parent gets the same decision.
+    const probe = this.executionSpan(info.workflow, info.executionId, info.startedAt, parent, ids);
+    const made = probe.spanContext();
+    if (made.spanId !== ids.spanId) {
+      if (!this.warnedIds) this.log?.warn({}, 'tracing: the tracer provider does not use StepwiseIdGenerator; executions get no span of their own');
+      this.warnedIds = true;
+      return parent ? { traceparent: formatTraceparent(parent) } : undefined;
+    }
+    const traceparent = formatTraceparent({ traceId: made.traceId, spanId: made.spanId, flags: made.traceFlags });
+    return { traceparent, span: { startedAt: info.startedAt, ...(parent ? { parentSpanId: parent.spanId } : {}) } };
+  }
+
+  stepAttemptStarted(info: StepAttemptInfo): StepAttemptScope | undefined {
+    const t = info.trace;
+    if (!t) return undefined;
+    const compensation = info.kind === 'compensation';
+    const span = this.tracer.startSpan(`${compensation ? 'compensation' : 'step'} ${info.step}`, {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'stepwise.workflow': info.workflow, 'stepwise.execution_id': info.executionId, 'stepwise.step': info.step,
+        'stepwise.attempt': info.attempt, 'stepwise.kind': info.kind, 'stepwise.worker': info.worker,
+      },
+    }, this.contextOf(t.traceparent));
+    const sc = span.spanContext();
+    const traceparent = `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 1) === 1 ? '01' : '00'}`;
+    return {
+      context: { trace: { traceparent, traceId: sc.traceId, spanId: sc.spanId } },
+      end: ({ ok, errorCode }) => endAttempt(span, ok, errorCode),
+    };
+  }
+
+  committed(info: { workflow: string; executionId: string; events: readonly { type: string; timestamp: number }[]; trace?: ExecutionTrace }): void {
+    const t = info.trace;
+    if (!t?.span) return;
+    for (const e of info.events) {
+      if (!END_TYPES.has(e.type)) continue;
+      const done = this.endExecution(info.workflow, info.executionId, t).catch((err: unknown) => {
+        this.log?.warn({ executionId: info.executionId, err: (err as Error).message }, 'tracing: could not export the execution span');
+      });
+      this.ending.add(done);
+      void done.finally(() => this.ending.delete(done));
+    }
+  }
+
+  /** Resolves once the spans of executions that ended so far are handed to the SDK (flush the SDK after). */
+  async flush(): Promise<void> {
+    while (this.ending.size > 0) await Promise.all([...this.ending]);
+  }
+
+  private contextOf(traceparent: string): Context {
+    let ctx = this.parents.get(traceparent);
+    if (ctx) return ctx;
+    const p = parseTraceparent(traceparent);
+    ctx = p ? trace.setSpanContext(ROOT_CONTEXT, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.flags, isRemote: true }) : ROOT_CONTEXT;
+    if (this.parents.size >= MAX_PARENTS) this.parents.clear();
+    this.parents.set(traceparent, ctx);
+    return ctx;
+  }
+
+  private executionSpan(workflow: string, executionId: string, startedAt: number, parent: TraceParent | undefined, ids: { traceId: string; spanId: string }): Span {
+    const ctx = parent ? this.contextOf(formatTraceparent(parent)) : ROOT_CONTEXT;
+    return this.ids.withIds(parent ? { spanId: ids.spanId } : ids, () => this.tracer.startSpan(`execution ${workflow}`, {
+      kind: SpanKind.INTERNAL, startTime: startedAt,
+      attributes: { 'stepwise.workflow': workflow, 'stepwise.execution_id': executionId },
+    }, ctx));
+  }
+
+  /** Reads the history and exports the execution's span: its stored ids and start, its events, its end. */
+  private async endExecution(workflow: string, executionId: string, t: ExecutionTrace): Promise<void> {
+    const own = parseTraceparent(t.traceparent);
+    if (!own || !t.span) return;
+    const history: HistoryEvent[] = [];
+    for (let after = 0; ;) {
+      const page = await this.store.readHistory(executionId, after, HISTORY_PAGE);
+      history.push(...page);
+      if (page.length < HISTORY_PAGE) break;
+      after = page[page.length - 1]!.seq;
+    }
+    const parent = t.span.parentSpanId ? { traceId: own.traceId, spanId: t.span.parentSpanId, flags: own.flags } : undefined;
+    const span = this.executionSpan(workflow, executionId, t.span.startedAt, parent, { traceId: own.traceId, spanId: own.spanId });
+    let end: HistoryEvent | undefined;
+    for (const e of history) {
+      const event = spanEvent(e);
+      if (event) span.addEvent(event.name, event.attributes, e.timestamp);
+      if (END_TYPES.has(e.type)) end = e;
+    }
+    if (!end) return;
+    const status = end.type === HistoryEventType.ExecutionSucceeded ? 'SUCCEEDED' : end.type === HistoryEventType.ExecutionFailed ? 'FAILED' : 'CANCELLED';
+    span.setAttribute('stepwise.status', status);
+    const code = (end.data?.error as { code?: unknown } | undefined)?.code;
+    if (status === 'FAILED') {
+      if (typeof code === 'string') span.setAttribute('stepwise.error_code', code);
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(typeof code === 'string' ? { message: code } : {}) });
+    }
+    span.end(end.timestamp);
+  }
+}
+
+function endAttempt(span: Span, ok: boolean, errorCode: string | undefined): void {
+  span.setAttribute('stepwise.outcome', outcomeLabel(ok, errorCode));
+  if (!ok) {
+    if (errorCode !== undefined) span.setAttribute('stepwise.error_code', errorCode);
+    span.setStatus({ code: SpanStatusCode.ERROR, ...(errorCode !== undefined ? { message: errorCode } : {}) });
+  }
+  span.end();
+}
+
+/** The span event a history event becomes on the execution's span, if any. */
+function spanEvent(e: HistoryEvent): { name: string; attributes: Attributes } | undefined {
+  const d = e.data ?? {};
+  const at: Attributes = {};
+  if (e.step !== undefined) at['stepwise.step'] = e.step;
+  if (e.attempt !== undefined) at['stepwise.attempt'] = e.attempt;
+  const iso = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
+  switch (e.type) {
+    case HistoryEventType.RetryScheduled:
+      return { name: 'retry', attributes: { ...at, 'stepwise.due_at': iso(d.dueAt), 'stepwise.delay_ms': typeof d.delayMs === 'number' ? d.delayMs : undefined } };
+    case HistoryEventType.TimerStarted: return { name: 'timer started', attributes: { ...at, 'stepwise.due_at': iso(d.dueAt) } };
+    case HistoryEventType.TimerFired: return { name: 'timer fired', attributes: at };
+    case HistoryEventType.CancelRequested: return { name: 'cancel requested', attributes: at };
+    case HistoryEventType.CompensationStarted:
+      return { name: 'compensation started', attributes: { ...at, 'stepwise.compensates': typeof d.for === 'string' ? d.for : undefined } };
+    case HistoryEventType.CompensationSucceeded: return { name: 'compensation succeeded', attributes: at };
+    case HistoryEventType.CompensationFailed:
+      return { name: 'compensation failed', attributes: { ...at, 'stepwise.error_code': (d.error as { code?: string } | undefined)?.code } };
+    case HistoryEventType.ExecutionRedriven: return { name: 'redriven', attributes: { 'stepwise.redrive_count': typeof d.count === 'number' ? d.count : undefined } };
+    case HistoryEventType.StepStarted: {
+      const rerun = d.rerun as { previousWorker?: string; reason?: string } | undefined;
+      return rerun ? { name: 'step rerun', attributes: { ...at, 'stepwise.previous_worker': rerun.previousWorker, 'stepwise.rerun_reason': rerun.reason } } : undefined;
+    }
+    default: return undefined;
+  }
+}
