@@ -21,6 +21,8 @@ export interface Live {
   pending?: { input: unknown };
   /** A child execution's parent step, woken by its end. */
   parent?: ParentRef;
+  /** State transitions so far, for a workflow with a budget (src/engine/execution-budget.ts). */
+  transitions?: number;
 }
 
 /**
@@ -86,6 +88,8 @@ export interface Draft {
   backlog: boolean;
   /** Queues with new work for polls once the commit lands. */
   queued: string[];
+  /** The execution's state transitions once the commit lands, for a workflow with a budget. */
+  transitions?: number;
 }
 
 /** Tells a waiting caller what its input came to. */
