@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
-import { Engine, openStore, TerminalError, workflow } from '../../src/index.js';
+import { Engine, openStore, serve, TerminalError, workflow, type StepwiseServer } from '../../src/index.js';
 import { verifySignature, SIGNATURE_HEADER } from '../../src/handlers/signature.js';
 import { Alerts } from '../../src/observability/alerts.js';
 import { combineObservers } from '../../src/observability/combine.js';
@@ -165,6 +165,28 @@ describe('daily budget across a restart', () => {
     const tomorrow = new Alerts({ budgets, now: () => Date.now() + 86_400_000 });
     expect(await tomorrow.restore(second.engine)).toEqual([]);
     expect(tomorrow.spentToday('looper')).toBe(0);
+  });
+});
+
+describe('daily budget in serve()', () => {
+  it('a restarted server on the same store refuses starts of a workflow that spent its day before the restart', async () => {
+    const store = await openStore(':memory:');
+    cleanup.push(() => store.close());
+    const options = { workflows: [looper, flaky], store, port: 0, logLevel: 'silent', alerts: { budgets: [{ workflow: 'looper', maxTransitionsPerDay: 20 }] } } as const;
+    const start = async (server: StepwiseServer) => {
+      const res = await server.app.inject({ method: 'POST', url: '/v1/workflows/looper/executions', payload: { input: {} } });
+      if (res.statusCode === 201) await server.engine.waitForEnd(JSON.parse(res.body).id, 10_000);
+      return res;
+    };
+    const first = await serve(options);
+    expect((await start(first)).statusCode).toBe(201);
+    expect((await start(first)).statusCode).toBe(201);
+    expectError(await start(first), 429, 'BUDGET_EXCEEDED');
+    await first.close({ graceMs: 0 });
+
+    const second = await serve(options);
+    cleanup.push(() => second.close({ graceMs: 0 }));
+    expectError(await start(second), 429, 'BUDGET_EXCEEDED');
   });
 });
 
