@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
-import { Engine, openStore, serve, TerminalError, workflow, type StepwiseServer } from '../../src/index.js';
+import { Engine, openStore, serve, TerminalError, workflow, type ServeOptions, type StepwiseServer } from '../../src/index.js';
 import { verifySignature, SIGNATURE_HEADER } from '../../src/handlers/signature.js';
 import { Alerts } from '../../src/observability/alerts.js';
 import { combineObservers } from '../../src/observability/combine.js';
@@ -172,7 +172,7 @@ describe('daily budget in serve()', () => {
   it('a restarted server on the same store refuses starts of a workflow that spent its day before the restart', async () => {
     const store = await openStore(':memory:');
     cleanup.push(() => store.close());
-    const options = { workflows: [looper, flaky], store, port: 0, logLevel: 'silent', alerts: { budgets: [{ workflow: 'looper', maxTransitionsPerDay: 20 }] } } as const;
+    const options: ServeOptions = { workflows: [looper, flaky], store, port: 0, logLevel: 'silent', alerts: { budgets: [{ workflow: 'looper', maxTransitionsPerDay: 20 }] } };
     const start = async (server: StepwiseServer) => {
       const res = await server.app.inject({ method: 'POST', url: '/v1/workflows/looper/executions', payload: { input: {} } });
       if (res.statusCode === 201) await server.engine.waitForEnd(JSON.parse(res.body).id, 10_000);
