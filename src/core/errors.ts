@@ -150,6 +150,8 @@ export const StepErrorCodes = {
   ExpressionFailed: 'Stepwise.ExpressionFailed',
   /** Too many states were entered in a row without a task, map item or real wait; no catch route takes it. */
   EndlessLoop: 'Stepwise.EndlessLoop',
+  /** The execution made more state transitions than its workflow's `budget.maxTransitions`; no catch route takes it, its compensations run. */
+  BudgetExceeded: 'Stepwise.BudgetExceeded',
   /** The execution failed without a recorded error (a bug in Stepwise; never expected). */
   Unknown: 'Stepwise.Unknown',
 } as const;

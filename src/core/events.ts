@@ -38,6 +38,12 @@ export const HistoryEventType = {
   ExecutionRedriven: 'ExecutionRedriven',
   /** Cancellation was requested; compensations follow. */
   CancelRequested: 'CancelRequested',
+  /**
+   * The execution went past its workflow's `budget.maxTransitions` (`data.maxTransitions`):
+   * `data.transitions` is its count of state transitions before this event, `data.error` the
+   * Stepwise.BudgetExceeded it fails with. Compensations follow.
+   */
+  BudgetExceeded: 'BudgetExceeded',
   /** A compensation handler was called; `step` names the compensation, `data.for` the step it undoes (`data.rerun` as for StepStarted). */
   CompensationStarted: 'CompensationStarted',
   CompensationSucceeded: 'CompensationSucceeded',

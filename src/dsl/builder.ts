@@ -2,7 +2,7 @@ import { DefinitionError } from '../core/errors.js';
 import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from '../core/retry-policy.js';
 import {
   DSL_DEFAULTS, type CatchRule, type InvokeSpec, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
-  type StateDef, type StepContext,
+  type StateDef, type StepContext, type BudgetOptions,
 } from './definition.js';
 import type { InputSchema, StandardInput, StandardSchemaV1 } from './input-schema.js';
 import { Workflow } from './workflow.js';
@@ -64,6 +64,7 @@ export class Sequence<In, Data> {
       ...(this.options.version ? { version: this.options.version } : {}),
       ...(this.options.input !== undefined ? { input: this.options.input } : {}),
       ...(this.options.concurrency !== undefined ? { concurrency: checkedConcurrency(this.workflowName, this.options.concurrency) } : {}),
+      ...(this.options.budget !== undefined ? { budget: checkedBudget(this.workflowName, this.options.budget) } : {}),
     });
   }
 
@@ -227,6 +228,11 @@ export interface WorkflowOptions<In = any> {
    * in all, or `{ key, limit, total }` both. Starts beyond a limit wait with status QUEUED.
    */
   concurrency?: ConcurrencyOptions<In>;
+  /**
+   * What one execution may spend: `{ maxTransitions }`. Past it the execution fails with
+   * Stepwise.BudgetExceeded (no catch route takes it) and its compensations run.
+   */
+  budget?: BudgetOptions;
 }
 
 export interface ConcurrencyOptions<In = any> {
@@ -242,6 +248,13 @@ function checkedConcurrency(name: string, c: ConcurrencyOptions): ConcurrencyOpt
   if (c.limit === undefined && c.total === undefined) throw new DefinitionError(`workflow '${name}': concurrency needs a limit (or a total)`);
   if (c.key !== undefined && c.limit === undefined) throw new DefinitionError(`workflow '${name}': concurrency.key needs a limit per key`);
   return c;
+}
+
+function checkedBudget(name: string, b: BudgetOptions): BudgetOptions {
+  if (typeof b !== 'object' || b === null || !Number.isSafeInteger(b.maxTransitions) || b.maxTransitions < 1) {
+    throw new DefinitionError(`workflow '${name}': budget.maxTransitions must be an integer >= 1`);
+  }
+  return { maxTransitions: b.maxTransitions };
 }
 
 /** Starts a workflow definition; `In` is the type of the execution's input. End it with `.build()`. */

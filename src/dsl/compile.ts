@@ -49,6 +49,12 @@ export function compileMachine(def: WorkflowDefinition, index: Map<string, State
             target: `#${COMPENSATING_ID}`,
             actions: assign({ cancelled: true, error: { code: StepErrorCodes.Cancelled, message: 'the execution was cancelled' } }),
           },
+          // Like a cancel, it leaves whatever runs (no catch route takes it: a catch would only
+          // spend more) and compensates; unlike one, the execution ends FAILED.
+          BUDGET_EXCEEDED: {
+            target: `#${COMPENSATING_ID}`,
+            actions: assign(({ event }) => ({ error: (event as Extract<typeof event, { type: 'BUDGET_EXCEEDED' }>).error })),
+          },
           EVENT_RECEIVED: { actions: receiveEvent() },
         },
       },

@@ -199,6 +199,18 @@ export interface WorkflowDefinition {
   input?: InputSchema;
   /** How many executions may run at once (see ConcurrencyOptions). */
   concurrency?: ConcurrencyOptions;
+  /** What one execution may spend (see BudgetOptions). */
+  budget?: BudgetOptions;
+}
+
+/**
+ * What one execution may spend. Past `maxTransitions` state transitions (counted as usage counts
+ * them, docs/observability.md) the engine fails it with Stepwise.BudgetExceeded, which no catch
+ * route takes, and its compensations run. Not part of the version: a changed budget applies to
+ * running executions from their next step.
+ */
+export interface BudgetOptions {
+  maxTransitions: number;
 }
 
 /**

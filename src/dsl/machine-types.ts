@@ -81,6 +81,8 @@ export type WorkflowEvent =
   | { type: 'COMPENSATION_SUCCEEDED'; key: string }
   | { type: 'COMPENSATION_FAILED'; key: string; error: StepError }
   | { type: 'CANCEL' }
+  /** The engine found the execution past its budget (a BudgetExceeded history event): it fails, compensating. */
+  | { type: 'BUDGET_EXCEEDED'; error: StepError }
   | { type: 'EVENT_RECEIVED'; id: string; name: string; correlation?: string; payload: unknown }
   | { type: 'REDRIVE' };
 

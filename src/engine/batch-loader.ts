@@ -6,6 +6,7 @@ import { decodeTrace } from '../core/trace-context.js';
 import type { Workflow } from '../dsl/workflow.js';
 import { isStoreUnavailable } from './commit-writer.js';
 import { restore } from './decide.js';
+import { storedTransitions } from './execution-budget.js';
 import type { Live } from './draft.js';
 import { settleUnapplied, type Input } from './inputs.js';
 import type { Ledger } from './ledger.js';
@@ -119,6 +120,8 @@ function liveFrom(id: string, stored: StoredExecution | undefined, inputs: Input
   // A spawned child not begun yet has no snapshot: its `start` row begins it from its input.
   if (stored.snapshot === null) live.pending = { input: stored.input };
   else live.snapshot = restore(wf, stored.snapshot);
+  const transitions = storedTransitions(stored.snapshot);
+  if (transitions !== undefined) live.transitions = transitions;
   if (stored.parent) live.parent = stored.parent;
   if (stored.trace !== undefined) {
     const trace = decodeTrace(stored.trace);

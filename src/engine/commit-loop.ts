@@ -205,7 +205,9 @@ export class CommitLoop {
   private apply(draft: Draft, lastSeq: number, lost: ReadonlySet<string>): void {
     const { ledger } = this.deps;
     const id = draft.base.id;
-    const live: Live = draft.commit ? { ...draft.base, snapshot: draft.snapshot, lastSeq, status: draft.commit.status } : draft.base;
+    const live: Live = draft.commit
+      ? { ...draft.base, snapshot: draft.snapshot, lastSeq, status: draft.commit.status, ...(draft.transitions !== undefined ? { transitions: draft.transitions } : {}) }
+      : draft.base;
     if (draft.commit) this.failing.delete(id);
     if (draft.commit) this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events, trace: live.trace });
     for (const k of draft.unhold) ledger.unhold(k);

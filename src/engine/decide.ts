@@ -147,6 +147,7 @@ export function machineEventOf(event: HistoryEvent): WorkflowEvent | undefined {
     case HistoryEventType.CompensationSucceeded: return { type: 'COMPENSATION_SUCCEEDED', key };
     case HistoryEventType.CompensationFailed: return { type: 'COMPENSATION_FAILED', key, error: event.data?.error as StepError };
     case HistoryEventType.CancelRequested: return { type: 'CANCEL' };
+    case HistoryEventType.BudgetExceeded: return { type: 'BUDGET_EXCEEDED', error: event.data?.error as StepError };
     case HistoryEventType.EventReceived: {
       const d = event.data ?? {};
       const received: WorkflowEvent = { type: 'EVENT_RECEIVED', id: d.id as string, name: d.name as string, payload: d.payload ?? null };

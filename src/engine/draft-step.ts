@@ -19,6 +19,7 @@ import { answer, awaitAnswer, expired, handout } from './draft-outside.js';
 import { redriveBlocker } from '../dsl/compile/redrive.js';
 import { StepwiseError } from '../core/errors.js';
 import { refKey, toRef } from '../core/work-ref.js';
+import { chargeTransitions } from './execution-budget.js';
 
 /** Applies inputs in order on top of the live state (never changing it) and returns the draft. */
 export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
@@ -325,12 +326,15 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     draft.settle = callers.list(undefined);
     return draft;
   }
+  const transitions = chargeTransitions(bench); // may fail the execution: a new snapshot
   const snapshot = bench.snapshot;
+  draft.snapshot = snapshot;
   const outcome: Outcome = bench.endedUnbegun
     ? { status: ExecutionStatus.CANCELLED, error: { code: StepErrorCodes.Cancelled, message: 'the execution was cancelled before it began' } }
     : bench.concurrencyScopes ? { status: ExecutionStatus.QUEUED } : outcomeOf(snapshot!);
   const commit: ExecutionCommit = {
-    executionId: base.id, expectedSeq: base.lastSeq, events: bench.events, snapshot: snapshot ? persist(snapshot) : null, status: outcome.status,
+    executionId: base.id, expectedSeq: base.lastSeq, events: bench.events,
+    snapshot: snapshot ? (transitions === undefined ? persist(snapshot) : { ...persist(snapshot), transitions }) : null, status: outcome.status,
     consume: bench.consume, schedule: [...bench.schedule.values()], drop: [...bench.drop.values()],
   };
   if (bench.spawn.length > 0) commit.spawn = bench.spawn;
@@ -365,6 +369,7 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     });
   }
   draft.commit = commit;
+  if (transitions !== undefined) draft.transitions = transitions;
   for (const [k, planned] of bench.launches) {
     draft.launches.push(planned.work);
     if (!planned.claimed) draft.reserve.push(k);

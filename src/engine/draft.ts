@@ -24,6 +24,8 @@ export interface Live {
   parent?: ParentRef;
   /** Its trace context, when it has one (docs/observability.md, Traces). */
   trace?: ExecutionTrace;
+  /** State transitions so far, for a workflow with a budget (src/engine/execution-budget.ts). */
+  transitions?: number;
 }
 
 /**
@@ -89,6 +91,8 @@ export interface Draft {
   backlog: boolean;
   /** Queues with new work for polls once the commit lands. */
   queued: string[];
+  /** The execution's state transitions once the commit lands, for a workflow with a budget. */
+  transitions?: number;
 }
 
 /** Tells a waiting caller what its input came to. */

@@ -7,13 +7,17 @@
  *     100%, past which new starts are refused with 429 BUDGET_EXCEEDED (or only alerted, by config).
  * An alert goes to the log (warn), to the `stepwise_alerts_total{rule}` metric and to every
  * webhook; a rule raises at most once per window (a budget at most once per level per day).
- * Counts are this process's since it started (in memory): with several processes on one
- * PostgreSQL store, each counts its own share.
+ * A daily budget's spend is read from the store when the process starts (`restore`), then counted
+ * in memory as commits land: with several processes on one PostgreSQL store, each adds its own
+ * share to what the store held when it started. Rule windows and the last time each rule raised
+ * live in memory only.
  */
 import { StepwiseError } from '../core/errors.js';
 import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
 import { AlertWebhooks, type Alert, type AlertWebhook } from './alert-webhooks.js';
-import { countTransitions } from './usage.js';
+import { countTransitions } from '../core/transitions.js';
+import { transitionsSince } from './daily-spend.js';
+import type { UsageReads } from './usage-report.js';
 
 export interface FailureRateRule {
   name: string;
@@ -107,6 +111,29 @@ export class Alerts implements EngineObserver {
     if (spent.transitions >= budget.maxTransitionsPerDay) {
       throw new StepwiseError('BUDGET_EXCEEDED', `workflow '${workflow}' has used its daily budget of ${budget.maxTransitionsPerDay} state transitions; new starts resume at 00:00 UTC`);
     }
+  }
+
+  /**
+   * Reads today's spend of every budgeted workflow from the store (the transitions its executions
+   * committed since 00:00 UTC), so a restart does not reset the day's budget. Call it before the
+   * engine starts: what the engine commits after is counted as it lands. A level (80%, 100%)
+   * already passed is not alerted again. Resolves to the workflows whose count is a lower bound
+   * (more than MAX_SCANNED_EXECUTIONS executions listed).
+   */
+  async restore(reads: UsageReads): Promise<string[]> {
+    const incomplete: string[] = [];
+    for (const workflow of this.budgets.keys()) {
+      const spent = this.today(workflow);
+      const found = await transitionsSince(reads, workflow, spent.day * DAY_MS);
+      spent.transitions += found.transitions;
+      if (!found.complete) incomplete.push(workflow);
+    }
+    return incomplete;
+  }
+
+  /** Today's state transitions of a budgeted workflow, as the budget counts them. */
+  spentToday(workflow: string): number {
+    return this.budgets.has(workflow) ? this.today(workflow).transitions : 0;
   }
 
   /** Resolves once every webhook delivery under way has landed or given up (tests, shutdown). */

@@ -8,6 +8,9 @@
  * a step attempt and its handler time counts, but it is not a new transition.
  */
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
+import { countTransitions } from '../core/transitions.js';
+
+export { countTransitions };
 
 export interface ExecutionUsage {
   stateTransitions: number;
@@ -37,26 +40,6 @@ export const DEFAULT_PRICES: Required<PriceTable> = { currency: 'USD', perThousa
 
 export function emptyUsage(): ExecutionUsage {
   return { stateTransitions: 0, stepAttempts: 0, retries: 0, handlerMs: 0, historyBytes: 0, payloadBytes: 0 };
-}
-
-/**
- * Counts state transitions in events given in history order (see the definition above). A
- * waitForEvent state writes StateEntered and then, for its timeout, TimerStarted of the same
- * step: one state entered, one transition. `state` carries the last StateEntered's step across
- * calls, for a history read in pages.
- */
-export function countTransitions(events: readonly { type: string; step?: string; data?: Record<string, unknown> }[], state: { entered?: string } = {}): number {
-  let n = 0;
-  for (const e of events) {
-    switch (e.type) {
-      case HistoryEventType.StateEntered: n++; state.entered = e.step; break;
-      case HistoryEventType.TimerStarted: if (state.entered !== e.step) n++; state.entered = undefined; break;
-      case HistoryEventType.StepStarted:
-      case HistoryEventType.CompensationStarted: if (e.data?.rerun === undefined) n++; state.entered = undefined; break;
-      default: break;
-    }
-  }
-  return n;
 }
 
 function bytes(value: unknown): number {

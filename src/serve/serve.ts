@@ -263,6 +263,9 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   let metricsUrl: string | undefined;
   try {
     engine.register(...served.workflows);
+    // Today's spend of each daily budget, from the store, before this process commits anything.
+    const partial = await alerts?.restore(engine);
+    if (partial && partial.length > 0) app.log.warn({ workflows: partial }, 'daily budgets: spend counted from the newest executions only (too many to read)');
     await engine.start();
     await app.ready();
     // Ready registered the state machines the registry keeps (every revision); what the modules

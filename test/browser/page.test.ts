@@ -250,6 +250,36 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromi
     await screenshot(page, 'page-failed.png');
   });
 
+  it("shows the execution's usage and cost, the numbers of GET /v1/executions/:id/usage, kept up to date until the end", async () => {
+    const id = 'order-usage-1';
+    // A payment retry and a compensation, so every count is above zero; held while the page first loads.
+    const held = gateOf(checkout).hold(id, 'processPayment');
+    await engine.startExecution('checkout', order(id, { paymentTransientFailures: 1, outOfStock: true }), { id });
+    await held.reached;
+    await openPage();
+    await page.goto(`${base}/executions/${id}`);
+    await page.waitForSelector('#exec-usage [data-usage="stateTransitions"] dd', { timeout: 10_000 });
+    const shown = () => page.$$eval('#exec-usage [data-usage] dd', (dds) =>
+      Object.fromEntries(dds.map((dd) => [dd.parentElement!.getAttribute('data-usage'), { value: Number(dd.getAttribute('data-value')), text: dd.textContent ?? '' }])));
+    const whileRunning = await shown();
+    expect(whileRunning.stateTransitions!.value).toBeGreaterThanOrEqual(1);
+
+    held.open();
+    expect((await engine.waitForEnd(id, 20_000)).status).toBe('FAILED');
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('final'), undefined, { timeout: 15_000 });
+    const res = await app.inject({ method: 'GET', url: `/v1/executions/${id}/usage` });
+    const api = JSON.parse(res.body) as { usage: Record<string, number>; cost: { amount: number; currency: string } };
+    const final = await shown();
+    for (const [key, value] of Object.entries(api.usage)) expect(final[key]?.value, key).toBe(value);
+    expect(final.cost!.value).toBe(api.cost.amount);
+    expect(final.cost!.text).toBe(`${api.cost.amount.toFixed(6)} USD`);
+    expect(api.usage.retries).toBe(1);
+    expect(api.usage.stateTransitions).toBeGreaterThan(whileRunning.stateTransitions!.value);
+    expect(final.stateTransitions!.text).toBe(String(api.usage.stateTransitions));
+    expect(final.handlerMs!.text).toMatch(/\d+(\.\d+)? (ms|s)$/);
+    await screenshot(page, 'page-usage.png');
+  });
+
   it('follows a cancel live: the waiting state is cut short and done steps are compensated', async () => {
     const id = 'order-cancelled';
     await engine.startExecution('checkout', order(id, { shippingDelayMs: 60_000 }), { id });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
-import { Engine, openStore, TerminalError, workflow } from '../../src/index.js';
+import { Engine, openStore, serve, TerminalError, workflow, type ServeOptions, type StepwiseServer } from '../../src/index.js';
 import { verifySignature, SIGNATURE_HEADER } from '../../src/handlers/signature.js';
 import { Alerts } from '../../src/observability/alerts.js';
 import { combineObservers } from '../../src/observability/combine.js';
@@ -110,6 +110,83 @@ describe('daily budget', () => {
     const { run } = await setUp(alerts);
     expect((await run('looper', {})).statusCode).toBe(201);
     expect((await run('looper', {})).statusCode).toBe(201);
+  });
+});
+
+describe('daily budget across a restart', () => {
+  it("reads the day's spend from the store when the next process starts: the budget stays spent, passed levels are not alerted again", async () => {
+    const store = await openStore(':memory:');
+    cleanup.push(() => store.close());
+    const budgets = [{ workflow: 'looper', maxTransitionsPerDay: 20 }];
+    const warnings: unknown[] = [];
+    const log = { warn: (o: object) => warnings.push(o), error: () => {} };
+    /** One process: an engine and its alerts on the shared store; `restore` as serve() does it, before the engine starts. */
+    const processOn = async (alerts: Alerts, restore: boolean) => {
+      const engine = new Engine({ store, observer: alerts }).register(looper, flaky);
+      if (restore) expect(await alerts.restore(engine)).toEqual([]);
+      await engine.start();
+      const app = buildServer({ engine, startGate: alerts });
+      await app.ready();
+      const stop = async () => {
+        alerts.close();
+        await app.close();
+        await engine.stop({ graceMs: 0 });
+      };
+      const start = async () => {
+        const res = await app.inject({ method: 'POST', url: '/v1/workflows/looper/executions', payload: { input: {} } });
+        if (res.statusCode === 201) await engine.waitForEnd(JSON.parse(res.body).id, 10_000);
+        return res;
+      };
+      return { engine, app, stop, start };
+    };
+
+    const first = await processOn(new Alerts({ budgets, log }), true);
+    expect((await first.start()).statusCode).toBe(201);
+    expect((await first.start()).statusCode).toBe(201); // 22 of 20: alerted at 80% and 100%
+    expectError(await first.start(), 429, 'BUDGET_EXCEEDED');
+    expect(warnings).toHaveLength(2);
+    await first.stop();
+
+    // Without reading the store, a new process would begin the day at zero.
+    const forgetful = new Alerts({ budgets });
+    expect(forgetful.spentToday('looper')).toBe(0);
+
+    const alerts = new Alerts({ budgets, log });
+    const second = await processOn(alerts, true);
+    cleanup.push(second.stop);
+    // The spend read back is the transitions the usage endpoint counts for today's executions.
+    const usage = JSON.parse((await second.app.inject({ url: '/v1/usage?workflow=looper' })).body);
+    expect(usage.total.usage.stateTransitions).toBe(22);
+    expect(alerts.spentToday('looper')).toBe(22);
+    expectError(await second.start(), 429, 'BUDGET_EXCEEDED');
+    expect(warnings).toHaveLength(2); // 80% and 100% were passed before the restart: not raised again
+
+    // Transitions committed before the day began do not count against it.
+    const tomorrow = new Alerts({ budgets, now: () => Date.now() + 86_400_000 });
+    expect(await tomorrow.restore(second.engine)).toEqual([]);
+    expect(tomorrow.spentToday('looper')).toBe(0);
+  });
+});
+
+describe('daily budget in serve()', () => {
+  it('a restarted server on the same store refuses starts of a workflow that spent its day before the restart', async () => {
+    const store = await openStore(':memory:');
+    cleanup.push(() => store.close());
+    const options: ServeOptions = { workflows: [looper, flaky], store, port: 0, logLevel: 'silent', alerts: { budgets: [{ workflow: 'looper', maxTransitionsPerDay: 20 }] } };
+    const start = async (server: StepwiseServer) => {
+      const res = await server.app.inject({ method: 'POST', url: '/v1/workflows/looper/executions', payload: { input: {} } });
+      if (res.statusCode === 201) await server.engine.waitForEnd(JSON.parse(res.body).id, 10_000);
+      return res;
+    };
+    const first = await serve(options);
+    expect((await start(first)).statusCode).toBe(201);
+    expect((await start(first)).statusCode).toBe(201);
+    expectError(await start(first), 429, 'BUDGET_EXCEEDED');
+    await first.close({ graceMs: 0 });
+
+    const second = await serve(options);
+    cleanup.push(() => second.close({ graceMs: 0 }));
+    expectError(await start(second), 429, 'BUDGET_EXCEEDED');
   });
 });
 

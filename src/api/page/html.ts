@@ -81,6 +81,7 @@ export function executionPageHtml(assets: { js: string; css: string }): string {
 <p class="sub" id="exec-sub"></p>
 <div class="actions" id="exec-actions"></div>
 <dl class="meta" id="exec-meta"></dl>
+<dl class="meta usage" id="exec-usage" aria-label="Usage"></dl>
 <div class="family hidden" id="exec-family"></div>
 <div class="io" id="exec-io"></div>
 <h2>Workflow graph</h2>

@@ -100,6 +100,7 @@ td.id a { font-family: var(--mono); font-size: 12.5px; word-break: break-all; }
 .meta div { min-width: 0; }
 .meta dt { font-size: 11px; text-transform: uppercase; letter-spacing: 0.4px; color: var(--muted); margin: 0; }
 .meta dd { margin: 2px 0 0; word-break: break-word; }
+.meta.usage { margin-top: 6px; padding-top: 6px; border-top: 1px dashed var(--border); }
 .io { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; margin-top: 14px; }
 .io section { border: 1px solid var(--border); border-radius: 8px; padding: 8px 12px; min-width: 0; }
 .io h3 { margin: 0 0 4px; font-size: 12px; text-transform: uppercase; letter-spacing: 0.4px; color: var(--muted); }

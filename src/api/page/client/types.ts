@@ -31,3 +31,19 @@ export interface WorkflowGraph {
   startAt: string;
   states: StateDescription[];
 }
+
+/**
+ * GET /v1/executions/:id/usage (`ExecutionUsageReport` in src/observability/usage-report.ts, which
+ * imports Node's Buffer and so stays out of the browser's type-check).
+ */
+export interface UsageReport {
+  usage: {
+    stateTransitions: number;
+    stepAttempts: number;
+    retries: number;
+    handlerMs: number;
+    historyBytes: number;
+    payloadBytes: number;
+  };
+  cost: { amount: number; currency: string };
+}

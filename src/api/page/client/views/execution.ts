@@ -17,6 +17,7 @@ import { askForToken, banner, live } from './banner.js';
 import { applyStatuses, buildGraph, renderLegend, type GraphView } from './graph.js';
 import { ExecutionHeader } from './header.js';
 import { TimelineView } from './timeline.js';
+import { UsageView } from './usage.js';
 
 const POLL_MS = 1000;
 const HISTORY_PAGE = 1000;
@@ -45,6 +46,7 @@ export function executionPage(): void {
   );
   const actions = new ActionBar(byId('exec-actions'), EXECUTION_ACTIONS, () => schedule(0));
   const family = new FamilyView(byId('exec-family'), id);
+  const usage = new UsageView(byId('exec-usage'), `${base}/usage`);
 
   byId('exec-id').textContent = id || 'Execution';
   renderLegend(byId('legend'));
@@ -103,6 +105,10 @@ export function executionPage(): void {
       await loadWorkflow(x);
       await feed.poll();
       header.render(x, workflow?.version, feed.events.length);
+      await usage.refresh(feed.events.length, isEnded(x.status)).catch((e: unknown) => {
+        // Extra, like the family links: only a refused token stops the page.
+        if (isUnauthorized(e)) throw e;
+      });
       actions.render(x, { waitingFor: waitingFor() });
       await family.refresh(x).catch((e: unknown) => {
         // The links are extra: only a refused token stops the page.

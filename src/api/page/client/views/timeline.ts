@@ -29,6 +29,7 @@ const EVENT_CLASS: Record<HistoryEventType, string> = {
   EventConsumed: 't-ok',
   ExecutionRedriven: 't-warn',
   CancelRequested: 't-warn',
+  BudgetExceeded: 't-fail',
   CompensationStarted: 't-comp',
   CompensationSucceeded: 't-comp',
   CompensationFailed: 't-fail',
