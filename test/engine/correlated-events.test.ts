@@ -92,9 +92,11 @@ describe('correlated events (publishEvent)', () => {
     await h.settle();
     const published = await h.engine.publishEvent({ name: 'payment', key: 'late', payload: 1 });
     expect(published.retainedUntil).toBe(h.clock.now() + HOUR / 2);
-    await h.advanceToNextTimer(); // the hour's wait ends; the event expired half-way
+    await h.settle();
+    await h.clock.advance(HOUR); // the hour's wait ends; the event expired half-way
     await h.settle();
     expect((await h.engine.getExecution(id)).status).toBe('RUNNING');
+    expect((await h.history(id)).some((e) => e.type === T.StateEntered && e.step === 'awaitPayment')).toBe(true);
     expect((await h.history(id)).some((e) => e.type === T.EventReceived)).toBe(false);
     // Purged once expired: its id is free again.
     expect(await h.store.purgeCorrelatedEvents(h.clock.now(), 100)).toBe(1);
@@ -138,6 +140,26 @@ describe('correlated events (publishEvent)', () => {
     await h.engine.publishEvent({ name: 'payment', key: 'K', payload: 'both' });
     expect((await h.runToEnd(one)).output).toEqual({ orderId: 'K', payment: 'both' });
     expect((await h.runToEnd(two)).output).toEqual({ orderId: 'K', payment: 'both' });
+  });
+
+  it('an execution that left the wait (timed out, or cancelled) is no longer routed to', async () => {
+    const bounded = workflow<{ orderId: string }>('bounded')
+      .waitForEvent('awaitPayment', { event: 'payment', key: (d: { orderId: string }) => d.orderId, timeoutMs: HOUR, catch: [{ errors: ['Stepwise.Timeout'], next: 'later' }] })
+      .waitForEvent('later', { event: 'other', key: (d: { orderId: string }) => d.orderId })
+      .build();
+    h = await virtualEngine([bounded, order]);
+    const timedOut = await h.start('bounded', { orderId: 'L' });
+    const cancelled = await h.start('order', { orderId: 'C' });
+    await h.settle();
+    expect((await h.engine.publishEvent({ name: 'payment', key: 'C', id: 'probe-c' })).deliveredTo).toEqual([cancelled]);
+    await h.engine.cancel(cancelled);
+    await h.settle();
+    await h.clock.advance(HOUR);
+    await h.settle();
+    expect((await h.history(timedOut)).some((e) => e.type === T.StateEntered && e.step === 'later')).toBe(true);
+    expect((await h.engine.publishEvent({ name: 'payment', key: 'L' })).deliveredTo).toEqual([]);
+    expect((await h.engine.publishEvent({ name: 'payment', key: 'C' })).deliveredTo).toEqual([]);
+    expect((await h.engine.publishEvent({ name: 'other', key: 'L' })).deliveredTo).toEqual([timedOut]);
   });
 
   it('refuses a missing or oversized key, a bad name and an oversized payload', async () => {
