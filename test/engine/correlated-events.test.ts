@@ -144,7 +144,7 @@ describe('correlated events (publishEvent)', () => {
 
   it('an execution that left the wait (timed out, or cancelled) is no longer routed to', async () => {
     const bounded = workflow<{ orderId: string }>('bounded')
-      .waitForEvent('awaitPayment', { event: 'payment', key: (d: { orderId: string }) => d.orderId, timeoutMs: HOUR, catch: [{ errors: ['Stepwise.Timeout'], next: 'later' }] })
+      .waitForEvent('awaitPayment', { event: 'payment', key: (d: { orderId: string }) => d.orderId, resultPath: 'payment', timeoutMs: HOUR, catch: [{ errors: ['Stepwise.Timeout'], next: 'later' }] })
       .waitForEvent('later', { event: 'other', key: (d: { orderId: string }) => d.orderId })
       .build();
     h = await virtualEngine([bounded, order]);
