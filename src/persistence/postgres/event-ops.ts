@@ -9,6 +9,7 @@
  * commits a shared one (many executions may enter waits on one key at once), a publish an
  * exclusive one. Whichever locks second reads after the first committed.
  */
+import { createHash } from 'node:crypto';
 import type Pg from 'pg';
 import type { CommitOutcome, CorrelatedEvent, EventWait, ExecutionCommit, PublishOutcome } from '../../core/store.js';
 
@@ -21,14 +22,17 @@ export function hasEventWaits(c: ExecutionCommit): boolean {
   return c.eventWaits !== undefined;
 }
 
-const lockText = (w: EventWait) => `${w.name}\u0001${w.key}`;
+/** The lock's second key for (name, key): computed here, so a publish can send it as a literal with its BEGIN. */
+function lockKey(w: EventWait): number {
+  return createHash('sha256').update(`${w.name}\u0000${w.key}`).digest().readInt32BE(0);
+}
 
 /** Takes the shared lock of every key the batch's commits wait on, in sorted order. */
 export async function lockEventKeys(client: Pg.PoolClient, commits: readonly ExecutionCommit[]): Promise<void> {
-  const keys = new Set<string>();
-  for (const c of commits) for (const w of c.eventWaits?.waits ?? []) keys.add(lockText(w));
+  const keys = new Set<number>();
+  for (const c of commits) for (const w of c.eventWaits?.waits ?? []) keys.add(lockKey(w));
   if (keys.size === 0) return;
-  await client.query('SELECT pg_advisory_xact_lock_shared($1, hashtext(k)) FROM unnest($2::text[]) AS k ORDER BY k', [LOCK_CLASS, [...keys].sort()]);
+  await client.query('SELECT pg_advisory_xact_lock_shared($1, k) FROM unnest($2::int[]) AS k ORDER BY k', [LOCK_CLASS, [...keys].sort((a, b) => a - b)]);
 }
 
 /** An event whose delivery to some execution is still an 'event' row: its payload is needed. */
@@ -81,48 +85,60 @@ function toEvent(row: EventRow): CorrelatedEvent {
   };
 }
 
-/** Purges up to `limit` expired events no 'event' row needs; returns how many. */
-export async function purgeExpired(client: Pg.PoolClient | Pg.Pool, s: string, now: number, limit: number): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(`
+/** Deletes up to `limit` expired events no 'event' row needs; `now` and `limit` are SQL text (parameters or literals). */
+function purgeSql(s: string, now: string, limit: string): string {
+  return `
     WITH doomed AS (
-      SELECT id FROM ${s}.correlated_events e WHERE expires_at <= $1 AND NOT ${stillNeeded(s, 'e')} ORDER BY expires_at LIMIT $2
+      SELECT id FROM ${s}.correlated_events e WHERE expires_at <= ${now} AND NOT ${stillNeeded(s, 'e')} ORDER BY expires_at LIMIT ${limit}
     ),
     gone AS (DELETE FROM ${s}.correlated_events e USING doomed WHERE e.id = doomed.id RETURNING e.id),
     dd AS (DELETE FROM ${s}.event_deliveries d USING gone WHERE d.event_id = gone.id)
-    SELECT count(*) AS n FROM gone`, [now, limit]);
+    SELECT count(*) AS n FROM gone`;
+}
+
+/** Purges up to `limit` expired events no 'event' row needs; returns how many. */
+export async function purgeExpired(pool: Pg.Pool, s: string, now: number, limit: number): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(purgeSql(s, '$1::bigint', '$2::int'), [now, limit]);
   return Number(rows[0]?.n ?? 0);
 }
 
-/** The publish, in the caller's transaction: lock the key, purge, keep the event, deliver it. */
+/**
+ * What opens a publish's transaction, in one round trip (simple protocol, literals only: two
+ * integers and the quoted schema): BEGIN, the key's exclusive lock, then the purge, whose
+ * statement (like every later one) reads after the lock is held.
+ */
+export function publishBegin(s: string, event: EventWait, now: number): string {
+  return `BEGIN; SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${lockKey(event)}); ${purgeSql(s, `${Math.trunc(now)}::bigint`, String(PURGE_PER_PUBLISH))}`;
+}
+
+/** The publish, in the transaction `publishBegin` opened: keep the event and deliver it, in one statement. */
 export async function publishIn(client: Pg.PoolClient, s: string, event: CorrelatedEvent, now: number, channel: string): Promise<PublishOutcome> {
-  await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, lockText(event)]);
-  await purgeExpired(client, s, now, PURGE_PER_PUBLISH);
-  const inserted = await client.query(
-    `INSERT INTO ${s}.correlated_events (id, name, key, payload, received_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING 1`,
-    [event.id, event.name, event.key, JSON.stringify(event.payload ?? null), event.receivedAt, event.expiresAt],
-  );
-  if (inserted.rowCount === 0) {
-    const { rows } = await client.query<EventRow>(`SELECT * FROM ${s}.correlated_events WHERE id = $1`, [event.id]);
-    const { rows: to } = await client.query<{ execution_id: string }>(
-      `SELECT execution_id FROM ${s}.event_deliveries WHERE event_id = $1 ORDER BY execution_id`, [event.id],
-    );
-    return { created: false, event: toEvent(rows[0]!), deliveredTo: to.map((r) => r.execution_id) };
-  }
-  const { rows } = await client.query<{ execution_id: string }>(`
+  const { rows: [row] } = await client.query<{ created: string; delivered: string[] }>(`
     WITH
+    ins AS (
+      INSERT INTO ${s}.correlated_events (id, name, key, payload, received_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (id) DO NOTHING RETURNING id
+    ),
     dl AS (
       INSERT INTO ${s}.event_deliveries (event_id, execution_id)
-      SELECT $1, execution_id FROM ${s}.event_waits WHERE name = $2 AND key = $3 ORDER BY execution_id
+      SELECT ins.id, w.execution_id FROM ins, ${s}.event_waits w WHERE w.name = $2 AND w.key = $3 ORDER BY 2
       ON CONFLICT DO NOTHING
       RETURNING execution_id
     ),
     rows AS (
-      INSERT INTO ${s}.work (execution_id, kind, key, attempt, due_at) SELECT execution_id, 'event', $1, 1, $4 FROM dl
+      INSERT INTO ${s}.work (execution_id, kind, key, attempt, due_at) SELECT execution_id, 'event', $1, 1, $7 FROM dl
       ON CONFLICT DO NOTHING
     ),
-    note AS (SELECT pg_notify($5::text, '') WHERE EXISTS (SELECT 1 FROM dl))
-    SELECT execution_id FROM dl, (SELECT count(*) FROM note) n ORDER BY execution_id`, [event.id, event.name, event.key, now, channel]);
-  return { created: true, event, deliveredTo: rows.map((r) => r.execution_id) };
+    note AS (SELECT pg_notify($8::text, '') WHERE EXISTS (SELECT 1 FROM dl))
+    SELECT (SELECT count(*) FROM ins) AS created, (SELECT coalesce(json_agg(execution_id ORDER BY execution_id), '[]'::json) FROM dl) AS delivered,
+      (SELECT count(*) FROM note) AS notified`,
+  [event.id, event.name, event.key, JSON.stringify(event.payload ?? null), event.receivedAt, event.expiresAt, now, channel]);
+  if (Number(row!.created) > 0) return { created: true, event, deliveredTo: row!.delivered };
+  const { rows } = await client.query<EventRow>(`SELECT * FROM ${s}.correlated_events WHERE id = $1`, [event.id]);
+  const { rows: to } = await client.query<{ execution_id: string }>(
+    `SELECT execution_id FROM ${s}.event_deliveries WHERE event_id = $1 ORDER BY execution_id`, [event.id],
+  );
+  return { created: false, event: toEvent(rows[0]!), deliveredTo: to.map((r) => r.execution_id) };
 }
 
 export async function readEvents(pool: Pg.Pool, s: string, ids: readonly string[]): Promise<Map<string, CorrelatedEvent>> {

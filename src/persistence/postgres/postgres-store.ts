@@ -15,7 +15,7 @@ import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRo
 import { asStorageError, isConnectionError } from '../storage-error.js';
 import { applyQueueWrites, hasQueueWrites, lockScopes } from './queue-ops.js';
 import { childWritesParams, childWritesSql, hasChildWrites } from './child-sql.js';
-import { applyEventWaits, hasEventWaits, lockEventKeys, publishIn, purgeExpired, readEvents } from './event-ops.js';
+import { applyEventWaits, hasEventWaits, lockEventKeys, publishBegin, publishIn, purgeExpired, readEvents } from './event-ops.js';
 import { decodeRound, encodeRound, planRounds, type RoundRow } from './commit-batch.js';
 import { loadPg, statementName, typeParsers, type PgModule } from './driver.js';
 import { migrate } from './migrations.js';
@@ -261,7 +261,7 @@ export class PostgresStore implements Store {
     let outcome: PublishOutcome | undefined;
     await this.transaction(async (client) => {
       outcome = await publishIn(client, `"${this.schema}"`, event, now, this.channel);
-    }, this.pool);
+    }, this.pool, publishBegin(`"${this.schema}"`, event, now));
     return outcome!;
   }
 
@@ -320,7 +320,7 @@ export class PostgresStore implements Store {
   }
 
   /** Runs `work` in one transaction (on the commit connection unless told); rolls back on any error. */
-  private async transaction(work: (client: Pg.PoolClient) => Promise<void>, pool: Pg.Pool = this.commits): Promise<void> {
+  private async transaction(work: (client: Pg.PoolClient) => Promise<void>, pool: Pg.Pool = this.commits, begin = 'BEGIN'): Promise<void> {
     const client = await this.run(() => pool.connect());
     // pg-pool listens for errors only on idle clients: a connection that dies while checked out
     // would otherwise emit an unhandled 'error'. The failed query rejects on its own.
@@ -330,7 +330,7 @@ export class PostgresStore implements Store {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       await work(client);
       await client.query('COMMIT');
     } catch (error) {
