@@ -35,4 +35,7 @@ export interface ApiEngine {
   cancel(id: string): Promise<ExecutionSummary>;
   sendEvent(executionId: string, name: string, payload: unknown, options?: { id?: string }): Promise<{ id: string; created: boolean }>;
   redrive(id: string): Promise<{ execution: ExecutionSummary; count: number }>;
+  publishEvent(event: { name: string; key: string; payload?: unknown; id?: string }): Promise<{
+    id: string; created: boolean; deliveredTo: string[]; retainedUntil: number;
+  }>;
 }

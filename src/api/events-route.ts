@@ -1,6 +1,7 @@
 /**
  * The doors an operator or another system uses to move a waiting or failed execution on:
- * POST /v1/executions/:id/events/:name (deliver an event) and POST /v1/executions/:id/redrive.
+ * POST /v1/executions/:id/events/:name (deliver an event), POST /v1/events (publish a correlated
+ * event to every execution waiting on its name and key) and POST /v1/executions/:id/redrive.
  * The engine checks everything that needs the execution (ended, not failed, compensated); the
  * schemas here refuse malformed requests before it is asked.
  */
@@ -39,7 +40,43 @@ const eventAccepted = {
   },
 } as const;
 
+const published = {
+  type: 'object',
+  required: ['id', 'deliveredTo', 'retainedUntil'],
+  properties: {
+    id: { type: 'string', description: "The event's id (the one given, or a new one)." },
+    deliveredTo: {
+      type: 'array', items: { type: 'string' },
+      description: 'Executions it was delivered to: waiting now (201), or every one so far for a replay (200).',
+    },
+    retainedUntil: { type: 'string', format: 'date-time', description: 'Kept until then for executions that reach a wait on its name and key later.' },
+  },
+} as const;
+
 export const eventRouteSchemas = {
+  publishEvent: {
+    summary: 'Publish a correlated event to every execution waiting on its name and key (idempotent when `id` is given)',
+    description: 'Delivered to each execution waiting in a waitForEvent state for `name` whose `key` function returned `key`, '
+      + 'and kept for the retention time (`correlatedEventRetentionMs`, 24 h by default) for executions that reach such a wait '
+      + 'later: each gets it once. The same `id` again while the event is kept answers 200 and changes nothing.',
+    tags: ['executions'],
+    body: {
+      type: 'object',
+      required: ['name', 'key'],
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string', pattern: EVENT_NAME_PATTERN, description: "The event's name (what a waitForEvent state's `event` names)." },
+        key: { type: 'string', minLength: 1, maxLength: 256, description: 'The correlation key (what a waitForEvent state\'s `key` function returns).' },
+        payload: { description: "The event's payload: any JSON value, nested at most 64 deep; null when absent." },
+        id: { type: 'string', pattern: EXECUTION_ID_PATTERN, description: 'Optional event id; the same id again answers 200 and changes nothing.' },
+      },
+    },
+    response: {
+      200: { ...published, description: 'An event with this id is kept already; nothing changed.' },
+      201: { ...published, description: 'The event was kept and delivered.' },
+      ...errorResponses,
+    },
+  },
   sendEvent: {
     summary: 'Deliver an event to an execution (idempotent when `id` is given)',
     description: 'Kept in the execution\'s mailbox, in order, until a waitForEvent state for `name` takes it. '
@@ -90,8 +127,15 @@ function knownExecutionId(id: string): string {
   return id;
 }
 
-export async function registerEventRoutes(app: FastifyInstance, opts: { engine: Pick<ApiEngine, 'sendEvent' | 'redrive'> }): Promise<void> {
+export async function registerEventRoutes(app: FastifyInstance, opts: { engine: Pick<ApiEngine, 'sendEvent' | 'redrive' | 'publishEvent'> }): Promise<void> {
   const { engine } = opts;
+
+  app.post<{ Body: { name: string; key: string; payload?: unknown; id?: string } }>('/v1/events', { schema: eventRouteSchemas.publishEvent }, async (request, reply) => {
+    const { name, key, payload = null, id } = request.body;
+    if (jsonDepthExceeds(payload, MAX_INPUT_DEPTH)) throw httpError('INPUT_TOO_DEEP', `body.payload is nested deeper than ${MAX_INPUT_DEPTH} levels`);
+    const sent = await engine.publishEvent({ name, key, payload, ...(id === undefined ? {} : { id }) });
+    return reply.code(sent.created ? 201 : 200).send({ id: sent.id, deliveredTo: sent.deliveredTo, retainedUntil: new Date(sent.retainedUntil).toISOString() });
+  });
 
   app.post<{ Params: { id: string; name: string }; Body: { payload?: unknown; id?: string } | undefined }>(
     '/v1/executions/:id/events/:name',

@@ -1,6 +1,7 @@
 /**
- * `stepwise send <id> <event> [--payload <json|@file>] [--event-id ID]` and `stepwise redrive <id>`:
- * thin clients of POST /v1/executions/:id/events/:name and POST /v1/executions/:id/redrive. Same
+ * `stepwise send <id> <event> [--payload <json|@file>] [--event-id ID]`, `stepwise publish <event>
+ * --key KEY [--payload …] [--event-id ID]` and `stepwise redrive <id>`: thin clients of
+ * POST /v1/executions/:id/events/:name, POST /v1/events and POST /v1/executions/:id/redrive. Same
  * conventions as every client command: --url (or STEPWISE_URL), STEPWISE_TOKEN, exit 3 for not
  * found and 4 for a conflict (an ended execution, one that is not FAILED or was compensated).
  */
@@ -17,6 +18,15 @@ before the state is reached is kept, in order, until it is. The same --event-id 
 nothing. Prints { id, name, executionId, created } as JSON. --payload @- reads stdin.
 Options: --url URL (default ${DEFAULT_URL}, or env STEPWISE_URL); the token is read from STEPWISE_TOKEN.
 Exit codes: 0 ok, 2 usage, 3 not found, 4 the execution has already ended.`;
+
+export const PUBLISH_USAGE = `Usage: stepwise publish <event> --key KEY [--payload <json|@file>] [--event-id ID]
+
+Publishes a correlated event: delivered to every execution waiting in a waitForEvent state for
+<event> whose key is KEY, and kept (24 h by default, the server's --event-retention-ms) for
+executions that reach such a wait later; each gets it once. The same --event-id again changes
+nothing. Prints { id, deliveredTo, retainedUntil } as JSON. --payload @- reads stdin.
+Options: --url URL (default ${DEFAULT_URL}, or env STEPWISE_URL); the token is read from STEPWISE_TOKEN.
+Exit codes: 0 ok, 2 usage.`;
 
 export const REDRIVE_USAGE = `Usage: stepwise redrive <id>
 
@@ -36,6 +46,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   payload: { type: 'string' },
   'event-id': { type: 'string' },
+  key: { type: 'string' },
 } as const;
 
 function parsed(args: string[]) {
@@ -82,6 +93,23 @@ export async function cmdSend(args: string[], io: CommandIo): Promise<number> {
   if (values['event-id'] !== undefined) body.id = values['event-id'];
   const { body: answer } = await clientFor(values.url, io.env)
     .request('POST', `/v1/executions/${encodeURIComponent(id)}/events/${encodeURIComponent(event)}`, body);
+  io.out(JSON.stringify(answer, null, 2));
+  return ExitCode.OK;
+}
+
+export async function cmdPublish(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parsed(args);
+  if (values.help) {
+    io.out(PUBLISH_USAGE);
+    return ExitCode.OK;
+  }
+  const [event, ...extra] = positionals;
+  if (event === undefined) throw usageError('missing <event>');
+  if (extra.length > 0) throw usageError(`unexpected argument '${extra[0]}'`);
+  if (values.key === undefined) throw usageError('missing --key');
+  const body: Record<string, unknown> = { name: event, key: values.key, payload: values.payload === undefined ? null : readPayload(values.payload) };
+  if (values['event-id'] !== undefined) body.id = values['event-id'];
+  const { body: answer } = await clientFor(values.url, io.env).request('POST', '/v1/events', body);
   io.out(JSON.stringify(answer, null, 2));
   return ExitCode.OK;
 }

@@ -23,6 +23,7 @@ Commands:
        [--limit N] [--cursor C] [--json]
   cancel <id>                             cancel a running execution
   send <id> <event> [--payload <json>]    deliver an event to an execution (stepwise send --help)
+  publish <event> --key KEY [--payload]   deliver an event to every execution waiting on its key
   redrive <id>                            resume a FAILED execution from the state that failed
   graph <workflow>                        print the workflow as a Mermaid diagram
   workflows [--json]                      list registered workflows

@@ -281,6 +281,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   schedules: (args, io) => import('./schedules-command.js').then((m) => m.cmdSchedules(args, io)),
   usage: (args, io) => import('./usage-command.js').then((m) => m.cmdUsage(args, io, helpFor('usage'))),
   send: (args, io) => import('./event-commands.js').then((m) => m.cmdSend(args, io)),
+  publish: (args, io) => import('./event-commands.js').then((m) => m.cmdPublish(args, io)),
   redrive: (args, io) => import('./event-commands.js').then((m) => m.cmdRedrive(args, io)),
 };
 

@@ -61,7 +61,7 @@ export interface SpawnedExecution {
 }
 
 /** Kinds of durable work. */
-export type WorkKind = 'task' | 'timer' | 'compensation' | 'queued' | 'outside' | ChildWorkKind;
+export type WorkKind = 'task' | 'timer' | 'compensation' | 'queued' | 'outside' | ChildWorkKind | 'event';
 
 /**
  * What a row waiting on the outside world carries (docs/handlers.md): a 'queued' row, a worker
@@ -83,6 +83,11 @@ export interface OutsideWait {
  * parent that a child cancel (the parent left the invoke step).
  */
 export type ChildWorkKind = 'child' | 'start' | 'stop';
+/*
+ * An 'event' row is a correlated event (POST /v1/events) delivered to the execution and not yet in
+ * its mailbox: its key is the event's id, its payload is read from the retained event when the
+ * row is claimed (see CorrelatedEvent).
+ */
 
 /** Identifies one durable work row: at most one exists per (execution, kind, key). */
 export interface WorkRef {
@@ -156,6 +161,37 @@ export interface ExecutionCommit {
    * executions now within every limit of theirs get their `start` row due at `dueAt`.
    */
   dequeue?: { dueAt: number };
+  /**
+   * The keyed waitForEvent states the execution waits in once this commit lands, all of them (they
+   * replace the previous set; empty when it waits in none, or ends); set only when the set
+   * changes. In the same transaction, each unexpired retained event (as of `now`) matching one of
+   * them and not delivered to this execution before gets an 'event' row (see `publishEvent`).
+   */
+  eventWaits?: { waits: EventWait[]; now: number };
+}
+
+/** A keyed wait: the event's name and the correlation key the wait computed. */
+export interface EventWait {
+  name: string;
+  key: string;
+}
+
+/** A correlated event (POST /v1/events) as the store keeps it until `expiresAt`. */
+export interface CorrelatedEvent {
+  id: string;
+  name: string;
+  key: string;
+  payload: unknown;
+  receivedAt: number;
+  expiresAt: number;
+}
+
+/** What `publishEvent` did: `created` false when an event with this id is kept already (then `event` is that one). */
+export interface PublishOutcome {
+  created: boolean;
+  event: CorrelatedEvent;
+  /** The executions it was delivered to: by this call, or for a replay every one so far. */
+  deliveredTo: string[];
 }
 
 /** One concurrency limit an execution counts against: `workflow` or `workflow/key`, at most `limit` running. */
@@ -259,6 +295,19 @@ export interface Store {
    * LISTEN/NOTIFY). Returns an unsubscribe function. Without it the engine polls on its interval.
    */
   onWorkAvailable?(listener: () => void): () => void;
+
+  /**
+   * Keeps a correlated event until `event.expiresAt` and, in the same transaction, delivers it
+   * (an 'event' row due now) to every execution waiting on its name and key (`eventWaits`).
+   * Idempotent by id: an id kept already changes nothing (`created: false`). An execution gets an
+   * event at most once, however often it waits on that key. Expired events (as of `now`) that no
+   * 'event' row still needs are purged here, a bounded number per call.
+   */
+  publishEvent(event: CorrelatedEvent, now: number): Promise<PublishOutcome>;
+  /** The kept correlated events with these ids, by id (an 'event' row's payload). */
+  readCorrelatedEvents(ids: readonly string[]): Promise<Map<string, CorrelatedEvent>>;
+  /** Deletes up to `limit` events expired as of `now` that no 'event' row still needs; returns how many. */
+  purgeCorrelatedEvents(now: number, limit: number): Promise<number>;
 
   /** Optional: cheap counts for metrics gauges, read when /metrics is scraped (docs/observability.md). */
   stats?(now: number): Promise<StoreStats>;

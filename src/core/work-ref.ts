@@ -5,7 +5,7 @@
  */
 import type { WorkKind, WorkRef } from './store.js';
 
-const KINDS = { task: true, timer: true, compensation: true, queued: true, outside: true, child: true, start: true, stop: true } as const satisfies Record<WorkKind, true>;
+const KINDS = { task: true, timer: true, compensation: true, queued: true, outside: true, child: true, start: true, stop: true, event: true } as const satisfies Record<WorkKind, true>;
 
 /** Every kind of durable work, in one fixed order (the type's own). */
 export const WORK_KINDS: readonly WorkKind[] = Object.keys(KINDS) as WorkKind[];

@@ -10,8 +10,8 @@ import { refKey } from '../core/work-ref.js';
 const TIMER_CLAIM_BATCH = 512;
 /** Row kinds that start a handler here, claimed only up to free capacity. */
 const HANDLER_KINDS: WorkKind[] = ['task', 'compensation'];
-/** Row kinds applied in a commit like timers: a lapsed outside wait, a child's start, a stop request, a parent's wait for its child. */
-const APPLIED_KINDS: WorkKind[] = ['timer', 'outside', 'start', 'stop', 'child'];
+/** Row kinds applied in a commit like timers: a lapsed outside wait, a child's start, a stop request, a parent's wait for its child, a correlated event. */
+const APPLIED_KINDS: WorkKind[] = ['timer', 'outside', 'start', 'stop', 'child', 'event'];
 
 export interface ClaimerDeps {
   store: Store;
@@ -26,6 +26,8 @@ export interface ClaimerDeps {
   deliver(executionId: string, input: Input): void;
   /** Hands due `child` rows to the door that reads their children's outcomes (then delivers them). */
   childrenDue(rows: WorkItem[]): Promise<void>;
+  /** Hands due 'event' rows to the door that reads their correlated events (then delivers them). */
+  eventsDue(rows: WorkItem[]): Promise<void>;
   /** Resolves once the commit under way (if any) has been applied. */
   commitSettled(): Promise<void>;
   /** Reads whether claimed rows ran before (see previous-runs.ts). */
@@ -118,15 +120,15 @@ export class Claimer {
   }
 
   /**
-   * Hands the due `child` rows to the child door (which reads the children). The rows are held
-   * here already, so a later claim will not return them: a failed read is retried until it lands
-   * or the engine stops, or their parents would wait for good.
+   * Hands the due `child` rows to the child door (which reads the children), or 'event' rows to
+   * the correlated door (which reads their events). The rows are held here already, so a later claim will not return them: a failed read is retried until it lands
+   * or the engine stops, or their executions would wait for good.
    */
-  private deliverChildren(rows: WorkItem[]): void {
+  private deliverChildren(rows: WorkItem[], read = this.deps.childrenDue, what = "reading children's ends"): void {
     if (rows.length === 0) return;
-    this.deps.childrenDue(rows).catch((error: unknown) => {
-      this.deps.log.warn({ err: error instanceof Error ? error.message : String(error), rows: rows.length }, "reading children's ends failed; retrying");
-      if (!this.stopped) setTimeout(() => this.deliverChildren(rows), 500).unref?.();
+    read(rows).catch((error: unknown) => {
+      this.deps.log.warn({ err: error instanceof Error ? error.message : String(error), rows: rows.length }, `${what} failed; retrying`);
+      if (!this.stopped) setTimeout(() => this.deliverChildren(rows, read, what), 500).unref?.();
     });
   }
 
@@ -139,15 +141,18 @@ export class Claimer {
     // start, a stop request, a parent's wait for its child.
     const timers = await store.claimWork({ owner: workerId, now, leaseUntil, limit: TIMER_CLAIM_BATCH, kinds: APPLIED_KINDS });
     const childRows: WorkItem[] = [];
+    const eventRows: WorkItem[] = [];
     for (const w of this.notTaken(timers)) {
       ledger.hold(w);
       if (w.kind === 'child') childRows.push(w);
+      else if (w.kind === 'event') eventRows.push(w);
       else if (w.kind === 'start') this.deps.deliver(w.executionId, { kind: 'begin', work: w });
       else if (w.kind === 'stop') this.deps.deliver(w.executionId, { kind: 'stop', work: w });
       else if (w.kind === 'outside') this.deps.deliver(w.executionId, { kind: 'expired', work: w });
       else this.deps.deliver(w.executionId, { kind: 'timer', work: w });
     }
     this.deliverChildren(childRows);
+    this.deliverChildren(eventRows, this.deps.eventsDue, 'reading correlated events');
     const capacity = ledger.freeCapacity();
     let tasks: WorkItem[] = [];
     if (capacity > 0) {

@@ -116,6 +116,8 @@ export function outcomeOf(snapshot: Snapshot): Outcome {
 export function expectsWork(snapshot: Snapshot, work: { kind: WorkKind; key: string }): boolean {
   const c = snapshot.context;
   if (work.kind === 'compensation') return c.compensating[c.compensating.length - 1]?.key === work.key;
+  // A correlated event delivered to the execution: its mailbox takes it whatever state it is in.
+  if (work.kind === 'event') return true;
   const { step, visit, index } = parseStepKey(work.key);
   if ((c.visits[step] ?? 0) !== visit || !isActive(snapshot, step)) return false;
   return index === undefined || c.maps[step]?.progress[index] === 'r';

@@ -14,12 +14,15 @@ import { isInvoke, NEVER_DUE, spawnChild } from './draft-children.js';
 import { StepErrorCodes } from '../core/errors.js';
 import { applyDecision, recordOutcome, whereItRuns, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
-import type { AnswerInput, AwaitInput, CancelInput, CreateInput, EventInput, HandedTask, HandoutInput, Input, RedriveInput, WorkInput } from './inputs.js';
+import type {
+  AnswerInput, AwaitInput, CancelInput, CreateInput, DeliveryInput, EventInput, HandedTask, HandoutInput, Input, RedriveInput, WorkInput,
+} from './inputs.js';
 import { answer, awaitAnswer, expired, handout } from './draft-outside.js';
 import { redriveBlocker } from '../dsl/compile/redrive.js';
 import { StepwiseError } from '../core/errors.js';
 import { refKey, toRef } from '../core/work-ref.js';
 import { chargeTransitions } from './execution-budget.js';
+import { keyedWaits, waitsChange } from './event-waits.js';
 
 /** Applies inputs in order on top of the live state (never changing it) and returns the draft. */
 export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
@@ -72,6 +75,7 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       case 'expired': expired(bench, input); break;
       case 'await': awaitAnswer(bench, input); callers.awaited(input); break;
       case 'child': childEnded(bench, input); break;
+      case 'delivery': delivered(bench, input); break;
       case 'cancel':
         bench.events.push({ type: HistoryEventType.CancelRequested, timestamp: env.now });
         applyDecision(bench, decide(base.wf, bench.snapshot, { type: 'CANCEL' }));
@@ -215,18 +219,31 @@ function timer(bench: Bench, input: Extract<Input, { kind: 'timer' }>): void {
  * machine, which keeps it in the mailbox or gives it at once to a wait for it (EventConsumed).
  */
 function event(bench: Bench, input: EventInput, callers: Callers): void {
+  callers.event(input, receive(bench, input) ? 'accepted' : 'duplicate');
+}
+
+/** Applies an event unless its id was received before; false then. */
+function receive(bench: Bench, input: { id: string; name: string; payload: unknown; correlation?: string }): boolean {
   const snapshot = bench.snapshot!;
-  if ((snapshot.context.received ?? []).includes(input.id)) {
-    callers.event(input, 'duplicate');
-    return;
-  }
+  if ((snapshot.context.received ?? []).includes(input.id)) return false;
   const data: Record<string, unknown> = { id: input.id, name: input.name, payload: input.payload };
   if (input.correlation !== undefined) data.correlationKey = input.correlation;
   bench.events.push({ type: HistoryEventType.EventReceived, timestamp: bench.env.now, data });
   const machineEvent: WorkflowEvent = { type: 'EVENT_RECEIVED', id: input.id, name: input.name, payload: input.payload };
   if (input.correlation !== undefined) machineEvent.correlation = input.correlation;
   applyDecision(bench, decide(bench.base.wf, snapshot, machineEvent));
-  callers.event(input, 'accepted');
+  return true;
+}
+
+/**
+ * A correlated event's 'event' row: consumed, and the event received like one sent by id, but
+ * only a wait with its key takes it. An id received before changes nothing (the store delivers
+ * an event to an execution once; this guards an id reused after its event expired).
+ */
+function delivered(bench: Bench, input: DeliveryInput): void {
+  consumeRow(bench, input.work);
+  const e = input.event;
+  if (e) receive(bench, { id: e.id, name: e.name, payload: e.payload, correlation: e.key });
 }
 
 /**
@@ -316,6 +333,11 @@ function settleAfterEnd(bench: Bench, input: CancelInput | EventInput | WorkInpu
   bench.drop.set(k, toRef(input.work));
 }
 
+/** The keyed waits of an execution in this status (none once it has ended). */
+function waitsOf(wf: Live['wf'], status: ExecutionStatus, snapshot: Live['snapshot']) {
+  return isTerminalStatus(status) ? [] : keyedWaits(wf, snapshot);
+}
+
 function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   const { base, env } = bench;
   const draft: Draft = {
@@ -348,6 +370,12 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     if (callers.creator.trace) commit.create.trace = encodeTrace(callers.creator.trace);
   }
   if (bench.concurrencyScopes) commit.enqueue = { scopes: bench.concurrencyScopes, dueAt: env.now };
+  const waits = waitsChange(waitsOf(base.wf, base.status, base.snapshot), waitsOf(base.wf, outcome.status, snapshot));
+  if (waits) {
+    commit.eventWaits = { waits: waits.waits, now: env.now };
+    // Entering a keyed wait may deliver kept events ('event' rows due now): look for them.
+    if (waits.entered) bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
+  }
   if (bench.reopened && outcome.status === ExecutionStatus.RUNNING) commit.reopen = true;
   if (isTerminalStatus(outcome.status) && (!isTerminalStatus(base.status) || bench.reopened)) {
     commit.endedAt = env.now;

@@ -25,6 +25,11 @@ export interface EngineOptions {
   maxOutputBytes?: number;
   /** An execution input over this many bytes is refused. @default 1048576 */
   maxInputBytes?: number;
+  /**
+   * How long a correlated event (`publishEvent`, POST /v1/events) is kept for executions that
+   * reach a wait on its name and key later; its id is remembered as long. @default 86400000 (24 h)
+   */
+  correlatedEventRetentionMs?: number;
   /** Source of randomness for retry jitter (tests pass a seeded one). */
   random?: () => number;
   /** Where warnings and errors go. @default warnings and errors printed to the console, info dropped */
@@ -58,6 +63,7 @@ export function withDefaults(options: EngineOptions): EngineSettings {
     pollIntervalMs: options.pollIntervalMs ?? (store.exclusive ? Number.POSITIVE_INFINITY : 1000),
     maxOutputBytes: options.maxOutputBytes ?? 256 * 1024,
     maxInputBytes: options.maxInputBytes ?? 1024 * 1024,
+    correlatedEventRetentionMs: options.correlatedEventRetentionMs ?? 24 * 3600_000,
     random: options.random ?? Math.random,
     logger: options.logger ?? warningsToConsole,
     faultPoint: options.faultPoint,

@@ -8,6 +8,7 @@ import { formatTraceparent, parseTraceparent, type ExecutionTrace } from '../cor
 import type { AnyWorkflow, WorkflowDescription } from '../dsl/workflow.js';
 import { Claimer } from './claimer.js';
 import { deliverChildOutcomes } from './child-door.js';
+import { deliverCorrelated, publishCorrelated, type PublishRequest, type Published } from './correlated-door.js';
 import { CommitLoop } from './commit-loop.js';
 import { EndWaiters } from './end-waiters.js';
 import { withDefaults, type EngineOptions, type EngineSettings } from './engine-options.js';
@@ -68,6 +69,7 @@ export class Engine {
       store, clock, ledger, log, workerId, leaseMs, pollIntervalMs: settings.pollIntervalMs,
       deliver: (id, input) => this.loop.enqueue(id, input),
       childrenDue: (rows) => deliverChildOutcomes(rows, { store, deliver: (id, input) => this.loop.enqueue(id, input) }),
+      eventsDue: (rows) => deliverCorrelated(rows, { store, deliver: (id, input) => this.loop.enqueue(id, input) }),
       commitSettled: () => this.loop.settled(),
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
     });
@@ -280,6 +282,18 @@ export class Engine {
     const done = deferred<'accepted' | 'duplicate'>();
     this.loop.enqueue(executionId, { kind: 'event', ...input, done });
     return { id: input.id, created: (await done.promise) === 'accepted' };
+  }
+
+  /**
+   * Publishes a correlated event: delivered to every execution waiting in a waitForEvent state for
+   * `name` whose `key` is this key, and kept for `correlatedEventRetentionMs` for executions that
+   * reach such a wait later. Durable once this resolves. The same `id` again while the event is
+   * kept changes nothing (`created: false`); an execution gets an event at most once.
+   */
+  async publishEvent(event: PublishRequest): Promise<Published> {
+    if (this.stopping) throw new StepwiseError('ENGINE_STOPPING', 'the engine is shutting down');
+    const { store, clock, correlatedEventRetentionMs: retentionMs, maxInputBytes } = this.settings;
+    return publishCorrelated(event, { store, clock, retentionMs, maxInputBytes, wake: (at) => this.claimer.wakeAt(at) });
   }
 
   /**

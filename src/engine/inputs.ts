@@ -88,7 +88,18 @@ export type Input =
    * A parent's `child` row came due, claimed here, with what the child came to: its end, or
    * `timedOut` when the row's timeout came first (the child still runs and is stopped).
    */
-  | { kind: 'child'; work: WorkItem; childId: string; outcome: HandlerOutcome; timedOut: boolean };
+  | { kind: 'child'; work: WorkItem; childId: string; outcome: HandlerOutcome; timedOut: boolean }
+  /**
+   * An 'event' row (a correlated event delivered to the execution), claimed here, with the kept
+   * event it names; `event` undefined when it is no longer kept (the row is consumed, nothing else).
+   */
+  | DeliveryInput;
+
+export interface DeliveryInput {
+  kind: 'delivery';
+  work: WorkItem;
+  event: { id: string; name: string; key: string; payload: unknown } | undefined;
+}
 
 export interface AwaitInput { kind: 'await'; work: WorkItem; tokenHash: string; deadline: number; settled(): void }
 

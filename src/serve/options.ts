@@ -52,7 +52,7 @@ export interface ServeOptions {
   /** pino level: trace, debug, info, warn, error, fatal or silent. @default 'info' */
   logLevel?: string;
   /** Engine tuning (docs/scaling.md). */
-  engine?: { workerId?: string; concurrency?: number; leaseMs?: number; pollIntervalMs?: number };
+  engine?: { workerId?: string; concurrency?: number; leaseMs?: number; pollIntervalMs?: number; correlatedEventRetentionMs?: number };
   /** Where relative module paths and a relative `db` path start. @default process.cwd() */
   cwd?: string;
   /** Serve GET /metrics on this port instead of the API's (same host, same token). */
@@ -109,6 +109,10 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { path: ['engine', 'concurrency'], flag: 'concurrency', env: 'STEPWISE_CONCURRENCY', type: 'integer', min: 1, max: 100_000, default: '128', help: 'handlers running at once in this process' },
   { path: ['engine', 'leaseMs'], flag: 'lease-ms', env: 'STEPWISE_LEASE_MS', type: 'integer', min: 500, max: 86_400_000, default: '30000', help: 'PostgreSQL: how long a claim on work lasts without renewal' },
   { path: ['engine', 'pollIntervalMs'], flag: 'poll-ms', env: 'STEPWISE_POLL_MS', type: 'integer', min: 10, max: 3_600_000, default: '1000', help: 'PostgreSQL: longest sleep between looks for work' },
+  {
+    path: ['engine', 'correlatedEventRetentionMs'], flag: 'event-retention-ms', env: 'STEPWISE_EVENT_RETENTION_MS', type: 'integer', min: 0, max: 2_592_000_000,
+    default: '86400000', help: 'how long a correlated event (POST /v1/events) is kept for executions that reach its wait later',
+  },
   {
     path: ['stepFunctions'], flag: 'no-step-functions', negatedFlag: true, env: 'STEPWISE_STEP_FUNCTIONS', type: 'boolean', default: 'true',
     help: 'serve the AWS Step Functions protocol on POST / (the flag turns it off)',

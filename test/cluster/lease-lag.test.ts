@@ -46,6 +46,9 @@ describe.skipIf(!enabled)('a commit that lags past the lease', () => {
       listWork: (id) => store.listWork(id),
       claimByToken: (hash, owner, now, until) => store.claimByToken(hash, owner, now, until),
       extendByToken: (hash, now) => store.extendByToken(hash, now),
+      publishEvent: (e, now) => store.publishEvent(e, now),
+      readCorrelatedEvents: (ids) => store.readCorrelatedEvents(ids),
+      purgeCorrelatedEvents: (now, limit) => store.purgeCorrelatedEvents(now, limit),
       close: () => store.close(),
     };
     const engine = new Engine({ store: slow, workerId: 'A', leaseMs: 300, pollIntervalMs: 100 }).register(wf);

@@ -60,6 +60,7 @@ const UNKNOWN_TOKEN = `tsk_${'A'.repeat(32)}`;
 
 /** The event route on a seeded, ended execution. */
 const EVENTS = `/v1/executions/${SEEDED.ok}/events/review`;
+const PUBLISH = '/v1/events';
 
 /** A POST to the event or redrive routes with a JSON body (given as text, sent verbatim). */
 function event(name: string, url: string, body: string, status: number, code: string, headers: Record<string, string> = JSON_CT): Row {
@@ -460,6 +461,22 @@ const rows: Row[] = [
   event('event as text/plain', EVENTS, 'approved', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'text/plain' }),
   event('event as a form', EVENTS, 'payload=1', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'application/x-www-form-urlencoded' }),
   { name: 'event with GET', method: 'GET', url: EVENTS, status: 404, code: 'ROUTE_NOT_FOUND' },
+  // ---- correlated events (each refused: nothing is kept) ----------------------------------------
+  event('publish with an unknown field', PUBLISH, '{"name":"review","key":"k","extra":1}', 400, 'VALIDATION_FAILED'),
+  event('publish without a name', PUBLISH, '{"key":"k","payload":1}', 400, 'VALIDATION_FAILED'),
+  event('publish without a key', PUBLISH, '{"name":"review","payload":1}', 400, 'VALIDATION_FAILED'),
+  event('publish with an empty key', PUBLISH, '{"name":"review","key":""}', 400, 'VALIDATION_FAILED'),
+  event('publish with a key of 257 characters', PUBLISH, JSON.stringify({ name: 'review', key: 'k'.repeat(257) }), 400, 'VALIDATION_FAILED'),
+  event('publish with a numeric key', PUBLISH, '{"name":"review","key":42}', 400, 'VALIDATION_FAILED'),
+  event('publish with a name holding a space', PUBLISH, '{"name":"bad name","key":"k"}', 400, 'VALIDATION_FAILED'),
+  event('publish with an id holding a slash', PUBLISH, '{"name":"review","key":"k","id":"a/b"}', 400, 'VALIDATION_FAILED'),
+  event('publish body not JSON', PUBLISH, '{"name":', 400, 'MALFORMED_JSON'),
+  event('publish body an array', PUBLISH, '[{"name":"review","key":"k"}]', 400, 'VALIDATION_FAILED'),
+  event('publish payload 65 levels deep', PUBLISH, `{"name":"review","key":"k","payload":${nested(65)}}`, 400, 'INPUT_TOO_DEEP'),
+  event('publish payload with __proto__', PUBLISH, '{"name":"review","key":"k","payload":{"__proto__":{"x":1}}}', 400, 'MALFORMED_JSON'),
+  event('publish payload over 1 MiB', PUBLISH, `{"name":"review","key":"k","payload":"${'x'.repeat(BODY_LIMIT)}"}`, 413, 'PAYLOAD_TOO_LARGE'),
+  event('publish as text/plain', PUBLISH, 'review', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'text/plain' }),
+  { name: 'publish with GET', method: 'GET', url: PUBLISH, status: 404, code: 'ROUTE_NOT_FOUND' },
   event('redrive an unknown execution', '/v1/executions/nope/redrive', '{}', 404, 'EXECUTION_NOT_FOUND'),
   event('redrive a 10,000-character execution id', `/v1/executions/${LONG}/redrive`, '{}', 400, 'VALIDATION_FAILED'),
   event('redrive a SUCCEEDED execution', `/v1/executions/${SEEDED.ok}/redrive`, '{}', 409, 'EXECUTION_NOT_FAILED'),
@@ -822,6 +839,8 @@ describe('hostile use of events, redrive and the list filters', () => {
     .succeed('done')
     .fail('hold', { error: 'Shipping.Unavailable', compensate: false })
     .build();
+  const keyedWaiter = workflow<{ n: number; order: string }>('keyedWaiter')
+    .waitForEvent('await', { event: 'go', key: (d: { order: string }) => d.order, resultPath: 'go' }).build();
   const limited = workflow<{ n: number }>('limited', { concurrency: { limit: 1 } }).waitForEvent('await', { event: 'go' }).build();
   let store: SqliteStore;
   let engine: Engine;
@@ -830,7 +849,7 @@ describe('hostile use of events, redrive and the list filters', () => {
   beforeAll(async () => {
     store = (await openStore(':memory:')) as SqliteStore;
     engine = new Engine({ store, pollIntervalMs: 50 });
-    engine.register(waiter, held, limited);
+    engine.register(waiter, held, limited, keyedWaiter);
     await engine.start();
     app = buildServer({ engine });
     await app.ready();
@@ -861,6 +880,23 @@ describe('hostile use of events, redrive and the list filters', () => {
     expect(await history('w-replay')).toEqual(before);
     expect(before.filter((e) => e.type === 'EventReceived')).toHaveLength(1);
     expect((await post('/v1/executions/w-replay/cancel')).statusCode).toBe(202);
+  });
+
+  it('a replayed publish id answers 200 with the same id and changes nothing, whatever the body says this time', async () => {
+    expect((await post('/v1/workflows/keyedWaiter/executions', { id: 'k-replay', input: { n: 1, order: 'o-1' } })).statusCode).toBe(201);
+    await entered('k-replay', 'await');
+    const first = await post('/v1/events', { name: 'go', key: 'o-1', payload: { v: 1 }, id: 'pub-1' });
+    expect(first.statusCode, first.body).toBe(201);
+    expect(json(first)).toMatchObject({ id: 'pub-1', deliveredTo: ['k-replay'] });
+    expect((await engine.waitForEnd('k-replay', 10_000)).output).toMatchObject({ go: { v: 1 } });
+    const before = await history('k-replay');
+    for (const body of [{ name: 'go', key: 'o-1', payload: { v: 2 } }, { name: 'other', key: 'o-2' }]) {
+      const again = await post('/v1/events', { ...body, id: 'pub-1' });
+      expect(again.statusCode, again.body).toBe(200);
+      expect(json(again)).toEqual(json(first));
+    }
+    expect(await history('k-replay')).toEqual(before);
+    expect(before.filter((e) => e.type === 'EventReceived')).toHaveLength(1);
   });
 
   it('two redrives at once: one 202, the other 409 EXECUTION_NOT_FAILED, and one ExecutionRedriven', async () => {

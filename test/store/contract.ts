@@ -8,6 +8,7 @@ import { StepwiseError } from '../../src/core/errors.js';
 import type { NewHistoryEvent } from '../../src/core/events.js';
 import type { ExecutionStatus } from '../../src/core/status.js';
 import type { CommitOutcome, ExecutionCommit, NewWork, Store, WorkItem, WorkKind, WorkRef } from '../../src/core/store.js';
+import { correlatedEventsContract } from './correlated-contract.js';
 
 export interface StoreContractOptions {
   /**
@@ -938,5 +939,7 @@ export function describeStoreContract(
         expect(await store.claimWork({ owner: 'w', now: T0 + 1000, leaseUntil: T0 + 2000, limit: 1000 })).toHaveLength(200);
       });
     });
+
+    correlatedEventsContract(() => store);
   });
 }

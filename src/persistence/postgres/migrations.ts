@@ -134,6 +134,39 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'trace context',
     statements: (s) => [`ALTER TABLE ${s}.executions ADD COLUMN trace text`],
   },
+  {
+    // Correlated events (POST /v1/events, see event-ops.ts): the executions waiting in a keyed
+    // waitForEvent state, by (name, key); the events kept for executions that reach such a wait
+    // later; which event went to which execution (none gets one twice); the 'event' work kind.
+    version: 7,
+    name: 'correlated events',
+    statements: (s) => [
+      `CREATE TABLE ${s}.event_waits (
+        name         text COLLATE "C" NOT NULL,
+        key          text COLLATE "C" NOT NULL,
+        execution_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (name, key, execution_id)
+      )`,
+      `CREATE INDEX event_waits_execution_idx ON ${s}.event_waits (execution_id)`,
+      `CREATE TABLE ${s}.correlated_events (
+        id          text   COLLATE "C" PRIMARY KEY,
+        name        text   COLLATE "C" NOT NULL,
+        key         text   COLLATE "C" NOT NULL,
+        payload     text   NOT NULL,
+        received_at bigint NOT NULL,
+        expires_at  bigint NOT NULL
+      )`,
+      `CREATE INDEX correlated_events_key_idx ON ${s}.correlated_events (name, key, expires_at)`,
+      `CREATE INDEX correlated_events_expiry_idx ON ${s}.correlated_events (expires_at)`,
+      `CREATE TABLE ${s}.event_deliveries (
+        event_id     text COLLATE "C" NOT NULL,
+        execution_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (event_id, execution_id)
+      )`,
+      `ALTER TABLE ${s}.work DROP CONSTRAINT IF EXISTS work_kind_check`,
+      `ALTER TABLE ${s}.work ADD CONSTRAINT work_kind_check CHECK (kind IN ('task', 'timer', 'compensation', 'queued', 'outside', 'child', 'start', 'stop', 'event'))`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

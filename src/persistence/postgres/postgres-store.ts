@@ -3,7 +3,8 @@ import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import { StepwiseError } from '../../core/errors.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoreStats, StoredExecution, WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, Store, StoreStats, StoredExecution,
+  WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { postgresStatsSql, toStoreStats, type StatsRow } from './stats.js';
 import { refKey, WORK_KINDS } from '../../core/work-ref.js';
@@ -14,6 +15,7 @@ import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRo
 import { asStorageError, isConnectionError } from '../storage-error.js';
 import { applyQueueWrites, hasQueueWrites, lockScopes } from './queue-ops.js';
 import { childWritesParams, childWritesSql, hasChildWrites } from './child-sql.js';
+import { applyEventWaits, hasEventWaits, lockEventKeys, publishBegin, publishIn, purgeExpired, readEvents } from './event-ops.js';
 import { decodeRound, encodeRound, planRounds, type RoundRow } from './commit-batch.js';
 import { loadPg, statementName, typeParsers, type PgModule } from './driver.js';
 import { migrate } from './migrations.js';
@@ -132,7 +134,8 @@ export class PostgresStore implements Store {
     const name = statementName(`${this.schema}.commit`);
     const children = commits.some(hasChildWrites);
     const queues = commits.some(hasQueueWrites);
-    if (rounds.length === 1 && !children && !queues) {
+    const waits = commits.some(hasEventWaits);
+    if (rounds.length === 1 && !children && !queues && !waits) {
       // One statement is atomic on its own: no BEGIN/COMMIT round trips.
       const { rows } = await this.run(() => this.commits.query<RoundRow>({ name, text, values: [...rounds[0].params, this.channel] }));
       decodeRound(commits, rounds[0], rows, outcomes);
@@ -140,6 +143,7 @@ export class PostgresStore implements Store {
     }
     await this.transaction(async (client) => {
       const scopesOf = queues ? await lockScopes(client, `"${this.schema}"`, commits) : undefined;
+      if (waits) await lockEventKeys(client, commits);
       for (const round of rounds) {
         const { rows } = await client.query<RoundRow>({ name, text, values: [...round.params, this.channel] });
         decodeRound(commits, round, rows, outcomes);
@@ -148,6 +152,7 @@ export class PostgresStore implements Store {
         await client.query({ name: statementName(`${this.schema}.children`), text: childWritesSql(`"${this.schema}"`), values: childWritesParams(commits, outcomes, this.channel) });
       }
       if (scopesOf) await applyQueueWrites(client, `"${this.schema}"`, commits, outcomes, scopesOf, this.channel);
+      if (waits) await applyEventWaits(client, `"${this.schema}"`, commits, outcomes, this.channel);
     });
     return outcomes;
   }
@@ -249,6 +254,25 @@ export class PostgresStore implements Store {
     return rows.length > 0;
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // correlated events (event-ops.ts); on the read pool, off the commits' connection
+
+  async publishEvent(event: CorrelatedEvent, now: number): Promise<PublishOutcome> {
+    let outcome: PublishOutcome | undefined;
+    await this.transaction(async (client) => {
+      outcome = await publishIn(client, `"${this.schema}"`, event, now, this.channel);
+    }, this.pool, publishBegin(`"${this.schema}"`, event, now));
+    return outcome!;
+  }
+
+  readCorrelatedEvents(ids: readonly string[]): Promise<Map<string, CorrelatedEvent>> {
+    return this.run(() => readEvents(this.pool, `"${this.schema}"`, ids));
+  }
+
+  purgeCorrelatedEvents(now: number, limit: number): Promise<number> {
+    return this.run(() => purgeExpired(this.pool, `"${this.schema}"`, now, limit));
+  }
+
   async stats(now: number): Promise<StoreStats> {
     const { rows } = await this.query<StatsRow>(`${this.schema}.stats`, postgresStatsSql(`"${this.schema}"`), [now]);
     return toStoreStats(rows);
@@ -295,9 +319,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Runs `work` in one transaction on the commit connection; rolls back on any error. */
-  private async transaction(work: (client: Pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.run(() => this.commits.connect());
+  /** Runs `work` in one transaction (on the commit connection unless told); rolls back on any error. */
+  private async transaction(work: (client: Pg.PoolClient) => Promise<void>, pool: Pg.Pool = this.commits, begin = 'BEGIN'): Promise<void> {
+    const client = await this.run(() => pool.connect());
     // pg-pool listens for errors only on idle clients: a connection that dies while checked out
     // would otherwise emit an unhandled 'error'. The failed query rejects on its own.
     let broken: unknown;
@@ -306,7 +330,7 @@ export class PostgresStore implements Store {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       await work(client);
       await client.query('COMMIT');
     } catch (error) {

@@ -99,4 +99,31 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE executions ADD COLUMN trace TEXT;
   `,
+  // 8: correlated events (POST /v1/events, see event-writes.ts): the executions waiting in a keyed
+  // waitForEvent state, by (name, key); the events kept for executions that reach such a wait
+  // later; and which event went to which execution, so none gets one twice.
+  `
+  CREATE TABLE event_waits (
+    name         TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    PRIMARY KEY (name, key, execution_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX event_waits_by_execution ON event_waits (execution_id);
+  CREATE TABLE correlated_events (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+  );
+  CREATE INDEX correlated_events_by_key ON correlated_events (name, key, expires_at);
+  CREATE INDEX correlated_events_by_expiry ON correlated_events (expires_at);
+  CREATE TABLE event_deliveries (
+    event_id     TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    PRIMARY KEY (event_id, execution_id)
+  ) WITHOUT ROWID;
+  `,
 ];

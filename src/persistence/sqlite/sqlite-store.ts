@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, ExecutionCommit, ExecutionSummary, ListQuery, Store, StoreStats, StoredExecution, WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, Store, StoreStats, StoredExecution,
+  WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { WORK_KINDS } from '../../core/work-ref.js';
 
@@ -16,6 +17,7 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
 import { prepareChildWrites, type ChildWrites } from './child-writes.js';
 import { prepareQueueWrites } from './queue-writes.js';
+import { prepareEventWrites, type EventWrites } from './event-writes.js';
 import { sqliteStats } from './stats.js';
 
 export interface SqliteStoreOptions {
@@ -51,6 +53,7 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly childWrites: ChildWrites;
   private readonly queueWrites: ChildWrites;
+  private readonly eventWrites: EventWrites;
   private readonly commitAll: (commits: ExecutionCommit[]) => CommitOutcome[];
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
   private commitsSinceCheckpoint = 0;
@@ -134,6 +137,7 @@ export class SqliteStore implements Store {
     };
     this.childWrites = prepareChildWrites(db);
     this.queueWrites = prepareQueueWrites(db);
+    this.eventWrites = prepareEventWrites(db);
     this.commitAll = db.transaction((commits: ExecutionCommit[]) => commits.map((c) => this.applyCommit(c)));
     if (path !== ':memory:') {
       this.checkpointTimer = setInterval(() => this.checkpointIfDirty(), options.checkpointIntervalMs ?? 1000);
@@ -205,6 +209,7 @@ export class SqliteStore implements Store {
     }
     this.childWrites(c);
     this.queueWrites(c);
+    this.eventWrites.commit(c);
     return { ok: true, lastSeq };
   }
 
@@ -317,6 +322,18 @@ export class SqliteStore implements Store {
 
   listWork(executionId: string): Promise<WorkItem[]> {
     return this.guard(() => (this.stmt.listWork.all(executionId) as WorkRow[]).map(toWork));
+  }
+
+  publishEvent(event: CorrelatedEvent, now: number): Promise<PublishOutcome> {
+    return this.guard(() => this.eventWrites.publish(event, now));
+  }
+
+  readCorrelatedEvents(ids: readonly string[]): Promise<Map<string, CorrelatedEvent>> {
+    return this.guard(() => this.eventWrites.read(ids));
+  }
+
+  purgeCorrelatedEvents(now: number, limit: number): Promise<number> {
+    return this.guard(() => this.eventWrites.purge(now, limit));
   }
 
   private statsQuery: ((now: number) => StoreStats) | undefined;

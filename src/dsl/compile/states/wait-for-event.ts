@@ -55,6 +55,9 @@ export function compileWaitForEvent(ctx: CompileContext, state: WaitForEvent): S
         const k = key(context);
         const { [k]: _timer, ...timers } = context.timers;
         if (!context.eventKeys || !(k in context.eventKeys)) return { timers };
+        // Leaving to take a matching event (exit actions run before the transition's): the taking
+        // action still needs the key to find it, and drops it itself.
+        if (matchIndex(context, state.event, k) !== -1) return { timers };
         const { [k]: _key, ...eventKeys } = context.eventKeys;
         return { timers, eventKeys };
       }),
@@ -67,9 +70,11 @@ export function compileWaitForEvent(ctx: CompileContext, state: WaitForEvent): S
           const mailbox = context.mailbox ?? [];
           const i = matchIndex(context, state.event, key(context));
           const taken = mailbox[i]!;
+          const { [key(context)]: _key, ...eventKeys } = context.eventKeys ?? {};
           enqueue.assign({
             mailbox: [...mailbox.slice(0, i), ...mailbox.slice(i + 1)],
             data: { ...context.data, [scope]: applyResult(context.data[scope], state.resultPath, taken.payload) },
+            ...(context.eventKeys ? { eventKeys } : {}),
           });
           enqueue({ type: 'eventConsumed', params: { key: key(context), step: name, id: taken.id, name: taken.name, payload: taken.payload } });
         })]),
