@@ -9,6 +9,7 @@ import { interleaved } from './baseline.js';
 import { closedLoop, mergeLoops, openRig, withoutSamples, type LoopResult } from './harness.js';
 import { benchDir, removeDir, round, type BenchResult, type Row, type Sync } from './util.js';
 import { noop10 } from './workflows.js';
+import { pureTransitions } from './pure.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { combineObservers } from '../src/observability/combine.js';
 import { stepLogObserver } from '../src/observability/step-log.js';
@@ -26,18 +27,34 @@ export async function run(given: Partial<StepOptions> = {}): Promise<BenchResult
     const dir = benchDir(`step-${sync}`);
     try {
       const rig = await openRig(dir, sync, [noop10]);
-      const { raw, values } = await interleaved(dir, sync, opts.rounds, opts.rawSliceMs, (round) =>
-        closedLoop(rig, noop10, (i) => ({ i }), 1, opts.sliceMs, round === 0 ? opts.warmupMs : 100));
+      // Pure xstate transitions of the same machine, in slices between the engine's (CPU time).
+      const pure = pureTransitions(noop10, 10, { i: 1 });
+      pure.slice(opts.warmupMs);
+      const pureSlices: Array<{ cpuUs: number; transitions: number }> = [];
+      const { raw, values } = await interleaved(dir, sync, opts.rounds, opts.rawSliceMs, async (round) => {
+        const slice = await closedLoop(rig, noop10, (i) => ({ i }), 1, opts.sliceMs, round === 0 ? opts.warmupMs : 100);
+        pureSlices.push(pure.slice(opts.rawSliceMs));
+        return slice;
+      });
       await rig.close();
       const loop = mergeLoops(values);
+      const cpuPerStep = loop.cpuUs / (loop.executions * 10);
+      const cpuPerTransition = pureSlices.reduce((n, p) => n + p.cpuUs, 0) / pureSlices.reduce((n, p) => n + p.transitions, 0);
+      const cpuRatio = cpuPerStep / cpuPerTransition;
       const stepsPerSec = loop.execPerSec * 10;
       const ratio = stepsPerSec / raw.txPerSec;
-      details[sync] = { raw, loop: withoutSamples(loop), stepsPerSec, commitsPerSec: loop.execPerSec * loop.commitsPerExecution };
+      details[sync] = { raw, loop: withoutSamples(loop), stepsPerSec, commitsPerSec: loop.execPerSec * loop.commitsPerExecution, cpuPerStep, cpuPerTransition, pureSlices };
       rows.push({
         key: `step.${sync}.stepsPerSec`, bench: 'step', label: `10-step no-op, 1 at a time, steps/s (${sync.toUpperCase()})`,
         value: round(stepsPerSec, 0), unit: 'steps/s', baseline: round(raw.txPerSec, 0), baselineLabel: `raw 1-write tx/s (${sync.toUpperCase()})`,
         ratio: round(ratio, 3), target: '≥ 0.5× raw', pass: ratio >= 0.5,
         note: `${round(loop.commitsPerExecution, 2)} commits/exec; per step ${round(1000 / stepsPerSec, 3)} ms vs raw commit ${round(raw.meanUs / 1000, 3)} ms; raw slices ${round(raw.min, 0)}–${round(raw.max, 0)} tx/s`,
+      });
+      rows.push({
+        key: `step.${sync}.cpuPerStep`, bench: 'step', label: `10-step no-op, 1 at a time, CPU per step (${sync.toUpperCase()})`,
+        value: round(cpuPerStep, 1), unit: 'µs', baseline: round(cpuPerTransition, 1), baselineLabel: 'one pure xstate transition() of the same machine, µs CPU',
+        ratio: round(cpuRatio, 2), ...(sync === 'normal' ? { target: '≤ 2× transition', pass: cpuRatio <= 2 } : {}),
+        note: `process CPU (user + system) over the measured slices ÷ steps; pure slices ${pureSlices.map((p) => round(p.cpuUs / p.transitions, 1)).join(', ')} µs`,
       });
     } finally {
       removeDir(dir);
