@@ -106,8 +106,8 @@ export async function run(given: Partial<BurstOptions> = {}): Promise<BenchResul
       },
       {
         key: 'burst.timerFiredP99', bench: 'burst', label: `${opts.timers} timers due at once: p99 lateness of TimerFired (NORMAL)`,
-        value: round(worst((b) => b.fired.p99), 1), unit: 'ms', target: '< 100 ms', pass: allCreatedFirst && worst((b) => b.fired.p99) < 100,
-        note: `per burst p50 ${bursts.map((b) => round(b.fired.p50, 1)).join(', ')} / p99 ${bursts.map((b) => round(b.fired.p99, 1)).join(', ')} ms; worst burst shown`,
+        value: round(worst((b) => b.fired.p99), 1), unit: 'ms',
+        note: `shown beside fires/s (the < 100 ms target is the scale benchmark's, at FULL); per burst p50 ${bursts.map((b) => round(b.fired.p50, 1)).join(', ')} / p99 ${bursts.map((b) => round(b.fired.p99, 1)).join(', ')} ms; worst burst shown`,
       },
       {
         key: 'burst.handlerLateP99', bench: 'burst', label: `${opts.timers} timers due at once: p99 lateness at the handler after the wait (NORMAL)`,
