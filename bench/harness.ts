@@ -45,6 +45,8 @@ export interface LoopResult {
   events: number;
   commitsPerExecution: number;
   executionsPerTransaction: number;
+  /** CPU time of this process (user + system, µs) during the measured window. */
+  cpuUs: number;
   /** Every measured latency (ms); dropped before results are written. */
   samples?: number[];
 }
@@ -57,10 +59,11 @@ export function mergeLoops(slices: LoopResult[]): LoopResult {
   const transactions = slices.reduce((n, s) => n + s.transactions, 0);
   const commits = slices.reduce((n, s) => n + s.commits, 0);
   const events = slices.reduce((n, s) => n + s.events, 0);
+  const cpuUs = slices.reduce((n, s) => n + s.cpuUs, 0);
   return {
     executions, elapsedMs, execPerSec: (executions / elapsedMs) * 1000, latencyMs: summarize(samples),
     transactions, commits, events, commitsPerExecution: commits / executions, executionsPerTransaction: commits / Math.max(1, transactions),
-    samples,
+    cpuUs, samples,
   };
 }
 
@@ -106,7 +109,9 @@ export async function closedLoop(
   };
   await phase(warmupMs, false);
   probe.reset();
+  const cpu0 = process.cpuUsage();
   const { latencies, elapsedMs } = await phase(durationMs, true);
+  const cpu = process.cpuUsage(cpu0);
   const n = latencies.length;
   return {
     executions: n,
@@ -118,6 +123,7 @@ export async function closedLoop(
     events: probe.events,
     commitsPerExecution: probe.commits / n,
     executionsPerTransaction: probe.commits / Math.max(1, probe.transactions),
+    cpuUs: cpu.user + cpu.system,
     samples: latencies,
   };
 }

@@ -7,7 +7,7 @@
  *     tp100-normal | tp100-full   4-step no-op, 100 in flight
  *     checkout1-normal            checkout, one at a time
  *     http                        POST starts over 10 connections (load from a child process)
- *     timers                      10,000 timers due at once, next to 20,000 parked
+ *     timers | timers-normal      10,000 timers due at once, next to 20,000 parked
  *     history                     full read of a 10,003-event history through the API
  *
  * Writes data/bench/profiles/<scenario>.cpuprofile (open in Chrome DevTools) and prints the
@@ -110,9 +110,9 @@ async function httpScenario() {
   return { profile, headline: `HTTP starts: ${value.reqPerSec.toFixed(0)} req/s, p50 ${value.latencyMs.p50.toFixed(2)} ms, p99 ${value.latencyMs.p99.toFixed(2)} ms` };
 }
 
-async function timersScenario() {
+async function timersScenario(sync: 'full' | 'normal') {
   const dir = benchDir('profile');
-  const rig = await openRig(dir, 'full', [parked, timerProbe]);
+  const rig = await openRig(dir, sync, [parked, timerProbe]);
   const create = async (count: number, wf: string, input: () => unknown) => {
     let next = 0;
     await Promise.all(Array.from({ length: 500 }, async () => {
@@ -179,7 +179,8 @@ const scenarios: Record<string, () => Promise<{ profile: CpuProfile; headline: s
   'tp100-full': () => loopScenario('full', noop4, 100, (i) => ({ i })),
   'checkout1-normal': () => loopScenario('normal', checkout as typeof noop4, 1, checkoutInput),
   http: httpScenario,
-  timers: timersScenario,
+  timers: () => timersScenario('full'),
+  'timers-normal': () => timersScenario('normal'),
   history: historyScenario,
 };
 const chosen = scenarios[scenario];

@@ -23,36 +23,44 @@ export function toJson(value: unknown, limits: { maxBytes: number; maxDepth?: nu
 
 function findNonJson(root: unknown, maxDepth: number): Extract<JsonCheck, { ok: false }> | undefined {
   const ancestors = new Set<object>();
-  const visit = (value: unknown, path: string, depth: number): Extract<JsonCheck, { ok: false }> | undefined => {
-    if (depth > maxDepth) return { ok: false, reason: 'too-deep', message: `nested deeper than ${maxDepth} at ${path}` };
+  // The path to the value being visited, as keys: its text is built only for an error message
+  // (building it for every key cost more than the walk itself on a handler's output).
+  const keys: Array<string | number> = [];
+  const at = (): string => `$${keys.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('')}`;
+  const visit = (value: unknown, depth: number): Extract<JsonCheck, { ok: false }> | undefined => {
+    if (depth > maxDepth) return { ok: false, reason: 'too-deep', message: `nested deeper than ${maxDepth} at ${at()}` };
     switch (typeof value) {
       case 'string':
       case 'boolean':
         return undefined;
       case 'number':
-        return Number.isFinite(value) ? undefined : { ok: false, reason: 'not-json', message: `${value} at ${path} is not a finite number` };
+        return Number.isFinite(value) ? undefined : { ok: false, reason: 'not-json', message: `${value} at ${at()} is not a finite number` };
       case 'bigint':
       case 'function':
       case 'symbol':
-        return { ok: false, reason: 'not-json', message: `a ${typeof value} at ${path} cannot be stored as JSON` };
+        return { ok: false, reason: 'not-json', message: `a ${typeof value} at ${at()} cannot be stored as JSON` };
       case 'undefined':
         return undefined; // dropped by JSON.stringify inside objects, null inside arrays
       case 'object': {
         if (value === null) return undefined;
         const toJSON = (value as { toJSON?: unknown }).toJSON;
-        if (typeof toJSON === 'function') return visit((toJSON as () => unknown).call(value), path, depth);
-        if (ancestors.has(value)) return { ok: false, reason: 'not-json', message: `a cycle at ${path}` };
+        if (typeof toJSON === 'function') return visit((toJSON as () => unknown).call(value), depth);
+        if (ancestors.has(value)) return { ok: false, reason: 'not-json', message: `a cycle at ${at()}` };
         ancestors.add(value);
         try {
           if (Array.isArray(value)) {
             for (let i = 0; i < value.length; i++) {
-              const p = visit(value[i], `${path}[${i}]`, depth + 1);
+              keys.push(i);
+              const p = visit(value[i], depth + 1);
               if (p) return p;
+              keys.pop();
             }
           } else {
             for (const key of Object.keys(value)) {
-              const p = visit((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+              keys.push(key);
+              const p = visit((value as Record<string, unknown>)[key], depth + 1);
               if (p) return p;
+              keys.pop();
             }
           }
         } finally {
@@ -64,7 +72,7 @@ function findNonJson(root: unknown, maxDepth: number): Extract<JsonCheck, { ok: 
         return undefined;
     }
   };
-  return visit(root, '$', 0);
+  return visit(root, 0);
 }
 
 /** The nesting depth of an already-parsed JSON value, stopping early once past `limit`. */

@@ -1,15 +1,17 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
-import type { Store, WorkItem, WorkKind } from '../core/store.js';
+import type { NewWork, Store, WorkItem, WorkKind } from '../core/store.js';
 import type { Input, Rerun } from './inputs.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
-import { mayHaveRunBefore } from './previous-runs.js';
+import { HAND_BACK_DELAY_MS, mayHaveRunBefore } from './previous-runs.js';
 import { refKey } from '../core/work-ref.js';
 
 /** Timers are applied in a commit, not run: they are claimed in batches of this many, capacity or not. */
 const TIMER_CLAIM_BATCH = 512;
 /** Row kinds that start a handler here, claimed only up to free capacity. */
 const HANDLER_KINDS: WorkKind[] = ['task', 'compensation'];
+/** At most this many rows written here are remembered as never run elsewhere (see scheduledHere). */
+const WRITTEN_HERE_MAX = 100_000;
 /** Row kinds applied in a commit like timers: a lapsed outside wait, a child's start, a stop request, a parent's wait for its child, a correlated event. */
 const APPLIED_KINDS: WorkKind[] = ['timer', 'outside', 'start', 'stop', 'child', 'event'];
 
@@ -51,6 +53,8 @@ export class Claimer {
   private wakeTime = Infinity;
   private renewTimer: TimerHandle | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** Handler rows this process wrote unleased that a rerun check would otherwise read the history for. */
+  private readonly writtenHere = new Set<string>();
 
   constructor(private readonly deps: ClaimerDeps) {}
 
@@ -88,6 +92,24 @@ export class Claimer {
       this.wakeTime = Infinity;
       void this.poll();
     }, Math.max(0, at - clock.now()));
+  }
+
+  /**
+   * Rows a commit of this process wrote (and that landed). On an exclusive store a row can have
+   * been started before only by an earlier process, so the rows the rerun check would suspect
+   * (due within a minute of start-up, see mayHaveRunBefore) but that this process wrote itself
+   * need no history read when claimed: a burst of work right after a restart would otherwise
+   * read one history per claim. Best effort: a row missed here is checked as before.
+   */
+  scheduledHere(rows: NewWork[]): void {
+    const { store } = this.deps;
+    if (!store.exclusive || !this.started) return;
+    const window = this.startedAt + HAND_BACK_DELAY_MS;
+    for (const w of rows) {
+      if (w.leaseOwner !== undefined || w.dueAt >= window || (w.kind !== 'task' && w.kind !== 'compensation')) continue;
+      if (this.writtenHere.size >= WRITTEN_HERE_MAX) return;
+      this.writtenHere.add(refKey(w));
+    }
   }
 
   /** A handler finished: if due work was left for want of capacity, claim it now. */
@@ -189,7 +211,7 @@ export class Claimer {
 
   private previousRuns(claims: WorkItem[]): Promise<Map<string, Rerun>> {
     const { store } = this.deps;
-    const suspects = claims.filter((w) => mayHaveRunBefore(w, { exclusive: store.exclusive, startedAt: this.startedAt }));
+    const suspects = claims.filter((w) => !this.writtenHere.delete(refKey(w)) && mayHaveRunBefore(w, { exclusive: store.exclusive, startedAt: this.startedAt }));
     if (suspects.length === 0) return Promise.resolve(new Map());
     return this.deps.findPreviousRuns(suspects, store.exclusive ? 'process-restarted' : 'lease-expired');
   }

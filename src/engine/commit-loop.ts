@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { EngineObserver } from '../core/observer.js';
 import { StepwiseError } from '../core/errors.js';
 import { isTerminalStatus, type ExecutionStatus } from '../core/status.js';
-import type { CommitOutcome, Store, WorkItem } from '../core/store.js';
+import type { CommitOutcome, NewWork, Store, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import { loadBatch, releaseClaims, type LoaderDeps } from './batch-loader.js';
 import { CommitWriter, isStoreUnavailable } from './commit-writer.js';
@@ -38,6 +38,8 @@ export interface CommitLoopDeps {
   queued?(queues: string[]): void;
   /** A commit here ended the execution. */
   ended(executionId: string, status: ExecutionStatus): void;
+  /** Rows a commit here wrote (landed), for the claimer's rerun check. */
+  scheduled?(rows: NewWork[]): void;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -209,6 +211,7 @@ export class CommitLoop {
       ? { ...draft.base, snapshot: draft.snapshot, lastSeq, status: draft.commit.status, ...(draft.transitions !== undefined ? { transitions: draft.transitions } : {}) }
       : draft.base;
     if (draft.commit) this.failing.delete(id);
+    if (draft.commit?.schedule && draft.commit.schedule.length > 0) this.deps.scheduled?.(draft.commit.schedule);
     if (draft.commit) this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events, trace: live.trace });
     for (const k of draft.unhold) ledger.unhold(k);
     for (const k of draft.release) ledger.unreserve(k);

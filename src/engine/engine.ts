@@ -64,6 +64,7 @@ export class Engine {
       wakeAt: (at) => this.claimer.wakeAt(at),
       queued: (queues) => this.door.queued(queues),
       ended: (id) => this.endWaiters.ended(id),
+      scheduled: (rows) => this.claimer.scheduledHere(rows),
     });
     this.claimer = new Claimer({
       store, clock, ledger, log, workerId, leaseMs, pollIntervalMs: settings.pollIntervalMs,

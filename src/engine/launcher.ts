@@ -5,7 +5,7 @@ import type { WorkItem } from '../core/store.js';
 import type { Handler, StepContext } from '../dsl/definition.js';
 import { parseStepKey, type WorkflowContext } from '../dsl/machine-types.js';
 import type { Live } from './draft.js';
-import { runHandler } from './handler-runner.js';
+import { runHandler, StepAbort } from './handler-runner.js';
 import { callbackHandler } from '../handlers/remote-steps.js';
 import type { HandlerOutcome, Input } from './inputs.js';
 import type { Ledger, Running } from './ledger.js';
@@ -37,7 +37,7 @@ export class Launcher {
   launch(live: Live, work: WorkItem): void {
     const { ledger } = this.deps;
     const key = refKey(work);
-    const abort = new AbortController();
+    const abort = new StepAbort();
     const running: Running = { work, abort };
     ledger.startRunning(key, running);
     const call = handlerCall(live, work);

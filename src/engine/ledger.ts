@@ -1,10 +1,11 @@
 import type { WorkItem, WorkRef } from '../core/store.js';
+import type { StepAbort } from './handler-runner.js';
 import { refKey, toRef } from '../core/work-ref.js';
 
 /** A handler running in this process. */
 export interface Running {
   work: WorkItem;
-  abort: AbortController;
+  abort: StepAbort;
   /** Set when its outcome must not be applied: the engine is handing the work back, or the step was left. */
   discard?: boolean;
   /** Set when renewal found another worker holds the row now: its outcome is refused, not applied. */

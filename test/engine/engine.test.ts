@@ -190,6 +190,37 @@ describe('timeouts and misbehaving handlers', () => {
     expect(end.endedAt! - startedAt).toBe(5000);
   });
 
+  it('a handler that reads its signal only after a cancel finds it aborted, also through a copy of its context', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => { running = resolve; });
+    const seen: Array<{ aborted: boolean; reason: string }> = [];
+    let read!: () => void;
+    const readBoth = new Promise<void>((resolve) => { read = resolve; });
+    const wf = workflow('late-reader')
+      .task('work', async (_x: unknown, ctx: StepContext) => {
+        running();
+        await released;
+        const copy = { ...ctx };
+        seen.push({ aborted: copy.signal.aborted, reason: String((copy.signal.reason as Error | undefined)?.message) });
+        seen.push({ aborted: ctx.signal.aborted, reason: String((ctx.signal.reason as Error | undefined)?.message) });
+        read();
+        return 'done';
+      })
+      .build();
+    h = await virtualEngine([wf]);
+    const id = await h.start('late-reader', {});
+    const ending = h.runToEnd(id);
+    await started;
+    await h.engine.cancel(id);
+    release();
+    expect((await ending).status).toBe('CANCELLED');
+    await readBoth;
+    expect(seen[0]).toEqual({ aborted: true, reason: 'the step was left (cancel or failure elsewhere)' });
+    expect(seen[1]).toEqual(seen[0]);
+  });
+
   it('waits for a handler that works in real time however slow, instead of timing it out on the virtual clock', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => { release = resolve; });

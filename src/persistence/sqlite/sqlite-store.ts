@@ -100,12 +100,13 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
       ),
       lastSeq: db.prepare('SELECT last_seq FROM executions WHERE id = ?').pluck(),
-      stepUpdate: db.prepare("UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = CASE WHEN status = 'QUEUED' THEN ? ELSE status END WHERE id = ?"),
+      // Each update is also the commit's sequence check (last_seq = expected): no changes, a conflict.
+      stepUpdate: db.prepare("UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = CASE WHEN status = 'QUEUED' THEN ? ELSE status END WHERE id = ? AND last_seq = ?"),
       endUpdate: db.prepare(
-        'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = ?, error = ?, ended_at = ? WHERE id = ?',
+        'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = ?, error = ?, ended_at = ? WHERE id = ? AND last_seq = ?',
       ),
       reopenUpdate: db.prepare(
-        'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = NULL, error = NULL, ended_at = NULL WHERE id = ?',
+        'UPDATE executions SET snapshot = ?, last_seq = ?, updated_at = ?, status = ?, output = NULL, error = NULL, ended_at = NULL WHERE id = ? AND last_seq = ?',
       ),
       insertEvent: db.prepare('INSERT INTO history (execution_id, seq, type, ts, step, attempt, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       leaseOwner: db.prepare('SELECT lease_owner FROM work WHERE execution_id = ? AND kind = ? AND key = ?').pluck(),
@@ -162,7 +163,11 @@ export class SqliteStore implements Store {
     run.immediate();
   }
 
-  /** Checks every precondition before writing anything, so a refused commit needs no savepoint. */
+  /**
+   * Checks every precondition before writing anything, so a refused commit needs no savepoint:
+   * the leases it consumes are read first, and the sequence check is the first write itself (the
+   * execution's update, conditional on last_seq), which changes nothing when it fails.
+   */
   private applyCommit(c: ExecutionCommit): CommitOutcome {
     const now = c.events.length > 0 ? c.events[c.events.length - 1].timestamp : Date.now();
     if (c.create) {
@@ -171,27 +176,31 @@ export class SqliteStore implements Store {
         JSON.stringify(c.snapshot), c.create.startedAt, now, c.create.trace ?? null,
       );
       if (inserted.changes === 0) return { ok: false, reason: 'exists' };
-    } else {
-      const lastSeq = this.stmt.lastSeq.get(c.executionId) as number | undefined;
-      if (lastSeq !== c.expectedSeq) return { ok: false, reason: 'conflict' };
     }
     for (const ref of c.consume ?? []) {
       if (this.stmt.leaseOwner.get(ref.executionId, ref.kind, ref.key) !== ref.owner) {
         if (c.create) throw new Error('a creating commit cannot consume work');
+        // A stale sequence number wins over a lost lease, as it would if it were read first.
+        if (this.stmt.lastSeq.get(c.executionId) !== c.expectedSeq) return { ok: false, reason: 'conflict' };
         return { ok: false, reason: 'lease-lost', work: { executionId: ref.executionId, kind: ref.kind, key: ref.key } };
       }
     }
     const lastSeq = c.expectedSeq + c.events.length;
-    const snapshot = JSON.stringify(c.snapshot);
+    let updated: Database.RunResult | undefined;
     if (c.endedAt !== undefined) {
-      this.stmt.endUpdate.run(
-        snapshot, lastSeq, now, c.status, c.output === undefined ? null : JSON.stringify(c.output),
-        c.error ? JSON.stringify(c.error) : null, c.endedAt, c.executionId,
+      updated = this.stmt.endUpdate.run(
+        JSON.stringify(c.snapshot), lastSeq, now, c.status, c.output === undefined ? null : JSON.stringify(c.output),
+        c.error ? JSON.stringify(c.error) : null, c.endedAt, c.executionId, c.expectedSeq,
       );
     } else if (c.reopen) {
-      this.stmt.reopenUpdate.run(snapshot, lastSeq, now, c.status, c.executionId);
+      updated = this.stmt.reopenUpdate.run(JSON.stringify(c.snapshot), lastSeq, now, c.status, c.executionId, c.expectedSeq);
     } else if (!c.create || c.events.length > 0) {
-      this.stmt.stepUpdate.run(snapshot, lastSeq, now, c.status, c.executionId);
+      updated = this.stmt.stepUpdate.run(JSON.stringify(c.snapshot), lastSeq, now, c.status, c.executionId, c.expectedSeq);
+    }
+    // Every commit to an existing execution runs one of the updates above.
+    if (updated && updated.changes === 0) {
+      if (c.create) throw new Error('a created execution changed under its own commit');
+      return { ok: false, reason: 'conflict' };
     }
     let seq = c.expectedSeq;
     for (const e of c.events) {
