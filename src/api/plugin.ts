@@ -21,6 +21,7 @@ import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { installStartGate, registerUsageRoutes } from './usage-route.js';
 import type { PriceTable } from '../observability/usage.js';
 import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
+import { lazySerializerCompiler } from './lazy-serializers.js';
 import { lazyValidatorCompiler } from './lazy-validators.js';
 import { installLazySwagger } from './openapi-doc.js';
 import { registerRoutes } from './routes.js';
@@ -66,6 +67,8 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
 
   // Strict validators of their own (src/api/lazy-validators.ts), each compiled on its route's first request.
   app.setValidatorCompiler(lazyValidatorCompiler());
+  // Response serializers compiled on first use too, unless the host set a compiler of its own.
+  if (app.serializerCompiler === undefined) app.setSerializerCompiler(lazySerializerCompiler(() => app.getSchemas()));
   app.addHook('onRoute', (route) => {
     if (route.bodyLimit === undefined) route.bodyLimit = bodyLimit;
   });
