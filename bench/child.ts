@@ -6,7 +6,7 @@
  */
 import type { BenchResult } from './util.js';
 
-const BENCHES = ['step', 'throughput', 'pg-throughput', 'http', 'scale', 'history', 'scale-out', 'schedule', 'burst'] as const;
+const BENCHES = ['step', 'throughput', 'pg-throughput', 'http', 'scale', 'history', 'scale-out', 'schedule', 'burst', 'coldstart'] as const;
 
 async function main(): Promise<void> {
   // 'cluster' runs as bench/scale-out.js (bench/cluster.js is the scenario runner it wraps);

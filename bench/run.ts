@@ -11,7 +11,7 @@
  *                                                  under data/bench/profiles/
  *
  * Benchmarks: step (1), throughput (2), pg (PostgreSQL throughput), http (3), scale (4), history (5), cluster,
- * schedule (7), burst (timer bursts). See docs/performance.md.
+ * schedule (7), burst (timer bursts), coldstart (8). See docs/performance.md.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import Database from 'better-sqlite3';
 import { markdown, targetsSummary, textTable, writeDoc, writeJson, type Machine, type RunReport } from './report.js';
 import { filesystemOf, type BenchResult } from './util.js';
 
-const ALL = ['step', 'throughput', 'pg', 'http', 'scale', 'history', 'cluster', 'schedule', 'burst'] as const;
+const ALL = ['step', 'throughput', 'pg', 'http', 'scale', 'history', 'cluster', 'schedule', 'burst', 'coldstart'] as const;
 type Bench = (typeof ALL)[number];
 
 const REPO = resolve(new URL('../..', import.meta.url).pathname);
@@ -36,6 +36,7 @@ const QUICK: Record<Bench, unknown> = {
   cluster: { executions: 150, processes: [1, 2], handlerBound: { executions: 60, stepDelayMs: 50, concurrency: 16 }, pickupSamples: { listen: 5, poll: 3 } },
   schedule: { slots: 5 },
   burst: { timers: 2_000, parked: 0, bursts: 1, sliceMs: 500, warmupMs: 200 },
+  coldstart: { runs: 3 },
 };
 
 function parseArgs(argv: string[]): { only: Bench[]; quick: boolean; profile: boolean } {
@@ -52,7 +53,7 @@ function parseArgs(argv: string[]): { only: Bench[]; quick: boolean; profile: bo
     } else if (a === '--quick') quick = true;
     else if (a === '--profile') profile = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--only step,throughput,pg,http,scale,history,cluster,schedule,burst] [--quick] [--profile]');
+      console.log('usage: node dist/bench/run.js [--only step,throughput,pg,http,scale,history,cluster,schedule,burst,coldstart] [--quick] [--profile]');
       process.exit(0);
     } else throw new Error(`unknown argument '${a}'`);
   }

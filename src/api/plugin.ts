@@ -11,10 +11,7 @@
  * buildServer): the logger, the request timeout, the answer to malformed HTTP, and the router's
  * maxParamLength (set `routerOptions: { maxParamLength: 256 }` for 128-character execution ids).
  */
-import fastifySwagger from '@fastify/swagger';
 import fastifyRateLimit from '@fastify/rate-limit';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ApiEngine } from './engine-port.js';
 import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
@@ -24,7 +21,9 @@ import { registerMetricsRoute, type MetricsSource } from './metrics-route.js';
 import { installStartGate, registerUsageRoutes } from './usage-route.js';
 import type { PriceTable } from '../observability/usage.js';
 import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
-import { registerPage } from './page/index.js';
+import { lazySerializerCompiler } from './lazy-serializers.js';
+import { lazyValidatorCompiler } from './lazy-validators.js';
+import { installLazySwagger } from './openapi-doc.js';
 import { registerRoutes } from './routes.js';
 import { registerEventRoutes } from './events-route.js';
 import { isTaskEngine, registerTaskRoutes } from './task-routes.js';
@@ -61,20 +60,15 @@ export interface StepwisePluginOptions {
   prices?: PriceTable;
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
-/** Reject what the schemas do not allow instead of silently dropping or converting it. */
-function requestValidator(): Ajv {
-  return addFormats(new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, strict: false }));
-}
-
 async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions): Promise<void> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const startRateLimit = opts.startRateLimit ?? DEFAULT_START_RATE_LIMIT;
   const prefix = app.prefix;
 
-  const ajv = requestValidator();
-  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  // Strict validators of their own (src/api/lazy-validators.ts), each compiled on its route's first request.
+  app.setValidatorCompiler(lazyValidatorCompiler());
+  // Response serializers compiled on first use too, unless the host set a compiler of its own.
+  if (app.serializerCompiler === undefined) app.setSerializerCompiler(lazySerializerCompiler(() => app.getSchemas()));
   app.addHook('onRoute', (route) => {
     if (route.bodyLimit === undefined) route.bodyLimit = bodyLimit;
   });
@@ -108,8 +102,9 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
   // A host app that already documents itself with @fastify/swagger (or limits rates) keeps its
   // own: a second registration would clash with its decorator. /openapi.json then serves the
   // host's document, which includes these routes.
+  // Ours is generated on the first GET /openapi.json (src/api/openapi-doc.ts).
   if (!app.hasDecorator('swagger')) {
-    await app.register(fastifySwagger, {
+    installLazySwagger(app, {
       openapi: {
         openapi: '3.0.3',
         info: {
@@ -154,6 +149,8 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
         }
       });
       // The page's links and fetches start at the root: under a prefix they need it too (not yet).
+      // Loaded here, not with the API: a server that turns the page off never loads it.
+      const { registerPage } = await import('./page/index.js');
       await registerPage(instance, { engine: opts.engine, schedules: opts.schedules !== undefined });
     });
   }

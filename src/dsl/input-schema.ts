@@ -4,11 +4,9 @@
  * later inside a handler. Either a JSON Schema (checked with ajv, shown as is in `describe` and
  * the OpenAPI document) or a Standard Schema object (zod, valibot, arktype, ...).
  */
-import { Ajv, type AnySchema, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv, AnySchema, ValidateFunction } from 'ajv';
 import { DefinitionError } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-require.js';
 import { errorPath, validationMessage } from '../core/validation-message.js';
 
 /** A JSON Schema object (draft-07 by default; draft 2019-09 and 2020-12 when `$schema` says so). */
@@ -49,7 +47,13 @@ export interface CompiledInputSchema {
   readonly jsonSchema: JsonSchema;
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+// Loaded by the first JSON Schema a workflow declares, and only the dialects in use: a process
+// whose workflows have no input schema never loads ajv for them (src/core/lazy-require.ts).
+type AjvClass = new (options: typeof AJV_OPTIONS) => Ajv;
+const ajvDraft07 = lazyRequire<{ Ajv: AjvClass }>('ajv');
+const ajv2019 = lazyRequire<{ Ajv2019: AjvClass }>('ajv/dist/2019.js');
+const ajv2020 = lazyRequire<{ Ajv2020: AjvClass }>('ajv/dist/2020.js');
+const addFormats = lazyRequire<{ default: (ajv: Ajv) => Ajv }>('ajv-formats');
 
 // Strict about the schema itself (an unknown keyword is a typo worth a DefinitionError), never
 // mutating the input (no defaults, no coercion, nothing removed): the check only refuses.
@@ -72,7 +76,8 @@ function ajvFor(schema: JsonSchema): Ajv {
   const key = dialect.includes('2020-12') ? '2020' : dialect.includes('2019-09') ? '2019' : '07';
   let ajv = validators.get(key);
   if (!ajv) {
-    ajv = addFormats(key === '2020' ? new Ajv2020(AJV_OPTIONS) : key === '2019' ? new Ajv2019(AJV_OPTIONS) : new Ajv(AJV_OPTIONS));
+    const Dialect = key === '2020' ? ajv2020().Ajv2020 : key === '2019' ? ajv2019().Ajv2019 : ajvDraft07().Ajv;
+    ajv = addFormats().default(new Dialect(AJV_OPTIONS));
     validators.set(key, ajv);
   }
   return ajv;

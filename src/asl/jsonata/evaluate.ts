@@ -5,11 +5,16 @@
  * `evaluate` is async and `$now()` differs per call, so this runs only inside handlers, whose
  * results are stored in history and never evaluated again on replay.
  */
-import jsonata from 'jsonata';
+import type JsonataModule from 'jsonata';
+import { lazyRequire } from '../../core/lazy-require.js';
 import { AslRuntimeError, States } from '../asl-errors.js';
 
+type Jsonata = typeof JsonataModule;
+/** Loaded by the first JSONata expression, not with the package (src/core/lazy-require.ts). */
+const jsonata = lazyRequire<Jsonata>('jsonata');
+
 const EXPRESSION = /^\{%([\s\S]*)%\}$/;
-const compiled = new Map<string, ReturnType<typeof jsonata>>();
+const compiled = new Map<string, ReturnType<Jsonata>>();
 
 export interface JsonataBindings {
   states: { input: unknown; result?: unknown; errorOutput?: unknown; context: unknown };
@@ -27,10 +32,10 @@ export function checkExpression(expression: string): void {
   compile(expression);
 }
 
-function compile(expression: string): ReturnType<typeof jsonata> {
+function compile(expression: string): ReturnType<Jsonata> {
   let found = compiled.get(expression);
   if (!found) {
-    found = jsonata(expression);
+    found = jsonata()(expression);
     if (compiled.size > 10_000) compiled.clear();
     compiled.set(expression, found);
   }
