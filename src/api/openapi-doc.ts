@@ -12,6 +12,9 @@
  * pinned, and the API's OpenAPI tests check the document.
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
+// Types only (erased from the JavaScript): @fastify/swagger's declarations add `summary`, `tags`,
+// `hide`… to fastify's route schema type, which the routes use.
+import type {} from '@fastify/swagger';
 import { lazyRequire } from '../core/lazy-require.js';
 
 type SwaggerOptions = Record<string, unknown>;
