@@ -176,9 +176,9 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     // started and has concurrency 0, so startExecution commits each execution's first step
     // unleased (and NOTIFYs) for the workers to claim: it runs no work itself.
     // (The compiled build, as the workers run it: see loadCompiled.)
-    const { Engine, PostgresStore, checkout } = await loadCompiled();
+    const { Engine, PostgresStore, checkout, shipping } = await loadCompiled();
     store = await PostgresStore.open(PG_URL, { schema, poolSize: 6 });
-    starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout);
+    starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout, shipping);
 
     let url = PG_URL;
     if (process.env.STEPWISE_CLUSTER_NETNS !== '0') {
@@ -266,9 +266,9 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
   it('a new execution started elsewhere is picked up by a notification, not by a poll', async () => {
     // A worker of its own, on a schema of its own, that polls once an hour: whatever it picks up
     // within the test, a notification woke it for.
-    const { Engine, PostgresStore, checkout } = await loadCompiled();
+    const { Engine, PostgresStore, checkout, shipping } = await loadCompiled();
     const pickupStore = await PostgresStore.open(PG_URL, { schema: pickupSchema, poolSize: 2 });
-    const pickupStarter = new Engine({ store: pickupStore, concurrency: 0, workerId: 'pickup-starter' }).register(checkout);
+    const pickupStarter = new Engine({ store: pickupStore, concurrency: 0, workerId: 'pickup-starter' }).register(checkout, shipping);
     const listener = new ClusterWorker({
       workerId: 'p0', db: workerUrl('p0'), schema: pickupSchema, leaseMs: LEASE_MS, pollIntervalMs: HOUR_MS, concurrency: 8, poolSize: 4,
       netns: netnsOf(0),

@@ -96,15 +96,15 @@ describe('crash: SIGKILL at four points, then resume', () => {
       co('b-oos', { stepDelayMs: 20, outOfStock: true }),
       tr('b-trip', { stepDelayMs: 20, reject: true }),
     ]);
-    // Run 0 starts b-valid alone, so its commits are deterministic: #1 creates it and starts
-    // validateCart, #2 records validateCart's success and starts processPayment. Dying right after
-    // #2 is dying between two steps.
-    const r0 = startRun(s, { crashAt: 'after-commit:2', start: 1 });
+    // Run 0 starts b-valid alone, so its commits are deterministic: #1 creates it QUEUED (one order
+    // per customer), #2 begins it and starts validateCart, #3 records validateCart's success and
+    // starts processPayment. Dying right after #3 is dying between two steps.
+    const r0 = startRun(s, { crashAt: 'after-commit:3', start: 1 });
     expect((await r0.exited).signal, r0.stderr).toBe('SIGKILL');
-    const c0 = (await recordCrash(s, r0, 'after-commit:2'))!;
+    const c0 = (await recordCrash(s, r0, 'after-commit:3'))!;
     const h0 = readDb(s.db).history.get('b-valid')!;
     expect(h0.map((e) => `${e.type} ${e.step ?? ''}`.trim())).toEqual([
-      'ExecutionStarted', 'StepStarted validateCart', 'StepSucceeded validateCart', 'StateEntered cartValid', 'StepStarted processPayment',
+      'ExecutionStarted', 'ExecutionQueued', 'StepStarted validateCart', 'StepSucceeded validateCart', 'StateEntered cartValid', 'StepStarted processPayment',
     ]);
     expect(c0.owed.map((w) => `${w.executionId} ${w.key} ${w.attempt}`)).toEqual(['b-valid processPayment 1']);
     expect(calls(s, 'b-valid', 'task', 'processPayment')).toEqual([]);

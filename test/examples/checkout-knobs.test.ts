@@ -3,6 +3,7 @@
  * driven end to end through the HTTP API (fastify inject on a real engine and SQLite store), as
  * the README's curl lines drive them.
  */
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cart, expectError, getExecution, history, json, startExecution, startHarness, waitEnded, type Harness } from '../api/harness.js';
 
@@ -16,7 +17,7 @@ afterAll(async () => {
 
 const of = (events: any[], type: string, step?: string) => events.filter((e) => e.type === type && (step === undefined || e.step === step));
 
-async function post(url: string, payload?: unknown) {
+async function post(url: string, payload?: Record<string, unknown>): Promise<LightMyRequestResponse> {
   return h.app.inject({ method: 'POST', url, ...(payload === undefined ? {} : { payload }) });
 }
 
