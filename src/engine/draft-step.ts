@@ -376,7 +376,12 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
   if (bench.reopened && (outcome.status === ExecutionStatus.RUNNING || outcome.status === ExecutionStatus.QUEUED)) commit.reopen = true;
   if (isTerminalStatus(outcome.status) && (!isTerminalStatus(base.status) || bench.reopened)) {
     commit.endedAt = env.now;
-    if (base.wf.definition.concurrency) commit.dequeue = { dueAt: env.now };
+    if (base.wf.definition.concurrency) {
+      // Leaving its queues may make the next execution's start row due: look for due work now
+      // (a store without a poll timer would otherwise leave it parked until something else woke it).
+      commit.dequeue = { dueAt: env.now };
+      bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
+    }
     if (base.parent) {
       // A child's end reaches its parent in this same commit: the parent's `child` row comes due.
       commit.wake = { ...base.parent, dueAt: env.now };
