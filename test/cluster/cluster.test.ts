@@ -226,7 +226,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
 
   /** The executions whose id starts with `prefix`, their histories, and every work row left. */
   const load = async (prefix: string) => {
-    const executions = await q<ExecRow>(`SELECT id, status, error, output, started_at, ended_at FROM ${S}.executions WHERE starts_with(id, $1)`, [prefix]);
+    const executions = await q<ExecRow>(`SELECT id, status, error, output, started_at, ended_at FROM ${S}.executions WHERE starts_with(id, $1) AND workflow = 'checkout'`, [prefix]); // their shipping children apart
     const history = (await q<Omit<Ev, 'data'> & { data: string | null }>(
       `SELECT execution_id, seq, type, ts, step, attempt, data FROM ${S}.history WHERE starts_with(execution_id, $1) ORDER BY execution_id, seq`, [prefix]))
       .map((r) => ({ ...r, data: r.data === null ? null : JSON.parse(r.data) }) as Ev);
@@ -243,7 +243,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
   /** Waits until no execution is RUNNING. */
   const waitAllEnded = async (t0: number, limitMs: number) => {
     for (;;) {
-      const [{ running }] = await q<{ running: number }>(`SELECT count(*)::int AS running FROM ${S}.executions WHERE status = 'RUNNING'`);
+      const [{ running }] = await q<{ running: number }>(`SELECT count(*)::int AS running FROM ${S}.executions WHERE status IN ('RUNNING', 'QUEUED')`);
       if (running === 0) return;
       if (Date.now() - t0 > limitMs) throw new Error(`${running} executions still RUNNING after ${limitMs} ms: ${await diagnose()}`);
       await sleep(50);
@@ -316,7 +316,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     // Kill the worker holding the most leases once ~30% of the executions have ended.
     let ended = 0;
     for (;;) {
-      [{ ended }] = await q<{ ended: number }>(`SELECT count(*)::int AS ended FROM ${S}.executions WHERE id LIKE 'c-%' AND status <> 'RUNNING'`);
+      [{ ended }] = await q<{ ended: number }>(`SELECT count(*)::int AS ended FROM ${S}.executions WHERE id LIKE 'c-%' AND workflow = 'checkout' AND status NOT IN ('RUNNING', 'QUEUED')`);
       if (ended >= EXECUTIONS * KILL_AT_FRACTION) break;
       if (Date.now() - t0 > 40_000) throw new Error(`only ${ended} executions ended in 40 s: ${await diagnose()}`);
       await sleep(10);
