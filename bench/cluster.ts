@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Engine } from '../src/index.js';
 import { PostgresStore } from '../src/persistence/postgres/postgres-store.js';
-import { checkout } from '../examples/checkout/workflow.js';
+import { checkout, shipping } from '../examples/checkout/workflow.js';
 import { ClusterWorker, checkoutInput, sleep } from '../test/fixtures/cluster-harness.js';
 
 export interface ClusterBenchOptions {
@@ -145,7 +145,7 @@ interface Scenario { executions: number; concurrency: number; simulate: Record<s
 async function pgThroughput(opts: ClusterBenchOptions, sc: Scenario, n: number): Promise<PgRun> {
   const schema = schemaName(`p${n}`);
   const store = await PostgresStore.open(opts.pgUrl, { schema, poolSize: 4 });
-  const starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout);
+  const starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout, shipping);
   const workers = Array.from({ length: n }, (_, i) => new ClusterWorker({
     workerId: `w${i}`, db: opts.pgUrl, schema, concurrency: sc.concurrency, env: { STEPWISE_STORE_STATS: '1' },
   }));
@@ -224,7 +224,7 @@ async function sqliteThroughput(sc: Scenario): Promise<{ ms: number; perSec: num
 async function pickup(opts: ClusterBenchOptions, listen: boolean, samples: number): Promise<number[]> {
   const schema = schemaName(listen ? 'listen' : 'poll');
   const store = await PostgresStore.open(opts.pgUrl, { schema, poolSize: 2 });
-  const starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout);
+  const starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout, shipping);
   const worker = new ClusterWorker({ workerId: 'w0', db: opts.pgUrl, schema, noListen: !listen, pollIntervalMs: opts.pollIntervalMs });
   const out: number[] = [];
   try {

@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { resolve } from 'node:path';
 import { buildServer } from '../src/api/server.js';
-import { checkout } from '../examples/checkout/workflow.js';
+import { checkout, shipping } from '../examples/checkout/workflow.js';
 import { closedLoop, openRig } from './harness.js';
 import type { LoadResult } from './load.js';
 import { benchDir, benchId, removeDir, sleep, summarize } from './util.js';
@@ -83,7 +83,7 @@ export function summarizeProfile(p: CpuProfile, top: number): string {
 
 async function loopScenario(sync: 'full' | 'normal', wf: typeof noop4, inFlight: number, input: (i: number) => unknown) {
   const dir = benchDir('profile');
-  const rig = await openRig(dir, sync, [wf]);
+  const rig = await openRig(dir, sync, wf === (checkout as typeof noop4) ? [wf, shipping] : [wf]);
   await closedLoop(rig, wf, input, inFlight, 1000, 300);
   const { value, profile } = await profiled(scenario, () => closedLoop(rig, wf, input, inFlight, 4000, 0));
   await rig.close();

@@ -11,7 +11,7 @@ import { interleaved } from './baseline.js';
 import { closedLoop, mergeLoops, openRig, withoutSamples, type LoopResult } from './harness.js';
 import { benchDir, removeDir, round, type BenchResult, type Row, type Sync } from './util.js';
 import { checkoutInput, noop4 } from './workflows.js';
-import { checkout } from '../examples/checkout/workflow.js';
+import { checkout, shipping } from '../examples/checkout/workflow.js';
 
 export interface ThroughputOptions {
   syncs: Sync[]; inFlight: number[]; workflows: Array<'noop4' | 'checkout'>;
@@ -37,7 +37,7 @@ export async function run(given: Partial<ThroughputOptions> = {}): Promise<Bench
         const input = name === 'noop4' ? (i: number) => ({ i }) : checkoutInput;
         for (const k of opts.inFlight) {
           // Each measurement gets its own raw baseline, in slices interleaved with the engine's.
-          const rig = await openRig(dir, sync, [wf], `${name}-${k}`);
+          const rig = await openRig(dir, sync, name === 'noop4' ? [wf] : [wf, shipping], `${name}-${k}`);
           const { raw, values } = await interleaved(dir, sync, opts.rounds, opts.rawSliceMs, (round) =>
             closedLoop(rig, wf, input, k, opts.sliceMs, round === 0 ? opts.warmupMs : 100));
           let viaWait: LoopResult | undefined;

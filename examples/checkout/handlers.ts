@@ -24,6 +24,8 @@ export interface Simulate {
   fraudReview?: boolean;
   /** How long the fraud review may take before the checkout fails with Stepwise.Timeout. @default 3600000 (one hour) */
   reviewTimeoutMs?: number;
+  /** Until this time (epoch ms) no carrier answers: the shipping child fails with Shipping.Unavailable after its retries. */
+  shippingUnavailableUntil?: number;
 }
 export interface CheckoutInput {
   orderId: string;
@@ -82,8 +84,19 @@ export async function releaseInventory({ output }: { input: unknown; output: { r
   return { released: output.reservationId };
 }
 
-export async function scheduleShipping(input: CheckoutInput, ctx: StepContext) {
+/** Thrown while no carrier answers (`simulate.shippingUnavailableUntil`); the shipping workflow retries it. */
+export class ShippingUnavailable extends Error {
+  override readonly name = 'Shipping.Unavailable';
+}
+
+/** What the shipping child gets of the order: what a carrier needs. */
+export type ShippingInput = Pick<CheckoutInput, 'orderId' | 'items' | 'simulate'>;
+
+/** Books a carrier for the order: the shipping child's one step. */
+export async function bookCarrier(input: ShippingInput, ctx: StepContext) {
   await simulatedWork(input, ctx);
+  const until = input.simulate?.shippingUnavailableUntil;
+  if (until !== undefined && Date.now() < until) throw new ShippingUnavailable(`no carrier answers until ${new Date(until).toISOString()}`);
   return { shipmentId: idFrom('shp', ctx.idempotencyKey), items: input.items.length };
 }
 

@@ -1,7 +1,7 @@
 import { workflow } from '../../src/index.js';
 import {
-  createOrder, processPayment, refundPayment, releaseInventory, reserveInventory, scheduleShipping, sendConfirmation,
-  sendReceipt, validateCart, type CheckoutInput,
+  bookCarrier, createOrder, processPayment, refundPayment, releaseInventory, reserveInventory, sendConfirmation,
+  sendReceipt, validateCart, type CheckoutInput, type ShippingInput,
 } from './handlers.js';
 import { checkoutSchedules } from './schedules.js';
 import { checkoutTriggers } from './triggers.js';
@@ -54,6 +54,7 @@ export const checkoutInputSchema = {
         shippingDelayMs: { type: 'number', minimum: 0 },
         fraudReview: { type: 'boolean' },
         reviewTimeoutMs: { type: 'number', exclusiveMinimum: 0 },
+        shippingUnavailableUntil: { type: 'number', minimum: 0 },
       },
     },
   },
@@ -63,11 +64,28 @@ export const checkoutInputSchema = {
 const REVIEW_TIMEOUT_MS = 3_600_000;
 
 /**
- * The flagship: validate the cart, take payment (retried on gateway hiccups, refunded if a later
- * step fails for good), hold for a fraud review when asked (`simulate.fraudReview`), create the order and send the receipt while reserving inventory, wait
- * for the shipping slot, schedule shipping and confirm.
+ * The child the checkout invokes to ship an order: book a carrier, retrying while none answers
+ * (about a second in all), then failing with Shipping.Unavailable.
  */
-export const checkout = workflow<CheckoutInput>('checkout', { input: checkoutInputSchema })
+export const shipping = workflow<ShippingInput>('shipping')
+  .task('bookCarrier', bookCarrier, {
+    retry: [{ errors: ['Shipping.Unavailable'], intervalMs: 250, backoffRate: 2, maxAttempts: 3, jitter: 'none' }],
+    timeoutMs: 30_000,
+  })
+  .build();
+
+/**
+ * The flagship: validate the cart, take payment (retried on gateway hiccups, refunded if a later
+ * step fails for good), hold for a fraud review when asked (`simulate.fraudReview`), create the
+ * order and send the receipt while reserving inventory, wait for the shipping slot, ship (the
+ * child workflow `shipping`) and confirm. Orders of one customer run one at a time: a second
+ * order waits QUEUED until the first ends. A shipping failure is held, not compensated: the
+ * checkout ends FAILED with the payment kept, and a redrive ships it later, paying nothing twice.
+ */
+export const checkout = workflow<CheckoutInput>('checkout', {
+  input: checkoutInputSchema,
+  concurrency: { key: (input) => input.customer.id, limit: 1 },
+})
   .task('validateCart', validateCart, { resultPath: 'validation', timeoutMs: 10_000 })
   .choice('cartValid', {
     choices: [{ when: (d) => d.validation.valid, next: 'processPayment', label: 'valid' }],
@@ -98,7 +116,12 @@ export const checkout = workflow<CheckoutInput>('checkout', { input: checkoutInp
     (b) => b.task('reserveInventory', reserveInventory, { compensate: { name: 'releaseInventory', handler: releaseInventory } }),
   ], { resultPath: 'fulfilment' })
   .wait('waitForShipping', { durationMs: (d) => Math.max(0, Number(d.simulate?.shippingDelayMs ?? 0)) })
-  .task('scheduleShipping', scheduleShipping, { resultPath: 'shipment' })
+  // The child's id (`<checkout id>:scheduleShipping:<attempt>`) is data.childId on this step's events.
+  .invoke<{ shipmentId: string; items: number }, 'shipment'>('scheduleShipping', 'shipping', {
+    input: (d) => ({ orderId: d.orderId, items: d.items, ...(d.simulate ? { simulate: d.simulate } : {}) }),
+    resultPath: 'shipment',
+    catch: [{ errors: ['Shipping.Unavailable'], next: 'holdShipping' }],
+  })
   .task('sendConfirmation', sendConfirmation, { resultPath: 'confirmation' })
   .succeed('done', {
     output: (d) => ({
@@ -111,4 +134,6 @@ export const checkout = workflow<CheckoutInput>('checkout', { input: checkoutInp
       amount: d.payment.amount,
     }),
   })
+  // Held for redrive: no refund runs; a redrive re-enters scheduleShipping with a new child.
+  .fail('holdShipping', { error: 'Shipping.Unavailable', cause: 'no carrier answered; redrive the checkout to ship it', compensate: false })
   .build();

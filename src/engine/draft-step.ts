@@ -50,6 +50,15 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       } else settleAfterEnd(bench, input, callers);
       continue;
     }
+    if (base.snapshot !== undefined && base.status === ExecutionStatus.QUEUED && !bench.reopened && !bench.concurrencyScopes) {
+      // A limited execution's redrive waiting QUEUED for a slot: its start row re-enters the
+      // failed state; until then nothing of it runs, and a cancel or event is refused.
+      if (input.kind === 'begin') beginRedrive(bench, input);
+      else if (input.kind === 'cancel' || input.kind === 'event') {
+        callers.refused(input, new StepwiseError('EXECUTION_NOT_STARTED', `execution '${base.id}' is QUEUED for its redrive and has not started; send it once it runs`, { id: base.id }));
+      } else settleAfterEnd(bench, input, callers);
+      continue;
+    }
     if (bench.snapshot === undefined || (isTerminalStatus(base.status) && !bench.reopened) || outcomeOf(bench.snapshot).status !== ExecutionStatus.RUNNING) {
       settleAfterEnd(bench, input, callers);
       continue;
@@ -254,14 +263,16 @@ function delivered(bench: Bench, input: DeliveryInput): void {
 function redrive(bench: Bench, input: RedriveInput, callers: Callers): void {
   const { base } = bench;
   const snapshot = bench.snapshot;
-  const status = snapshot === undefined ? base.status : outcomeOf(snapshot).status;
+  // QUEUED (a start not begun, or a redrive waiting for its slot) is not FAILED, whatever the snapshot says.
+  const queued = base.status === ExecutionStatus.QUEUED || bench.concurrencyScopes !== undefined;
+  const status = queued ? ExecutionStatus.QUEUED : snapshot === undefined ? base.status : outcomeOf(snapshot).status;
   if (snapshot === undefined || status !== ExecutionStatus.FAILED) {
     callers.refused(input, new StepwiseError('EXECUTION_NOT_FAILED', `execution '${base.id}' is ${status}; only a FAILED execution can be redriven`, { id: base.id, status }));
     return;
   }
-  if (base.wf.definition.concurrency) {
-    // Its queue rows went when it ended: reopened, it would run beside the executions its limit
-    // now admits (docs/dsl.md, Redrive).
+  if (base.wf.definition.concurrency && !input.scopes) {
+    // Its queue rows went when it ended, and its scopes could not be computed again (this process
+    // lacks its version): reopened, it would run beside the executions its limit now admits.
     callers.refused(input, new StepwiseError('REDRIVE_NOT_SUPPORTED', `execution '${base.id}' cannot be redriven: workflow '${base.wf.name}' has a concurrency limit; start a new execution`, { id: base.id }));
     return;
   }
@@ -274,10 +285,32 @@ function redrive(bench: Bench, input: RedriveInput, callers: Callers): void {
     return;
   }
   const count = (snapshot.context.redrives ?? 0) + 1;
+  if (input.scopes) {
+    // Limited: it joins its queues again, in arrival order, QUEUED with its start row parked; the
+    // machine is redriven (ExecutionRedriven) when that row comes due, within its limits.
+    const { now } = bench.env;
+    bench.concurrencyScopes = input.scopes;
+    bench.reopened = true;
+    const start: NewWork = { executionId: base.id, kind: 'start', key: '', attempt: 1, dueAt: NEVER_DUE };
+    bench.schedule.set(refKey(start), start);
+    bench.events.push({ type: HistoryEventType.ExecutionQueued, timestamp: now, data: { scopes: input.scopes.map((s) => s.scope), redrive: count } });
+    bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, now);
+    callers.redriven(input, count);
+    return;
+  }
   bench.events.push({ type: HistoryEventType.ExecutionRedriven, timestamp: bench.env.now, data: { count, from: snapshot.context.failedAt } });
   bench.reopened = true;
   applyDecision(bench, decide(base.wf, snapshot, { type: 'REDRIVE' }));
   callers.redriven(input, count);
+}
+
+/** A limited execution's queued redrive came within its limits: the machine re-enters the failed state. */
+function beginRedrive(bench: Bench, input: Extract<Input, { kind: 'begin' }>): void {
+  const snapshot = bench.snapshot!;
+  consumeRow(bench, input.work);
+  bench.events.push({ type: HistoryEventType.ExecutionRedriven, timestamp: bench.env.now, data: { count: (snapshot.context.redrives ?? 0) + 1, from: snapshot.context.failedAt } });
+  bench.reopened = true;
+  applyDecision(bench, decide(bench.base.wf, snapshot, { type: 'REDRIVE' }));
 }
 
 function consumeRow(bench: Bench, work: WorkItem): void {
@@ -376,10 +409,15 @@ function finish(bench: Bench, inputs: Input[], callers: Callers): Draft {
     // Entering a keyed wait may deliver kept events ('event' rows due now): look for them.
     if (waits.entered) bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
   }
-  if (bench.reopened && outcome.status === ExecutionStatus.RUNNING) commit.reopen = true;
+  if (bench.reopened && (outcome.status === ExecutionStatus.RUNNING || outcome.status === ExecutionStatus.QUEUED)) commit.reopen = true;
   if (isTerminalStatus(outcome.status) && (!isTerminalStatus(base.status) || bench.reopened)) {
     commit.endedAt = env.now;
-    if (base.wf.definition.concurrency) commit.dequeue = { dueAt: env.now };
+    if (base.wf.definition.concurrency) {
+      // Leaving its queues may make the next execution's start row due: look for due work now
+      // (a store without a poll timer would otherwise leave it parked until something else woke it).
+      commit.dequeue = { dueAt: env.now };
+      bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now);
+    }
     if (base.parent) {
       // A child's end reaches its parent in this same commit: the parent's `child` row comes due.
       commit.wake = { ...base.parent, dueAt: env.now };

@@ -309,7 +309,9 @@ export class Engine {
       throw new StepwiseError('EXECUTION_NOT_FAILED', `execution '${id}' is ${current.status}; only a FAILED execution can be redriven`, { id, status: current.status });
     }
     const done = deferred<number>();
-    this.loop.enqueue(id, { kind: 'redrive', done });
+    // A limited workflow's redrive waits its turn in the scopes its input gave it at the start.
+    const scopes = this.registry.version(current.workflow, current.version)?.concurrencyScopes(current.input) ?? [];
+    this.loop.enqueue(id, { kind: 'redrive', done, ...(scopes.length > 0 ? { scopes } : {}) });
     const count = await done.promise;
     return { execution: await this.getExecution(id), count };
   }

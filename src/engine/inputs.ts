@@ -61,6 +61,8 @@ export interface EventInput {
 export interface RedriveInput {
   kind: 'redrive';
   done: Deferred<number>;
+  /** A limited workflow's scopes, from the execution's input: the redrive waits QUEUED in them. */
+  scopes?: Array<{ scope: string; limit: number }>;
 }
 
 export type Input =

@@ -2,7 +2,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { Simulate } from '../../examples/checkout/handlers.js';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { buildServer, type BuildServerOptions } from '../../src/api/server.js';
 import { Engine, openStore, workflow, type Store } from '../../src/index.js';
 
@@ -19,7 +19,7 @@ export interface Harness {
 export async function startHarness(opts: Omit<BuildServerOptions, 'engine'> = {}): Promise<Harness> {
   const store = await openStore(':memory:');
   const engine = new Engine({ store, pollIntervalMs: 50 });
-  engine.register(checkout, ANY_INPUT);
+  engine.register(checkout, shipping, ANY_INPUT);
   await engine.start();
   const app = buildServer({ engine, ...opts });
   await app.ready();
@@ -42,7 +42,8 @@ export function cart(simulate?: Simulate, overrides: Record<string, unknown> = {
   orders += 1;
   return {
     orderId: `order-${orders}`,
-    customer: { id: 'cust-1', email: 'cust-1@example.com' },
+    // A customer per order: the checkout runs one order per customer at a time.
+    customer: { id: `cust-${orders}`, email: `cust-${orders}@example.com` },
     items: [
       { sku: 'SKU-1', qty: 2, price: 9.5 },
       { sku: 'SKU-2', qty: 1, price: 20 },
@@ -86,13 +87,13 @@ export async function getExecution(app: FastifyInstance, id: string, headers?: R
   return json(res);
 }
 
-/** Polls the API until the execution is no longer RUNNING. */
+/** Polls the API until the execution is no longer QUEUED or RUNNING. */
 export async function waitEnded(app: FastifyInstance, id: string, timeoutMs = 20_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const execution = await getExecution(app, id);
-    if (execution.status !== 'RUNNING') return execution;
-    if (Date.now() > deadline) throw new Error(`execution ${id} still RUNNING after ${timeoutMs} ms`);
+    if (execution.status !== 'RUNNING' && execution.status !== 'QUEUED') return execution;
+    if (Date.now() > deadline) throw new Error(`execution ${id} still ${execution.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

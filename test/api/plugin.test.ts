@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { Engine, openStore, stepwise, type Store } from '../../src/index.js';
 import { cart, expectError, json } from './harness.js';
 
@@ -17,7 +17,7 @@ const PAGE_EXISTS = existsSync(new URL('../../src/api/page/index.ts', import.met
 
 async function hostApp(register: (app: FastifyInstance, engine: Engine) => Promise<void>): Promise<{ app: FastifyInstance; engine: Engine; store: Store; close(): Promise<void> }> {
   const store = await openStore(':memory:');
-  const engine = new Engine({ store }).register(checkout);
+  const engine = new Engine({ store }).register(checkout, shipping);
   await engine.start();
   const app = Fastify({ routerOptions: { maxParamLength: 256 } });
   app.get('/hello', async () => ({ hello: 'world' }));
@@ -47,7 +47,7 @@ describe('the plugin under a prefix, with a token', () => {
     expect((await host.app.inject({ url: '/wf/healthz' })).statusCode).toBe(200);
     expectError(await host.app.inject({ url: '/wf/v1/workflows' }), 401, 'UNAUTHORIZED');
     const list = await host.app.inject({ url: '/wf/v1/workflows', headers: AUTH });
-    expect(json(list).workflows.map((w: { name: string }) => w.name)).toEqual(['checkout']);
+    expect(json(list).workflows.map((w: { name: string }) => w.name)).toEqual(['checkout', 'shipping']);
     expect(list.headers['x-content-type-options']).toBe('nosniff');
 
     const started = await host.app.inject({ method: 'POST', url: '/wf/v1/workflows/checkout/executions', headers: AUTH, payload: { id: 'p-1', input: cart() } });
@@ -107,7 +107,7 @@ describe('the plugin under a prefix, with a token', () => {
 describe('the plugin in an app that documents itself with @fastify/swagger', () => {
   it('joins the host document instead of clashing with it', async () => {
     const store = await openStore(':memory:');
-    const engine = new Engine({ store }).register(checkout);
+    const engine = new Engine({ store }).register(checkout, shipping);
     const app = Fastify();
     await app.register(fastifySwagger, { openapi: { info: { title: 'host', version: '1' } } });
     app.get('/hello', async () => 'hi');

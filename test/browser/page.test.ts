@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulate } from '../../examples/checkout/handlers.js';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
 import { Engine, openStore } from '../../src/index.js';
 import { gateOf } from '../fixtures/handler-gate.js';
@@ -97,7 +97,7 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'history page in headless Chromi
   beforeAll(async () => {
     store = await openStore(':memory:');
     engine = new Engine({ store });
-    engine.register(checkout);
+    engine.register(checkout, shipping);
     await engine.start();
 
     app = buildServer({ engine });

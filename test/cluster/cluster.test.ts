@@ -176,9 +176,9 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     // started and has concurrency 0, so startExecution commits each execution's first step
     // unleased (and NOTIFYs) for the workers to claim: it runs no work itself.
     // (The compiled build, as the workers run it: see loadCompiled.)
-    const { Engine, PostgresStore, checkout } = await loadCompiled();
+    const { Engine, PostgresStore, checkout, shipping } = await loadCompiled();
     store = await PostgresStore.open(PG_URL, { schema, poolSize: 6 });
-    starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout);
+    starter = new Engine({ store, concurrency: 0, workerId: 'starter' }).register(checkout, shipping);
 
     let url = PG_URL;
     if (process.env.STEPWISE_CLUSTER_NETNS !== '0') {
@@ -226,7 +226,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
 
   /** The executions whose id starts with `prefix`, their histories, and every work row left. */
   const load = async (prefix: string) => {
-    const executions = await q<ExecRow>(`SELECT id, status, error, output, started_at, ended_at FROM ${S}.executions WHERE starts_with(id, $1)`, [prefix]);
+    const executions = await q<ExecRow>(`SELECT id, status, error, output, started_at, ended_at FROM ${S}.executions WHERE starts_with(id, $1) AND workflow = 'checkout'`, [prefix]); // their shipping children apart
     const history = (await q<Omit<Ev, 'data'> & { data: string | null }>(
       `SELECT execution_id, seq, type, ts, step, attempt, data FROM ${S}.history WHERE starts_with(execution_id, $1) ORDER BY execution_id, seq`, [prefix]))
       .map((r) => ({ ...r, data: r.data === null ? null : JSON.parse(r.data) }) as Ev);
@@ -243,7 +243,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
   /** Waits until no execution is RUNNING. */
   const waitAllEnded = async (t0: number, limitMs: number) => {
     for (;;) {
-      const [{ running }] = await q<{ running: number }>(`SELECT count(*)::int AS running FROM ${S}.executions WHERE status = 'RUNNING'`);
+      const [{ running }] = await q<{ running: number }>(`SELECT count(*)::int AS running FROM ${S}.executions WHERE status IN ('RUNNING', 'QUEUED')`);
       if (running === 0) return;
       if (Date.now() - t0 > limitMs) throw new Error(`${running} executions still RUNNING after ${limitMs} ms: ${await diagnose()}`);
       await sleep(50);
@@ -266,9 +266,9 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
   it('a new execution started elsewhere is picked up by a notification, not by a poll', async () => {
     // A worker of its own, on a schema of its own, that polls once an hour: whatever it picks up
     // within the test, a notification woke it for.
-    const { Engine, PostgresStore, checkout } = await loadCompiled();
+    const { Engine, PostgresStore, checkout, shipping } = await loadCompiled();
     const pickupStore = await PostgresStore.open(PG_URL, { schema: pickupSchema, poolSize: 2 });
-    const pickupStarter = new Engine({ store: pickupStore, concurrency: 0, workerId: 'pickup-starter' }).register(checkout);
+    const pickupStarter = new Engine({ store: pickupStore, concurrency: 0, workerId: 'pickup-starter' }).register(checkout, shipping);
     const listener = new ClusterWorker({
       workerId: 'p0', db: workerUrl('p0'), schema: pickupSchema, leaseMs: LEASE_MS, pollIntervalMs: HOUR_MS, concurrency: 8, poolSize: 4,
       netns: netnsOf(0),
@@ -316,7 +316,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     // Kill the worker holding the most leases once ~30% of the executions have ended.
     let ended = 0;
     for (;;) {
-      [{ ended }] = await q<{ ended: number }>(`SELECT count(*)::int AS ended FROM ${S}.executions WHERE id LIKE 'c-%' AND status <> 'RUNNING'`);
+      [{ ended }] = await q<{ ended: number }>(`SELECT count(*)::int AS ended FROM ${S}.executions WHERE id LIKE 'c-%' AND workflow = 'checkout' AND status NOT IN ('RUNNING', 'QUEUED')`);
       if (ended >= EXECUTIONS * KILL_AT_FRACTION) break;
       if (Date.now() - t0 > 40_000) throw new Error(`only ${ended} executions ended in 40 s: ${await diagnose()}`);
       await sleep(10);

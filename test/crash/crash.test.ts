@@ -96,15 +96,15 @@ describe('crash: SIGKILL at four points, then resume', () => {
       co('b-oos', { stepDelayMs: 20, outOfStock: true }),
       tr('b-trip', { stepDelayMs: 20, reject: true }),
     ]);
-    // Run 0 starts b-valid alone, so its commits are deterministic: #1 creates it and starts
-    // validateCart, #2 records validateCart's success and starts processPayment. Dying right after
-    // #2 is dying between two steps.
-    const r0 = startRun(s, { crashAt: 'after-commit:2', start: 1 });
+    // Run 0 starts b-valid alone, so its commits are deterministic: #1 creates it QUEUED (one order
+    // per customer), #2 begins it and starts validateCart, #3 records validateCart's success and
+    // starts processPayment. Dying right after #3 is dying between two steps.
+    const r0 = startRun(s, { crashAt: 'after-commit:3', start: 1 });
     expect((await r0.exited).signal, r0.stderr).toBe('SIGKILL');
-    const c0 = (await recordCrash(s, r0, 'after-commit:2'))!;
+    const c0 = (await recordCrash(s, r0, 'after-commit:3'))!;
     const h0 = readDb(s.db).history.get('b-valid')!;
     expect(h0.map((e) => `${e.type} ${e.step ?? ''}`.trim())).toEqual([
-      'ExecutionStarted', 'StepStarted validateCart', 'StepSucceeded validateCart', 'StateEntered cartValid', 'StepStarted processPayment',
+      'ExecutionStarted', 'ExecutionQueued', 'StepStarted validateCart', 'StepSucceeded validateCart', 'StateEntered cartValid', 'StepStarted processPayment',
     ]);
     expect(c0.owed.map((w) => `${w.executionId} ${w.key} ${w.attempt}`)).toEqual(['b-valid processPayment 1']);
     expect(calls(s, 'b-valid', 'task', 'processPayment')).toEqual([]);
@@ -136,7 +136,7 @@ describe('crash: SIGKILL at four points, then resume', () => {
     const pay = calls(s, 'b-valid', 'task', 'processPayment');
     expect(pay.length).toBeGreaterThan(0);
     expect(pay.every((c) => c.run > 0 && c.attempt === 1 && c.idem === 'b-valid:processPayment')).toBe(true);
-  });
+  }, 60_000); // seven worker processes, one after another
 
   it('during a wait: the timer fires once, never early, across two kills and an overdue restart', async () => {
     // Waits of hours, and restarts whose clocks run hours ahead (--clock-offset-ms): no timer can
@@ -248,4 +248,68 @@ describe('crash: SIGKILL at four points, then resume', () => {
     expect(text).toMatch(/t-trip: replayed snapshot differs/);
     expect(text).toMatch(/invariant 1: .*called it again/);
   });
+});
+
+describe('crash: SIGKILL around events, children and redrives, then resume', () => {
+  const history = (s: Scenario, id: string) => readDb(s.db).history.get(id) ?? [];
+  const types = (s: Scenario, id: string, type: string) => history(s, id).filter((e) => e.type === type);
+
+  it('after an event is accepted and before it is consumed: the next run consumes it, once', async () => {
+    // The review arrives while processPayment is held, so it waits in the mailbox (EventReceived
+    // without EventConsumed); the run dies at the commit that accepted it.
+    const s = fresh([{ ...co('e-review', { fraudReview: true }), events: [{ id: 'review-1', name: 'review', payload: { approved: true } }] }]);
+    const r0 = startRun(s, { hold: ['task:e-review:processPayment:1'], crashWhen: 'event-accepted' });
+    expect((await r0.exited).signal, r0.stderr).toBe('SIGKILL');
+    expect(r0.lines).toContain('FAULT event-accepted');
+    await recordCrash(s, r0, 'event accepted, not consumed');
+    expect(types(s, 'e-review', 'EventReceived').map((e) => e.data?.id)).toEqual(['review-1']);
+    expect(types(s, 'e-review', 'EventConsumed')).toEqual([]);
+
+    await runToEnd(s); // sends the same event id again: a duplicate, nothing changes
+    const report = verify(s);
+    expect(report.summary.eventsReceived).toBe(1);
+    expect(report.summary.eventsConsumed).toBe(1);
+    expect(types(s, 'e-review', 'EventConsumed').map((e) => e.data?.id)).toEqual(['review-1']);
+  });
+
+  it('between a child\'s creation and its first step: the child begins in the next run, and only one exists', async () => {
+    const s = fresh([co('k-ship')]);
+    const r0 = startRun(s, { crashWhen: 'child-created' });
+    expect((await r0.exited).signal, r0.stderr).toBe('SIGKILL');
+    expect(r0.lines).toContain('FAULT child-created');
+    await recordCrash(s, r0, 'child created, not begun');
+    const childId = 'k-ship:scheduleShipping:1';
+    expect(types(s, 'k-ship', 'StepStarted').filter((e) => e.step === 'scheduleShipping').map((e) => e.data?.childId)).toEqual([childId]);
+    expect(history(s, childId).map((e) => e.type)).toEqual(['ExecutionStarted']);
+    expect(calls(s, childId, 'task', 'bookCarrier')).toEqual([]);
+
+    await runToEnd(s);
+    const report = verify(s);
+    expect(report.summary.children).toBe(1);
+    expect(calls(s, childId, 'task', 'bookCarrier').map((c) => c.run)).toEqual([1]);
+  });
+
+  it('during a redrive: the committed redrive resumes in the next run, paying nothing twice', async () => {
+    // The carrier is away for twelve seconds: the worker's start-up (seconds on a loaded machine)
+    // and the child's three attempts (under one second) fit well inside. The run redrives the held
+    // failure after that and dies at the redrive's commit, before it re-enters.
+    const until = Date.now() + 12_000;
+    const s = fresh([{ ...co('r-ship', { shippingUnavailableUntil: until }), redrive: { code: 'Shipping.Unavailable', after: until } }]);
+    const r0 = startRun(s, { crashWhen: 'redrive-queued' });
+    expect((await r0.exited).signal, r0.stderr).toBe('SIGKILL');
+    expect(r0.lines).toContain('FAULT redrive-queued');
+    await recordCrash(s, r0, 'redrive committed, not re-entered');
+    expect(types(s, 'r-ship', 'ExecutionFailed')).toHaveLength(1);
+    expect(types(s, 'r-ship', 'ExecutionRedriven')).toEqual([]);
+    expect(types(s, 'r-ship', 'CompensationStarted')).toEqual([]);
+
+    await runToEnd(s);
+    const report = verify(s);
+    expect(report.summary.redrives).toBe(1);
+    expect(report.summary.children).toBe(2);
+    expect(types(s, 'r-ship', 'ExecutionRedriven').map((e) => e.data?.from)).toEqual(['scheduleShipping']);
+    // Completed steps never run again: processPayment ran in run 0 only.
+    expect(calls(s, 'r-ship', 'task', 'processPayment').map((c) => c.run)).toEqual([0]);
+    expect(calls(s, 'r-ship:scheduleShipping.2:1', 'task', 'bookCarrier').map((c) => c.run)).toEqual([1]);
+  }, 60_000); // the carrier's twelve seconds away, then two worker processes
 });

@@ -25,6 +25,10 @@ describe('torture', () => {
     expect(result.summary.owedAtCrashes, context).toBeGreaterThan(0);
     expect(result.summary.crashReruns, context).toBeGreaterThan(0);
     expect(result.killsBy['in-handler'] ?? 0, context).toBeGreaterThan(0);
+    // The mix reached events, children and queues (redrives depend on timing: counted, not required).
+    expect(result.summary.eventsConsumed, context).toBeGreaterThan(0);
+    expect(result.summary.children, context).toBeGreaterThan(0);
+    expect(result.summary.queuedBehind, context).toBeGreaterThan(0);
     console.log(`torture seed=${seed}: ${result.killsDelivered} kills, ${result.runs} runs, ${result.durationMs} ms, ${JSON.stringify(result.summary.byStatus)}`);
   }, 120_000);
 });

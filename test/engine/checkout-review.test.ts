@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { HistoryEventType as T } from '../../src/index.js';
 import { virtualEngine } from '../helpers/virtual-engine.js';
 
@@ -26,7 +26,7 @@ async function refunds(id: string): Promise<number> {
 
 describe('checkout with simulate.fraudReview', () => {
   it('approved: waits after payment, then completes', async () => {
-    h = await virtualEngine([checkout]);
+    h = await virtualEngine([checkout, shipping]);
     const id = await h.start('checkout', order({ fraudReview: true }));
     await h.settle();
     const events = await h.history(id);
@@ -40,7 +40,7 @@ describe('checkout with simulate.fraudReview', () => {
   });
 
   it('rejected: FAILED with Checkout.Rejected, and the payment is refunded', async () => {
-    h = await virtualEngine([checkout]);
+    h = await virtualEngine([checkout, shipping]);
     const id = await h.start('checkout', order({ fraudReview: true }));
     await h.settle();
     await h.engine.sendEvent(id, 'review', { approved: false });
@@ -51,7 +51,7 @@ describe('checkout with simulate.fraudReview', () => {
   });
 
   it('no answer within the default hour: FAILED with Stepwise.Timeout, and the payment is refunded', async () => {
-    h = await virtualEngine([checkout]);
+    h = await virtualEngine([checkout, shipping]);
     const startedAt = h.clock.now();
     const id = await h.start('checkout', order({ fraudReview: true }));
     const end = await h.runToEnd(id);
@@ -62,7 +62,7 @@ describe('checkout with simulate.fraudReview', () => {
   });
 
   it('simulate.reviewTimeoutMs shortens the wait', async () => {
-    h = await virtualEngine([checkout]);
+    h = await virtualEngine([checkout, shipping]);
     const startedAt = h.clock.now();
     const id = await h.start('checkout', order({ fraudReview: true, reviewTimeoutMs: 5000 }));
     const end = await h.runToEnd(id);

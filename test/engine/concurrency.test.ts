@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HistoryEventType as T, workflow, type Store } from '../../src/index.js';
+import { HistoryEventType as T, outcomeOf, replay, workflow, type Store } from '../../src/index.js';
 import { virtualEngine } from '../helpers/virtual-engine.js';
 
 type Harness = Awaited<ReturnType<typeof virtualEngine>>;
@@ -111,25 +111,60 @@ describe('concurrency keys', () => {
 });
 
 describe('a limited workflow and the doors that reopen or feed an execution', () => {
-  it('refuses an event to a QUEUED execution as not started, and a redrive as not supported', async () => {
-    let failA = true;
-    const wf = workflow<{ c: string; n: string }>('limited', { concurrency: { key: (i: { c: string }) => i.c, limit: 1 } })
-      .task('t', async (d) => { if (d.n === 'a' && failA) throw Object.assign(new Error('x'), { name: 'X' }); return {}; },
+  function heldWorkflow(fail: { a: boolean }) {
+    return workflow<{ c: string; n: string }>('limited', { concurrency: { key: (i: { c: string }) => i.c, limit: 1 } })
+      .task('t', async (d) => { if (d.n === 'a' && fail.a) throw Object.assign(new Error('x'), { name: 'X' }); return {}; },
         { catch: [{ errors: ['X'], next: 'hold' }] })
       .waitForEvent('w', { event: 'go' })
       .succeed('done')
       .fail('hold', { error: 'X', compensate: false })
       .build();
-    h = await virtualEngine([wf]);
+  }
+
+  it('refuses an event to a QUEUED execution as not started', async () => {
+    h = await virtualEngine([heldWorkflow({ a: false })]);
     await h.start('limited', { c: 'x', n: 'b' }, 'b');
     await h.start('limited', { c: 'x', n: 'q' }, 'q');
     await quiet();
     expect(await statusOf(h.store, 'q')).toBe('QUEUED');
     await expect(h.engine.sendEvent('q', 'go', {})).rejects.toMatchObject({ code: 'EXECUTION_NOT_STARTED' });
-    await h.engine.sendEvent('b', 'go', {});
-    await h.start('limited', { c: 'y', n: 'a' }, 'a');
+  });
+
+  it('queues a redrive behind the running execution of its key, and redrives the machine when the slot frees', async () => {
+    const fail = { a: true };
+    const wf = heldWorkflow(fail);
+    h = await virtualEngine([wf]);
+    await h.start('limited', { c: 'x', n: 'a' }, 'a');
     expect((await h.runToEnd('a')).status).toBe('FAILED');
-    failA = false;
-    await expect(h.engine.redrive('a')).rejects.toMatchObject({ code: 'REDRIVE_NOT_SUPPORTED' });
+    fail.a = false;
+    await h.start('limited', { c: 'x', n: 'b' }, 'b');
+    await quiet();
+    expect(await statusOf(h.store, 'b')).toBe('RUNNING'); // holds key x, waiting for 'go'
+
+    const { count } = await h.engine.redrive('a');
+    expect(count).toBe(1);
+    await quiet();
+    expect(await statusOf(h.store, 'a')).toBe('QUEUED');
+    expect((await h.store.getExecution('a'))?.error ?? null).toBeNull();
+    await expect(h.engine.redrive('a')).rejects.toMatchObject({ code: 'EXECUTION_NOT_FAILED' });
+    await expect(h.engine.sendEvent('a', 'go', {})).rejects.toMatchObject({ code: 'EXECUTION_NOT_STARTED' });
+    await expect(h.engine.cancel('a')).rejects.toMatchObject({ code: 'EXECUTION_NOT_STARTED' });
+    expect((await h.history('a')).map((e) => e.type).slice(-2)).toEqual([T.ExecutionFailed, T.ExecutionQueued]);
+
+    await h.engine.sendEvent('b', 'go', {});
+    expect((await h.runToEnd('b')).status).toBe('SUCCEEDED');
+    await quiet();
+    expect(await statusOf(h.store, 'a')).toBe('RUNNING');
+    await h.engine.sendEvent('a', 'go', {});
+    expect((await h.runToEnd('a')).status).toBe('SUCCEEDED');
+    const events = await h.history('a');
+    const types = events.map((e) => e.type);
+    expect(types.slice(types.indexOf(T.ExecutionFailed))).toEqual([
+      T.ExecutionFailed, T.ExecutionQueued, T.ExecutionRedriven, T.StepStarted, T.StepSucceeded, T.StateEntered, T.EventReceived, T.EventConsumed,
+      T.StateEntered, T.ExecutionSucceeded,
+    ]);
+    expect(events.find((e) => e.type === T.ExecutionQueued && e.data?.redrive === 1)?.data?.scopes).toEqual(['limited/key:x']);
+    // The stored snapshot is what the history says (the redrive is folded in where it ran).
+    expect(outcomeOf(replay(wf, events)).status).toBe('SUCCEEDED');
   });
 });

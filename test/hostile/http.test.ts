@@ -13,7 +13,7 @@
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
 import { Engine, SqliteStore, TerminalError, openStore, worker, workflow } from '../../src/index.js';
 import { cart, json, nested } from '../api/harness.js';
@@ -527,7 +527,7 @@ const remote = workflow('remote').task('ship', worker(QUEUE), { timeoutMs: 60_00
 async function world(token?: string): Promise<World> {
   const store = (await openStore(':memory:')) as SqliteStore;
   const engine = new Engine({ store, pollIntervalMs: 50 });
-  engine.register(checkout, noop, remote);
+  engine.register(checkout, shipping, noop, remote);
   await engine.start();
   const app = buildServer({ engine, metrics: new Metrics({ store, processMetrics: false }), ...(token ? { token } : {}) });
   await app.ready();
@@ -822,7 +822,8 @@ describe('hostile HTTP requests over a real socket', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
     const list = await (await fetch(`http://127.0.0.1:${port}/v1/executions`)).json() as { items: Array<{ id: string }> };
-    expect(list.items.map((i) => i.id)).toEqual([SEEDED.ok]);
+    // The one checkout seeded here and its shipping child, newest first: nothing else was created.
+    expect(list.items.map((i) => i.id)).toEqual([`${SEEDED.ok}:scheduleShipping:1`, SEEDED.ok]);
     expect(await w.engine.getHistory(SEEDED.ok, { limit: 1000 })).toEqual(before);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
 import { Engine, openStore, workflow, type Store } from '../../src/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
 async function setUp(): Promise<{ app: FastifyInstance; engine: Engine; store: Store }> {
   const store = await openStore(':memory:');
   const metrics = new Metrics({ store });
-  const engine = new Engine({ store, observer: metrics }).register(checkout, sleeper);
+  const engine = new Engine({ store, observer: metrics }).register(checkout, shipping, sleeper);
   await engine.start();
   const app = buildServer({ engine, token: TOKEN, metrics });
   await app.ready();

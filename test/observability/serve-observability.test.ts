@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { Engine, openStore, serve, workflow, type StepwiseServer } from '../../src/index.js';
 import { REDACT_CENSOR, REDACT_PATHS } from '../../src/observability/redact.js';
 import { stepLogObserver, type ChildLogger } from '../../src/observability/step-log.js';
@@ -23,7 +23,7 @@ afterEach(async () => {
 describe('serve() observability', () => {
   it('serves /metrics on its own port with the same token, and `stepwise usage` reads usage', async () => {
     await ensureBuilt();
-    const server: StepwiseServer = await serve({ workflows: [checkout], db: ':memory:', port: 0, metricsPort: 0, token: TOKEN, logLevel: 'silent' });
+    const server: StepwiseServer = await serve({ workflows: [checkout, shipping], db: ':memory:', port: 0, metricsPort: 0, token: TOKEN, logLevel: 'silent' });
     cleanup.push(() => server.close({ graceMs: 0 }));
     const { execution } = await server.engine.startExecution('checkout', cart({ paymentTransientFailures: 1 }));
     await server.engine.waitForEnd(execution.id, 10_000);

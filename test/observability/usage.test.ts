@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { buildServer } from '../../src/api/server.js';
 import { Engine, openStore, type Store } from '../../src/index.js';
 import { usageOf } from '../../src/observability/usage.js';
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 async function setUp(prices?: { perThousandTransitions: number; currency: string }): Promise<{ app: FastifyInstance; engine: Engine; store: Store }> {
   const store = await openStore(':memory:');
-  const engine = new Engine({ store }).register(checkout);
+  const engine = new Engine({ store }).register(checkout, shipping);
   await engine.start();
   const app = buildServer({ engine, ...(prices ? { prices } : {}) });
   await app.ready();

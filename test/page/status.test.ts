@@ -4,7 +4,7 @@
  * engine prove the rules read the events the engine actually writes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { presentEvent } from '../../src/api/present.js';
 import { allStates } from '../../src/api/page/client/transitions.js';
 import { computeStatuses, edgeTaken, nodeDetail, stepInfo, type NodeStatus } from '../../src/api/page/client/status.js';
@@ -185,7 +185,7 @@ describe('status derivation on the engine\'s own histories', () => {
   beforeAll(async () => {
     store = await openStore(':memory:');
     engine = new Engine({ store });
-    engine.register(checkout);
+    engine.register(checkout, shipping);
     await engine.start();
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { abandonedCarts, checkoutSchedules } from '../../examples/checkout/schedules.js';
-import { checkout } from '../../examples/checkout/workflow.js';
+import { checkout, shipping } from '../../examples/checkout/workflow.js';
 import { ExecutionStatus, schedule } from '../../src/index.js';
 import { MINUTE, T0, scheduleRig, slotId } from './schedule-harness.js';
 
@@ -11,7 +11,7 @@ afterEach(async () => {
 
 describe("the checkout example's schedule", () => {
   it('runs abandoned-carts every minute, each run succeeding', async () => {
-    const r = await scheduleRig({ workflows: [checkout, abandonedCarts], schedules: checkoutSchedules() });
+    const r = await scheduleRig({ workflows: [checkout, shipping, abandonedCarts], schedules: checkoutSchedules() });
     rigs.push(r);
     await r.advanceTo(T0 + 2 * MINUTE);
     expect(await r.executionIds()).toEqual([slotId('abandoned-carts', 1), slotId('abandoned-carts', 2)]);
