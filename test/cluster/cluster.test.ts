@@ -85,7 +85,7 @@ function verify(executions: ExecRow[], eventsOf: Map<string, Ev[]>, byId: Map<st
 
     // history: seq 1..n with no gap, one terminal event, last
     if (!evs.every((e, i) => e.seq === i + 1)) bad(x.id, 'history has a gap');
-    const terminal = evs.filter((e) => e.type.startsWith('Execution') && e.type !== 'ExecutionStarted');
+    const terminal = evs.filter((e) => ['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionCancelled'].includes(e.type));
     if (terminal.length !== 1 || evs[evs.length - 1] !== terminal[0]) bad(x.id, `terminal events: ${terminal.map((e) => e.type)}`);
 
     // exactly-once results: at most one StepSucceeded per step key, each after a StepStarted of its attempt

@@ -217,7 +217,7 @@ describe('npm start: the checkout module with no broker variables', () => {
     const server = await spawnServe({ PORT: '0', STEPWISE_DB: join(dir, 'stepwise.db'), STEPWISE_HOOK_SECRET: HOOK_SECRET });
     try {
       const workflows = (await json<{ workflows: Array<{ name: string }> }>(`${server.url}/v1/workflows`)).body.workflows.map((w) => w.name);
-      expect(workflows.sort()).toEqual(['abandoned-carts', 'checkout']);
+      expect(workflows.sort()).toEqual(['abandoned-carts', 'checkout', 'shipping']);
       const schedules = (await json<{ items: Array<{ id: string; cron: string; workflow: string }> }>(`${server.url}/v1/schedules`)).body.items;
       expect(schedules).toEqual([expect.objectContaining({ id: 'abandoned-carts', cron: '* * * * *', workflow: 'abandoned-carts' })]);
 
