@@ -4,7 +4,7 @@ import {
   DSL_DEFAULTS, type CatchRule, type InvokeSpec, type ChoiceRule, type CompensationOptions, type Handler, type ResolvedCompensation,
   type StateDef, type StepContext, type BudgetOptions,
 } from './definition.js';
-import type { InputSchema, StandardInput, StandardSchemaV1 } from './input-schema.js';
+import type { InputSchema, StandardInput, StandardSchemaV1 } from './input-schema-types.js';
 import { Workflow } from './workflow.js';
 import { isValidName } from '../core/ids.js';
 

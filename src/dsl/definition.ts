@@ -1,4 +1,4 @@
-import type { InputSchema } from './input-schema.js';
+import type { InputSchema } from './input-schema-types.js';
 import type { ResolvedRetryPolicy, RetryPolicy } from '../core/retry-policy.js';
 
 /**

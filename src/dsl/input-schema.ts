@@ -9,43 +9,8 @@ import { DefinitionError } from '../core/errors.js';
 import { lazyRequire } from '../core/lazy-require.js';
 import { errorPath, validationMessage } from '../core/validation-message.js';
 
-/** A JSON Schema object (draft-07 by default; draft 2019-09 and 2020-12 when `$schema` says so). */
-export type JsonSchema = Record<string, unknown>;
-
-type StandardIssue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
-type StandardResult = { value: unknown; issues?: undefined } | { issues: ReadonlyArray<StandardIssue> };
-
-/** The Standard Schema v1 interface (https://standardschema.dev), as far as Stepwise uses it. */
-export interface StandardSchemaV1<Input = unknown> {
-  readonly '~standard': {
-    readonly version: 1;
-    readonly vendor: string;
-    readonly validate: (value: unknown) => StandardResult | Promise<StandardResult>;
-    readonly types?: { readonly input: Input; readonly output: unknown } | undefined;
-    /** Standard JSON Schema: present on libraries that can describe themselves as JSON Schema. */
-    readonly jsonSchema?: { readonly input?: (options: { target: string }) => Record<string, unknown> };
-  };
-}
-
-/** The input type a Standard Schema accepts. */
-export type StandardInput<S> = S extends StandardSchemaV1<infer I> ? I : unknown;
-
-export type InputSchema = JsonSchema | StandardSchemaV1;
-
-/** The first place an input departs from its schema. */
-export interface InputMismatch {
-  /** JSON Pointer into the input ('' for the input itself), e.g. '/customer/email'. */
-  path: string;
-  /** For people, naming the path: "input.customer.email must be string". */
-  message: string;
-}
-
-export interface CompiledInputSchema {
-  /** Undefined when the input matches. A Standard Schema may answer asynchronously. */
-  check(value: unknown): InputMismatch | undefined | Promise<InputMismatch | undefined>;
-  /** The schema as JSON Schema, for `describe` and the OpenAPI document. */
-  readonly jsonSchema: JsonSchema;
-}
+export type { CompiledInputSchema, InputMismatch, InputSchema, JsonSchema, StandardInput, StandardSchemaV1 } from './input-schema-types.js';
+import type { CompiledInputSchema, InputMismatch, InputSchema, JsonSchema, StandardResult, StandardSchemaV1 } from './input-schema-types.js';
 
 // Loaded by the first JSON Schema a workflow declares, and only the dialects in use: a process
 // whose workflows have no input schema never loads ajv for them (src/core/lazy-require.ts).
