@@ -4,51 +4,80 @@
  * when the server starts: that load was a tenth of `stepwise serve`'s start-up
  * (docs/performance.md, cold start), for a route most servers never serve.
  *
- * At start-up this only collects the routes, as the plugin's own `onRoute` hook would. On the
- * first call it runs @fastify/swagger's plugin function (dynamic mode) against a stand-in that
- * offers what that mode uses of an instance (`addHook`, `decorate`, `getSchemas`), replays the
- * collected routes through the hook it added, and keeps the `swagger()` function it decorated.
- * The document is the one the plugin registered eagerly would produce; the package's version is
- * pinned, and the API's OpenAPI tests check the document.
+ * Public APIs only (docs/architecture.md): at start-up fastify's `onRoute` hook collects the
+ * routes, as the plugin's own hook would, with their final URL (prefix included). On the first
+ * call a separate, throwaway fastify instance registers @fastify/swagger with the same options,
+ * gets the app's shared schemas (`addSchema`) and each collected route again (method, URL, schema,
+ * config, constraints; a handler that does nothing), and after `ready()` its `swagger()` builds
+ * the document the plugin registered on the app would have: hidden routes, HEAD routes and
+ * `$ref`s are the plugin's own business. The instance is closed; its `swagger()` (which caches
+ * the document) is kept. The API's OpenAPI tests check the document.
  */
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchema, type HTTPMethods, type RouteOptions } from 'fastify';
 // Types only (erased from the JavaScript): @fastify/swagger's declarations add `summary`, `tags`,
-// `hide`… to fastify's route schema type, which the routes use.
-import type {} from '@fastify/swagger';
+// `hide`… to fastify's route schema type, which the routes use, and type `swagger()`.
+import type fastifySwagger from '@fastify/swagger';
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import { lazyRequire } from '../core/lazy-require.js';
 
-type SwaggerOptions = Record<string, unknown>;
-type Hook = (...args: unknown[]) => unknown;
-type SwaggerPlugin = (instance: object, options: SwaggerOptions, done: (err?: Error) => void) => void;
+type Swagger = FastifyInstance['swagger'];
 
-const swaggerModule = lazyRequire<{ fastifySwagger: SwaggerPlugin }>('@fastify/swagger');
+// The package's default export is the plugin wrapped by fastify-plugin, so its decorator and its
+// `onRoute` hook apply to the instance it is registered on.
+const swaggerModule = lazyRequire<{ default: typeof fastifySwagger }>('@fastify/swagger');
 
-/** Collects `app`'s routes from now on and decorates it with `swagger()`, built on first call. */
-export function installLazySwagger(app: FastifyInstance, options: SwaggerOptions): void {
+/**
+ * Collects `app`'s routes from now on and decorates it with `swagger(opts?)`, which (unlike the
+ * plugin's own decorator) returns a promise: the document is generated on the first call.
+ */
+export function installLazySwagger(app: FastifyInstance, options: FastifyDynamicSwaggerOptions): void {
   const routes: RouteOptions[] = [];
   app.addHook('onRoute', (route) => {
     routes.push(route);
   });
-  let swagger: ((opts?: unknown) => unknown) | undefined;
-  const build = (): ((opts?: unknown) => unknown) => {
-    const hooks = new Map<string, Hook>();
-    let decorated: ((opts?: unknown) => unknown) | undefined;
-    const standIn = {
-      addHook: (name: string, fn: Hook) => void hooks.set(name, fn),
-      decorate: (_name: string, fn: (opts?: unknown) => unknown) => void (decorated = fn),
-      getSchemas: () => app.getSchemas(),
-    };
-    let failed: Error | undefined;
-    swaggerModule().fastifySwagger(standIn, { ...options }, (err) => { failed = err; });
-    if (failed) throw failed;
-    const onRoute = hooks.get('onRoute');
-    for (const route of routes) onRoute?.(route);
-    hooks.get('onReady')?.((err?: Error) => { failed = err; });
-    if (failed) throw failed;
-    if (!decorated) throw new Error('@fastify/swagger did not decorate its swagger() function');
-    return decorated;
+  let generator: Promise<Swagger> | undefined;
+  const swagger = async (opts?: { yaml?: boolean }): Promise<unknown> => {
+    // One generation for concurrent first calls; a failed one is tried again on the next call.
+    generator ??= generate(routes, app.getSchemas(), options).catch((err: unknown) => {
+      generator = undefined;
+      throw err;
+    });
+    return (await generator)(opts as never);
   };
-  const lazy = (opts?: unknown): unknown => (swagger ??= build())(opts);
-  // @fastify/swagger's types declare the decorator's exact shape; this is that function.
-  app.decorate('swagger', lazy as never);
+  // The plugin's types declare its synchronous decorator; src/api/routes.ts awaits this one.
+  app.decorate('swagger', swagger as never);
+}
+
+async function generate(routes: readonly RouteOptions[], schemas: Record<string, unknown>, options: FastifyDynamicSwaggerOptions): Promise<Swagger> {
+  // HEAD routes are re-declared as collected (the plugin leaves them out unless told otherwise),
+  // so this instance must not add its own.
+  const doc = Fastify({ exposeHeadRoutes: false });
+  try {
+    // The document needs the schemas, not code that validates or serializes by them.
+    doc.setValidatorCompiler(() => () => true);
+    doc.setSerializerCompiler(() => (data) => JSON.stringify(data));
+    for (const schema of Object.values(schemas)) doc.addSchema(schema);
+    await doc.register(swaggerModule().default, { ...options });
+    for (const route of routes) doc.route(redeclared(route));
+    await doc.ready();
+    const swagger = doc.swagger.bind(doc);
+    swagger(); // builds and caches the document while the instance is still open
+    return swagger;
+  } finally {
+    await doc.close();
+  }
+}
+
+/** What of a route the document uses, with a handler that is never called. */
+function redeclared(route: RouteOptions): RouteOptions {
+  const { links } = route as { links?: unknown };
+  return {
+    method: route.method as HTTPMethods | HTTPMethods[],
+    url: route.url,
+    ...(route.schema === undefined ? {} : { schema: route.schema as FastifySchema }),
+    ...(route.config === undefined ? {} : { config: route.config }),
+    ...(route.constraints === undefined ? {} : { constraints: route.constraints }),
+    ...(links === undefined ? {} : { links }),
+    handler: () => undefined,
+  } as RouteOptions;
 }

@@ -34,8 +34,9 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
 
   app.get('/healthz', { schema: routeSchemas.healthz }, async () => ({ ok: true }));
 
+  // Ours returns a promise (src/api/openapi-doc.ts); a host's @fastify/swagger returns the document.
   app.get('/openapi.json', { schema: routeSchemas.openapi }, async () =>
-    withWorkflowInputs((app as unknown as { swagger(): unknown }).swagger(), engine.listWorkflows()),
+    withWorkflowInputs(await (app as unknown as { swagger(): unknown }).swagger(), engine.listWorkflows()),
   );
 
   app.get('/v1/workflows', { schema: routeSchemas.listWorkflows }, async () => ({ workflows: engine.listWorkflows() }));
