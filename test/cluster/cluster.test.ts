@@ -237,7 +237,9 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
       eventsOf.set(e.execution_id, list);
     }
     const leftover = await q(`SELECT * FROM ${S}.work`);
-    return { executions, history, eventsOf, leftover };
+    // Every execution's status, the shipping children's too (a killed process may have held a child's work).
+    const statusOf = new Map((await q<{ id: string; status: string }>(`SELECT id, status FROM ${S}.executions WHERE starts_with(id, $1)`, [prefix])).map((r) => [r.id, r.status]));
+    return { executions, history, eventsOf, leftover, statusOf };
   };
 
   /** Waits until no execution is RUNNING. */
@@ -342,7 +344,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
     expect(workers.filter((w) => w !== victim).every((w) => w.alive)).toBe(true);
 
     // ---- everything below comes from the database ----------------------------------------
-    const { executions, history, eventsOf, leftover } = await load('c-');
+    const { executions, history, eventsOf, leftover, statusOf } = await load('c-');
     expect(executions).toHaveLength(EXECUTIONS);
     expect(leftover).toEqual([]);
 
@@ -386,7 +388,7 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
       // the execution left that step (a parallel branch failed) and the row was dropped.
       const resolvedByVictim = evs.some((e) => e.data?.key === h.key && e.ts <= killAt && e.attempt === h.attempt
         && ['StepSucceeded', 'StepFailed', 'CompensationSucceeded', 'CompensationFailed', 'TimerFired'].includes(e.type));
-      const executionEnded = executions.find((x) => x.id === h.execution_id)!.status !== 'RUNNING';
+      const executionEnded = statusOf.get(h.execution_id) !== 'RUNNING';
       if (resolvedByVictim) finishedByVictim++;
       else if (executionEnded && !evs.some((e) => e.data?.key === h.key && ['StepSucceeded', 'CompensationSucceeded'].includes(e.type) && e.ts > killAt)) dropped++;
       else untaken.push(`${h.execution_id}|${h.kind}|${h.key}`);
