@@ -27,7 +27,19 @@ interface ChoiceSpec { type: 'choice'; rules: Array<{ when: When; to: number }>;
 interface ParallelSpec { type: 'parallel'; branches: StateSpec[][]; catch: CatchSpec[] }
 interface SucceedSpec { type: 'succeed'; output: boolean }
 interface FailSpec { type: 'fail'; cause: boolean }
-export type StateSpec = TaskSpec | MapSpec | PassSpec | WaitSpec | ChoiceSpec | ParallelSpec | SucceedSpec | FailSpec;
+/** `sent`: the run sends the event right after the start, so it waits in the mailbox until the state is reached. */
+interface WaitEventSpec { type: 'waitForEvent'; event: 'go' | 'later'; sent: boolean; timeoutMs: number; catch: CatchSpec[] }
+/** Runs a child workflow (see CHILD_WORKFLOWS) and takes its output, or fails with its error. */
+interface InvokeSpec { type: 'invoke'; child: ChildName; retry: RetryPolicy[]; catch: CatchSpec[] }
+export type StateSpec = TaskSpec | MapSpec | PassSpec | WaitSpec | ChoiceSpec | ParallelSpec | SucceedSpec | FailSpec | WaitEventSpec | InvokeSpec;
+
+/** The child workflows an invoke state may call: they must be registered beside the generated one. */
+export type ChildName = 'child-ok' | 'child-fail' | 'child-slow';
+export const CHILD_WORKFLOWS: Workflow<any>[] = [
+  workflow<any>('child-ok').task('work', (input: unknown) => ({ child: 'ok', got: input ?? null })).build(),
+  workflow<any>('child-fail').task('work', () => { throw Object.assign(new Error('the child failed'), { code: 'E1' }); }).build(),
+  workflow<any>('child-slow').wait('nap', { durationMs: 30_000 }).task('work', () => ({ child: 'slow' })).build(),
+];
 
 const outcomeArb: fc.Arbitrary<Outcome> = fc.oneof(
   { arbitrary: fc.constant<Outcome>('ok'), weight: 10 },
@@ -79,6 +91,14 @@ function stateArb(depth: number): fc.Arbitrary<StateSpec> {
   });
   const succeed = fc.record({ type: fc.constant('succeed' as const), output: fc.boolean() });
   const fail = fc.record({ type: fc.constant('fail' as const), cause: fc.boolean() });
+  const waitEvent = fc.record({
+    type: fc.constant('waitForEvent' as const), event: fc.constantFrom<WaitEventSpec['event']>('go', 'later'), sent: fc.boolean(),
+    timeoutMs: fc.integer({ min: 1, max: 3_600_000 }), catch: catchesArb,
+  });
+  const invoke = fc.record({
+    type: fc.constant('invoke' as const), child: fc.constantFrom<ChildName>('child-ok', 'child-ok', 'child-fail', 'child-slow'),
+    retry: retriesArb, catch: catchesArb,
+  });
   const arbs: Array<{ arbitrary: fc.Arbitrary<StateSpec>; weight: number }> = [
     { arbitrary: task, weight: 8 },
     { arbitrary: map, weight: 2 },
@@ -87,6 +107,8 @@ function stateArb(depth: number): fc.Arbitrary<StateSpec> {
     { arbitrary: choice, weight: 3 },
     { arbitrary: succeed, weight: 1 },
     { arbitrary: fail, weight: 1 },
+    { arbitrary: waitEvent, weight: 1 },
+    { arbitrary: invoke, weight: 1 },
   ];
   if (depth < 2) {
     arbs.push({
@@ -117,7 +139,7 @@ function normalise(seq: StateSpec[]): StateSpec[] {
     if (!last && (s.type === 'succeed' || s.type === 'fail')) return { type: 'pass', transform: 'none', explicitNext: false };
     if (last && s.type === 'choice') return { type: 'pass', transform: 'tag', explicitNext: false };
     if (s.type === 'parallel') return { ...s, branches: s.branches.map(normalise), catch: last ? [] : s.catch };
-    if ((s.type === 'task' || s.type === 'map') && last) return { ...s, catch: [] };
+    if ((s.type === 'task' || s.type === 'map' || s.type === 'waitForEvent' || s.type === 'invoke') && last) return { ...s, catch: [] };
     return s;
   });
 }
@@ -304,6 +326,15 @@ function addStates(seq: Sequence<any, any>, states: Named[], rt: Runtime, m?: Mu
         b = b.parallel(name, branches, { catch: catches(s, spec.catch, mine), resultPath: `p_${s.name}` as never, ...nextOf(false) });
         break;
       }
+      case 'waitForEvent':
+        b = b.waitForEvent(name, { event: spec.event, timeoutMs: spec.timeoutMs, catch: catches(s, spec.catch, mine), resultPath: `e_${s.name}` as never, ...nextOf(false) });
+        break;
+      case 'invoke':
+        b = b.invoke(name, spec.child, {
+          input: (d: unknown) => ({ from: s.name, items: (d as { items?: unknown } | null)?.items ?? null }),
+          retry: spec.retry, catch: catches(s, spec.catch, mine), resultPath: `i_${s.name}` as never, ...nextOf(false),
+        });
+        break;
       case 'succeed':
         b = b.succeed(name, spec.output ? { output: (d: unknown) => ({ out: d }) } : {});
         break;

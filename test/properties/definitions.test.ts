@@ -3,7 +3,8 @@
  *
  * 1. Random VALID definitions, made through the builder API: random sequences of task, pass,
  *    wait, choice (rules and a default that go to later states), parallel (1-3 branches, nested
- *    once), map, succeed and fail; random retry policies, catch routes to later states,
+ *    once), map, succeed, fail, waitForEvent (its event sent early, or never: a timeout) and
+ *    invoke (a child workflow that succeeds, fails or waits); random retry policies, catch routes to later states,
  *    compensations, and handlers that succeed or fail per a generated plan (thrown errors, terminal
  *    errors, non-Errors, outputs that are not JSON, hangs past the timeout). Every one builds, runs
  *    to an end on a virtual clock, and its history is sound: one StepSucceeded per step key at
@@ -23,7 +24,7 @@ import {
   DefinitionError, HistoryEventType, SqliteStore, VirtualClock, outcomeOf, workflow, type HistoryEvent, type StepContext,
 } from '../../src/index.js';
 import {
-  build, inputArb, nameAll, specArb, type Mutation, type Named, type Runtime, type StateSpec,
+  build, CHILD_WORKFLOWS, inputArb, nameAll, specArb, type Mutation, type Named, type Runtime, type StateSpec,
 } from '../helpers/generated-definitions.js';
 import { virtualEngine } from '../helpers/virtual-engine.js';
 
@@ -67,10 +68,11 @@ interface Seen {
   codes: Set<string>;
   revisits: number;
   cancels: { accepted: number; refused: number };
+  children: number;
 }
 
 function newSeen(): Seen {
-  return { status: new Map(), states: new Map(), events: new Map(), codes: new Set(), revisits: 0, cancels: { accepted: 0, refused: 0 } };
+  return { status: new Map(), states: new Map(), events: new Map(), codes: new Set(), revisits: 0, cancels: { accepted: 0, refused: 0 }, children: 0 };
 }
 
 let run = 0;
@@ -108,10 +110,21 @@ async function exercise(spec: StateSpec[], input: unknown, seen: Seen, cancelAt?
   for (const s of all) expect(mermaid).toContain(s.name);
   JSON.stringify(description.machine);
 
-  const v = await virtualEngine([wf], { clock });
+  const v = await virtualEngine([wf, ...CHILD_WORKFLOWS], { clock });
   db = (v.store as SqliteStore).connection;
   try {
     const id = await v.start(wf.name, input, 'x1');
+    // Events sent before their wait is reached wait in the mailbox; a wait nobody sends to times out.
+    const sent = new Set<string>();
+    for (const s of all) {
+      if (s.spec.type === 'waitForEvent' && s.spec.sent && !sent.has(s.spec.event)) {
+        sent.add(s.spec.event);
+        // An execution may end in its very first commit (a failing choice rule): then it is refused.
+        await v.engine.sendEvent(id, s.spec.event, { from: 'test', event: s.spec.event }, { id: `ev-${s.spec.event}` }).catch((error: { code?: string }) => {
+          if (error.code !== 'EXECUTION_ENDED') throw error;
+        });
+      }
+    }
     let cancelAccepted = false;
     if (cancelAt !== undefined) {
       for (let i = 0; i < cancelAt; i++) {
@@ -154,6 +167,13 @@ async function exercise(spec: StateSpec[], input: unknown, seen: Seen, cancelAt?
     const keyOf = (e: HistoryEvent) => e.data?.key as string | undefined;
     for (const [k, n] of count(events.filter((e) => e.type === 'StepSucceeded'), keyOf)) expect(n, `StepSucceeded ${k}`).toBe(1);
     for (const [k, n] of count(events.filter((e) => e.type === 'CompensationSucceeded'), keyOf)) expect(n, `CompensationSucceeded ${k}`).toBe(1);
+    // An event is received once (its id again changes nothing) and consumed at most once, after it was received.
+    const eventId = (e: HistoryEvent) => e.data?.id as string | undefined;
+    for (const [k, n] of count(events.filter((e) => e.type === 'EventReceived'), eventId)) expect(n, `EventReceived ${k}`).toBe(1);
+    for (const [k, n] of count(events.filter((e) => e.type === 'EventConsumed'), eventId)) expect(n, `EventConsumed ${k}`).toBe(1);
+    for (const e of events.filter((x) => x.type === 'EventConsumed')) {
+      expect(events.findIndex((r) => r.type === 'EventReceived' && eventId(r) === eventId(e))).toBeLessThan(events.indexOf(e));
+    }
     for (const [k, n] of count(events.filter((e) => e.type === 'StepStarted'), (e) => `${keyOf(e)}#${e.attempt}`)) expect(n, `StepStarted ${k}`).toBe(1);
     for (const [i, e] of events.entries()) {
       if (e.type === 'StepSucceeded' || e.type === 'StepFailed') {
@@ -164,8 +184,14 @@ async function exercise(spec: StateSpec[], input: unknown, seen: Seen, cancelAt?
     }
     // Each handler call ran once: no attempt is run twice in a run without crashes.
     for (const [k, n] of calls) expect(n, k).toBe(1);
-    // Every StepStarted is one handler call (the engine reports nothing it did not do).
-    const starts = events.filter((e) => e.type === 'StepStarted').length;
+    // Every StepStarted is one handler call (the engine reports nothing it did not do), except an
+    // invoke's, which is one child execution, named in its data.
+    const invokes = new Set(all.filter((s) => s.spec.type === 'invoke').map((s) => s.name));
+    const invokeStarts = events.filter((e) => e.type === 'StepStarted' && invokes.has(e.step!));
+    const children = (await v.store.listExecutions({ parentId: id, limit: 500 })).items;
+    expect(invokeStarts.map((e) => e.data?.childId).sort()).toEqual(children.map((c) => c.id).sort());
+    seen.children += children.length;
+    const starts = events.filter((e) => e.type === 'StepStarted').length - invokeStarts.length;
     expect([...calls.keys()].filter((k) => k.startsWith('task:')).length).toBe(starts);
 
     // Nothing is left to do, and the stored snapshot is what the history folds to.
@@ -192,8 +218,9 @@ describe('valid definitions (generated through the builder)', () => {
     // The generator reaches what it is meant to: both outcomes, every state type, the event zoo.
     expect(seen.status.get('SUCCEEDED') ?? 0).toBeGreaterThan(0);
     expect(seen.status.get('FAILED') ?? 0).toBeGreaterThan(0);
-    for (const t of ['task', 'map', 'pass', 'wait', 'choice', 'parallel', 'succeed', 'fail']) expect(seen.states.get(t) ?? 0, t).toBeGreaterThan(0);
-    for (const t of ['StepSucceeded', 'StepFailed', 'RetryScheduled', 'TimerFired', 'CompensationSucceeded', 'CompensationFailed', 'StateEntered']) {
+    for (const t of ['task', 'map', 'pass', 'wait', 'choice', 'parallel', 'succeed', 'fail', 'waitForEvent', 'invoke']) expect(seen.states.get(t) ?? 0, t).toBeGreaterThan(0);
+    expect(seen.children, 'child executions').toBeGreaterThan(0);
+    for (const t of ['StepSucceeded', 'StepFailed', 'RetryScheduled', 'TimerFired', 'CompensationSucceeded', 'CompensationFailed', 'StateEntered', 'EventReceived', 'EventConsumed']) {
       expect(seen.events.get(t) ?? 0, t).toBeGreaterThan(0);
     }
     for (const code of ['E1', 'E2', 'T1', 'Stepwise.Timeout', 'Stepwise.NonErrorThrown', 'Stepwise.OutputNotJson']) expect(seen.codes, code).toContain(code);
