@@ -378,7 +378,9 @@ describe.skipIf(!available)('cluster: three engine processes on one PostgreSQL',
       const retaken = evs.find((e) => e.ts >= killAt && e.data?.key === h.key && (
         (h.kind === 'task' && e.type === 'StepStarted' && e.data?.worker !== victim.workerId)
         || (h.kind === 'compensation' && e.type === 'CompensationStarted' && e.data?.worker !== victim.workerId)
-        || (h.kind === 'timer' && e.type === 'TimerFired')));
+        || (h.kind === 'timer' && e.type === 'TimerFired')
+        // A parent's wait for its shipping child: applied (by any process) when the child ends.
+        || (h.kind === 'child' && (e.type === 'StepSucceeded' || e.type === 'StepFailed'))));
       if (retaken) {
         takeovers.push(retaken.ts - killAt);
         afterExpiry.push(retaken.ts - h.lease_until);
