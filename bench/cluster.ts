@@ -158,7 +158,8 @@ async function pgThroughput(opts: ClusterBenchOptions, sc: Scenario, n: number):
     await Promise.all(Array.from({ length: sc.executions }, (_, i) => starter.startExecution('checkout', checkoutInput(`b${i}`, sc.simulate), { id: `b-${i}` })));
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const { rows } = await store.connection.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${S}.executions WHERE status = 'RUNNING'`);
+      // A checkout (one order per customer) is QUEUED until its start row is claimed: not ended either.
+      const { rows } = await store.connection.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${S}.executions WHERE status IN ('RUNNING', 'QUEUED')`);
       if (rows[0].n === 0) break;
       if (Date.now() > deadline) throw new Error(`${rows[0].n} executions still running after 120 s`);
       if (workers.some((w) => !w.alive)) throw new Error(`a worker died: ${workers.map((w) => w.stderr).join('\n')}`);
@@ -173,7 +174,7 @@ async function pgThroughput(opts: ClusterBenchOptions, sc: Scenario, n: number):
       cores: cpus().length,
     };
     const q = async <R extends pg.QueryResultRow>(text: string) => (await store.connection.query<R>(text)).rows;
-    const [span] = await q<{ first: number; last: number }>(`SELECT min(started_at) AS first, max(ended_at) AS last FROM ${S}.executions`);
+    const [span] = await q<{ first: number; last: number }>(`SELECT min(started_at) AS first, max(ended_at) AS last FROM ${S}.executions WHERE workflow = 'checkout'`);
     const statuses = Object.fromEntries((await q<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM ${S}.executions GROUP BY 1`)).map((r) => [r.status, r.n]));
     const split = Object.fromEntries((await q<{ w: string; n: number }>(`SELECT data::json->>'worker' AS w, count(*)::int AS n FROM ${S}.history WHERE type = 'StepStarted' GROUP BY 1 ORDER BY 1`)).map((r) => [r.w, r.n]));
     const ms = span.last - span.first;
@@ -246,7 +247,7 @@ async function pickup(opts: ClusterBenchOptions, listen: boolean, samples: numbe
       // let it finish, so the next sample starts from an idle worker
       for (let t = 0; t < 500; t++) {
         const e = await store.getExecution(id);
-        if (e && e.status !== 'RUNNING') break;
+        if (e && e.status !== 'RUNNING' && e.status !== 'QUEUED') break;
         await sleep(5);
       }
     }
