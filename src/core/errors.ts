@@ -22,6 +22,7 @@ export const ErrorCodes = {
   EXECUTION_ENDED: { status: 409, summary: 'The execution has already ended.' },
   EXECUTION_NOT_FAILED: { status: 409, summary: 'Only a FAILED execution can be redriven; this one is running, queued, succeeded or cancelled.' },
   EXECUTION_COMPENSATED: { status: 409, summary: "The failed execution's compensations already ran, so it cannot be redriven; start a new one." },
+  EXECUTION_OVER_BUDGET: { status: 409, summary: 'The execution failed with Stepwise.BudgetExceeded: its budget is spent, so a redrive would be over it again at once; start a new one.' },
   EXECUTION_NOT_STARTED: { status: 409, summary: 'The execution is QUEUED behind its concurrency limit (a start, or a redrive) and has not started; send the event or cancel once it runs.' },
   REDRIVE_NOT_SUPPORTED: { status: 409, summary: 'The workflow has a concurrency limit and this process lacks the execution\'s version, so it cannot tell which queues the redrive waits in; redrive it where that version is registered.' },
   SCHEDULE_CONFLICT: { status: 409, summary: 'A schedule with that id exists with another definition.' },

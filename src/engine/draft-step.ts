@@ -17,7 +17,7 @@ import type {
 } from './inputs.js';
 import { answer, awaitAnswer, expired, handout } from './draft-outside.js';
 import { redriveBlocker } from '../dsl/compile/redrive.js';
-import { StepwiseError } from '../core/errors.js';
+import { StepErrorCodes, StepwiseError } from '../core/errors.js';
 import { refKey, toRef } from '../core/work-ref.js';
 import { finishDraft } from './draft-finish.js';
 
@@ -271,6 +271,12 @@ function redrive(bench: Bench, input: RedriveInput, callers: Callers): void {
     // Its queue rows went when it ended, and its scopes could not be computed again (this process
     // lacks its version): reopened, it would run beside the executions its limit now admits.
     callers.refused(input, new StepwiseError('REDRIVE_NOT_SUPPORTED', `execution '${base.id}' cannot be redriven: workflow '${base.wf.name}' has a concurrency limit; start a new execution`, { id: base.id }));
+    return;
+  }
+  if (snapshot.context.error?.code === StepErrorCodes.BudgetExceeded) {
+    // The engine's failure, not a state's: there is no state to go back to, and the transitions
+    // it counted would be over the budget again at once.
+    callers.refused(input, new StepwiseError('EXECUTION_OVER_BUDGET', `execution '${base.id}' cannot be redriven: it failed with ${StepErrorCodes.BudgetExceeded}, its budget is spent; start a new execution`, { id: base.id }));
     return;
   }
   const blocker = redriveBlocker(snapshot.context);

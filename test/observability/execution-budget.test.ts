@@ -100,6 +100,8 @@ describe('a budget per execution', () => {
     // poll#9 starts at transition 19; the next lap enters again (20) and would start poll#10 (21):
     // that draft goes past 20, so poll#10 does not start and the count stops at 20.
     await expectStopped(h.engine, h.store, wf, id, calls, { transitions: 20, polls: 9 });
+    // Its budget is spent: a redrive is refused for that reason, not for its compensations.
+    await expect(h.engine.redrive(id)).rejects.toMatchObject({ code: 'EXECUTION_OVER_BUDGET', message: expect.stringContaining('Stepwise.BudgetExceeded') });
   });
 
   const stores = [
