@@ -3,15 +3,15 @@ import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import { StepwiseError } from '../../core/errors.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, Store, StoreStats, StoredExecution,
-  WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, StepState, Store, StoreStats,
+  StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { postgresStatsSql, toStoreStats, type StatsRow } from './stats.js';
 import { refKey, WORK_KINDS } from '../../core/work-ref.js';
 
 /** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
 const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
-import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
+import { toEvent, toStepState, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type StepStateRow, type WorkRow } from '../rows.js';
 import { asStorageError, isConnectionError } from '../storage-error.js';
 import { applyQueueWrites, hasQueueWrites, lockScopes } from './queue-ops.js';
 import { childWritesParams, childWritesSql, hasChildWrites } from './child-sql.js';
@@ -170,6 +170,14 @@ export class PostgresStore implements Store {
     if (ids.length === 0) return found;
     const { rows } = await this.query<ExecutionRow>(`${this.schema}.getMany`, this.sql.getExecutions, [[...new Set(ids)]]);
     for (const row of rows) found.set(row.id, toStored(row));
+    return found;
+  }
+
+  async getStepStates(ids: readonly string[]): Promise<Map<string, StepState>> {
+    const found = new Map<string, StepState>();
+    if (ids.length === 0) return found;
+    const { rows } = await this.query<StepStateRow>(`${this.schema}.stepStates`, this.sql.getStepStates, [[...new Set(ids)]]);
+    for (const row of rows) found.set(row.id, toStepState(row));
     return found;
   }
 
