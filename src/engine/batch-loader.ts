@@ -46,7 +46,11 @@ export interface LoadedBatch {
  */
 export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string, Live>, deps: LoaderDeps): Promise<LoadedBatch> {
   const result: LoadedBatch = { ready: [], failed: [] };
-  const missing = [...batch.keys()].filter((id) => !cached.has(id));
+  // A start is committed optimistically, without reading first: an id that exists already makes
+  // the store refuse the creating commit ('exists'), which settles the start as a read would have.
+  // Only ids with other inputs are read (a read is one round trip on PostgreSQL, before the commit).
+  const missing: string[] = [];
+  for (const [id, inputs] of batch) if (!cached.has(id) && !inputs.every(isCreate)) missing.push(id);
   const { stored, failed } = missing.length > 0 ? await readMissing(deps.store, missing) : NOTHING_READ;
   for (const [id, inputs] of batch) {
     const live = cached.get(id);
@@ -67,6 +71,8 @@ export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string,
   }
   return result;
 }
+
+const isCreate = (i: Input): boolean => i.kind === 'create';
 
 const NOTHING_READ: { stored: ReadonlyMap<string, StepState>; failed: ReadonlyMap<string, unknown> } = { stored: new Map(), failed: new Map() };
 
