@@ -21,6 +21,7 @@ import { loadPg, statementName, typeParsers, type PgModule } from './driver.js';
 import { migrate } from './migrations.js';
 import { buildSql, type Sql } from './sql.js';
 import { WorkListener } from './work-listener.js';
+import { ReadCoalescer } from './read-coalescer.js';
 
 export interface PostgresStoreOptions {
   /** The schema holding Stepwise's tables; created (and migrated) on open. @default 'stepwise' */
@@ -61,6 +62,7 @@ export class PostgresStore implements Store {
   private readonly notifyWithinMs: number;
   private readonly listener: WorkListener;
   private readonly claimText = new Map<string, { name: string; text: string }>();
+  private readonly reads = new ReadCoalescer<string, StoredExecution>((ids) => this.getExecutions(ids));
   private closed = false;
 
   /** Connects, creates the schema if needed and brings it up to date (concurrent openers migrate once). */
@@ -160,9 +162,9 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------------------------------------
   // reads
 
-  async getExecution(id: string): Promise<StoredExecution | undefined> {
-    const { rows } = await this.query<ExecutionRow>(`${this.schema}.get`, this.sql.getExecution, [id]);
-    return rows[0] ? toStored(rows[0]) : undefined;
+  /** Reads asked for in the same turn share one query (read-coalescer.ts). */
+  getExecution(id: string): Promise<StoredExecution | undefined> {
+    return this.reads.read(id);
   }
 
   async getExecutions(ids: readonly string[]): Promise<Map<string, StoredExecution>> {

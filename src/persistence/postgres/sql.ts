@@ -10,7 +10,6 @@ export type Sql = ReturnType<typeof buildSql>;
 export function buildSql(s: string) {
   return {
     commitRound: commitRound(s),
-    getExecution: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt, trace FROM ${s}.executions WHERE id = $1`,
     getExecutions: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt, trace FROM ${s}.executions
       WHERE id = ANY($1::text[])`,
     getStepStates: `SELECT ${STEP_STATE_COLUMNS} FROM ${s}.executions WHERE id = ANY($1::text[])`,
