@@ -36,6 +36,24 @@ export interface StoredExecution extends ExecutionSummary {
   trace?: string;
 }
 
+/**
+ * What continuing an execution needs of its row (Store.getStepStates): no output, error or
+ * times, and its input only while it has no snapshot. A timer burst reads one per firing.
+ */
+export interface StepState {
+  id: string;
+  workflow: string;
+  version: string;
+  status: ExecutionStatus;
+  /** The persisted xstate snapshot; null for a spawned child not begun yet. */
+  snapshot: unknown;
+  lastSeq: number;
+  parent?: ParentRef;
+  trace?: string;
+  /** Only while `snapshot` is null: the child begins from it. */
+  input?: unknown;
+}
+
 /** The invoke step of a parent execution that a child's end wakes. */
 export interface ParentRef {
   id: string;
@@ -266,6 +284,11 @@ export interface Store {
    * not in memory costs one round trip, not one per execution.
    */
   getExecutions(ids: readonly string[]): Promise<Map<string, StoredExecution>>;
+  /**
+   * Like getExecutions, but only what continuing them needs (StepState): the engine's batch
+   * loader reads through it when a store has it, and falls back to getExecutions.
+   */
+  getStepStates?(ids: readonly string[]): Promise<Map<string, StepState>>;
   listExecutions(query: ListQuery): Promise<{ items: ExecutionSummary[]; nextCursor?: string }>;
   /** Events with `seq > afterSeq`, in order, at most `limit`. */
   readHistory(executionId: string, afterSeq: number, limit: number): Promise<HistoryEvent[]>;

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { StepwiseError } from '../core/errors.js';
 import { ExecutionStatus } from '../core/status.js';
-import type { ExecutionCommit, Store, StoredExecution } from '../core/store.js';
+import type { ExecutionCommit, StepState, Store } from '../core/store.js';
 import { decodeTrace } from '../core/trace-context.js';
 import type { Workflow } from '../dsl/workflow.js';
 import { isStoreUnavailable } from './commit-writer.js';
@@ -14,9 +14,13 @@ import type { Logger } from './logger.js';
 import { HAND_BACK_DELAY_MS } from './previous-runs.js';
 import { refKey } from '../core/work-ref.js';
 
-/** Loads every execution of a batch that is not in memory with one store call (one query on PostgreSQL). */
-export async function loadExecutions(store: Store, ids: string[]): Promise<Map<string, StoredExecution>> {
-  return store.getExecutions(ids);
+/**
+ * Loads every execution of a batch that is not in memory with one store call (one query on
+ * PostgreSQL): only the columns a step needs when the store can (a timer burst reads one row per
+ * firing, and the input, output and error it would parse are not used), else the whole row.
+ */
+export async function loadExecutions(store: Store, ids: string[]): Promise<Map<string, StepState>> {
+  return store.getStepStates ? store.getStepStates(ids) : store.getExecutions(ids);
 }
 
 export interface LoaderDeps {
@@ -42,7 +46,11 @@ export interface LoadedBatch {
  */
 export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string, Live>, deps: LoaderDeps): Promise<LoadedBatch> {
   const result: LoadedBatch = { ready: [], failed: [] };
-  const missing = [...batch.keys()].filter((id) => !cached.has(id));
+  // A start is committed optimistically, without reading first: an id that exists already makes
+  // the store refuse the creating commit ('exists'), which settles the start as a read would have.
+  // Only ids with other inputs are read (a read is one round trip on PostgreSQL, before the commit).
+  const missing: string[] = [];
+  for (const [id, inputs] of batch) if (!cached.has(id) && !inputs.every(isCreate)) missing.push(id);
   const { stored, failed } = missing.length > 0 ? await readMissing(deps.store, missing) : NOTHING_READ;
   for (const [id, inputs] of batch) {
     const live = cached.get(id);
@@ -64,19 +72,21 @@ export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string,
   return result;
 }
 
-const NOTHING_READ: { stored: ReadonlyMap<string, StoredExecution>; failed: ReadonlyMap<string, unknown> } = { stored: new Map(), failed: new Map() };
+const isCreate = (i: Input): boolean => i.kind === 'create';
+
+const NOTHING_READ: { stored: ReadonlyMap<string, StepState>; failed: ReadonlyMap<string, unknown> } = { stored: new Map(), failed: new Map() };
 
 /**
  * One batched read. When it fails for a reason other than a storage fault (a bug, or a row the
  * store refuses), each execution is read alone, so that one cannot stall the others.
  */
-async function readMissing(store: Store, ids: string[]): Promise<{ stored: Map<string, StoredExecution>; failed: Map<string, unknown> }> {
+async function readMissing(store: Store, ids: string[]): Promise<{ stored: Map<string, StepState>; failed: Map<string, unknown> }> {
   const failed = new Map<string, unknown>();
   try {
     return { stored: await loadExecutions(store, ids), failed };
   } catch (error) {
     if (isStoreUnavailable(error) || ids.length === 1) return { stored: new Map(), failed: new Map(ids.map((id) => [id, error])) };
-    const stored = new Map<string, StoredExecution>();
+    const stored = new Map<string, StepState>();
     for (const id of ids) {
       try {
         for (const [key, execution] of await loadExecutions(store, [id])) stored.set(key, execution);
@@ -88,7 +98,7 @@ async function readMissing(store: Store, ids: string[]): Promise<{ stored: Map<s
   }
 }
 
-function liveFrom(id: string, stored: StoredExecution | undefined, inputs: Input[], deps: LoaderDeps): Live | undefined {
+function liveFrom(id: string, stored: StepState | undefined, inputs: Input[], deps: LoaderDeps): Live | undefined {
   const create = inputs.find((i): i is Extract<Input, { kind: 'create' }> => i.kind === 'create');
   if (!stored && create) {
     // A new execution: the draft's create commit fills in the snapshot.
@@ -139,7 +149,7 @@ export function releaseClaims(inputs: Input[], ledger: Ledger): void {
  * Gives claimed work this process cannot run (its definition version is not registered here)
  * back to the store, unleased and due in a minute, for a process that has the version.
  */
-function handBack(stored: StoredExecution, inputs: Input[], deps: LoaderDeps): void {
+function handBack(stored: StepState, inputs: Input[], deps: LoaderDeps): void {
   const rows = inputs.flatMap((i) => ('work' in i && i.kind !== 'result' ? [i.work] : []));
   if (rows.length === 0) return;
   const dueAt = deps.clock.now() + HAND_BACK_DELAY_MS;

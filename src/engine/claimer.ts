@@ -8,6 +8,13 @@ import { refKey } from '../core/work-ref.js';
 
 /** Timers are applied in a commit, not run: they are claimed in batches of this many, capacity or not. */
 const TIMER_CLAIM_BATCH = 512;
+/**
+ * While timer claims come back full (a burst of firings), handler work is claimed only every this
+ * many rounds: the follow-up steps of earlier firings would otherwise share every commit round
+ * with the firings still due, and every firing would be later. Never more than this, so handler
+ * work due during a long burst is not starved.
+ */
+const TASK_CLAIM_EVERY_IN_BURST = 4;
 /** Row kinds that start a handler here, claimed only up to free capacity. */
 const HANDLER_KINDS: WorkKind[] = ['task', 'compensation'];
 /** At most this many rows written here are remembered as never run elsewhere (see scheduledHere). */
@@ -47,6 +54,8 @@ export class Claimer {
   private startedAt = 0;
   private claiming = false;
   private claimAgain = false;
+  /** Rounds in a row whose timer claim came back full. */
+  private burstRounds = 0;
   /** Due handler work was left unclaimed for want of capacity: poll again when a handler finishes. */
   private backlogged = false;
   private wakeTimer: TimerHandle | undefined;
@@ -175,7 +184,10 @@ export class Claimer {
     }
     this.deliverChildren(childRows);
     this.deliverChildren(eventRows, this.deps.eventsDue, 'reading correlated events');
-    const capacity = ledger.freeCapacity();
+    const burst = timers.length === TIMER_CLAIM_BATCH;
+    this.burstRounds = burst ? this.burstRounds + 1 : 0;
+    const deferTasks = burst && this.burstRounds % TASK_CLAIM_EVERY_IN_BURST !== 0;
+    const capacity = deferTasks ? 0 : ledger.freeCapacity();
     let tasks: WorkItem[] = [];
     if (capacity > 0) {
       tasks = await store.claimWork({ owner: workerId, now, leaseUntil, limit: capacity, kinds: HANDLER_KINDS });
@@ -191,7 +203,7 @@ export class Claimer {
       }
     }
     this.backlogged = capacity <= 0 || tasks.length === capacity;
-    const more = timers.length === TIMER_CLAIM_BATCH || (capacity > 0 && tasks.length === capacity);
+    const more = burst || (capacity > 0 && tasks.length === capacity);
     if (!more) {
       const after = clock.now();
       const next = this.backlogged ? undefined : await store.nextDueAt(after);

@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import type { EngineObserver } from '../core/observer.js';
 import { StepwiseError } from '../core/errors.js';
-import { isTerminalStatus, type ExecutionStatus } from '../core/status.js';
-import type { CommitOutcome, NewWork, Store, WorkItem } from '../core/store.js';
+import { isTerminalStatus } from '../core/status.js';
+import type { CommitOutcome, ExecutionCommit, NewWork, Store, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import { loadBatch, releaseClaims, type LoaderDeps } from './batch-loader.js';
 import { CommitWriter, isStoreUnavailable } from './commit-writer.js';
@@ -36,8 +36,8 @@ export interface CommitLoopDeps {
   wakeAt(at: number): void;
   /** Queues that got work to hand out (polls waiting on them wake). */
   queued?(queues: string[]): void;
-  /** A commit here ended the execution. */
-  ended(executionId: string, status: ExecutionStatus): void;
+  /** A commit here ended the execution (the commit that did, with its output or error). */
+  ended(executionId: string, commit: ExecutionCommit): void;
   /** Rows a commit here wrote (landed), for the claimer's rerun check. */
   scheduled?(rows: NewWork[]): void;
 }
@@ -234,7 +234,7 @@ export class CommitLoop {
     if (draft.wakeAt !== undefined) this.deps.wakeAt(draft.wakeAt);
     if (draft.backlog) this.deps.wakeAt(this.deps.clock.now());
     if (draft.queued.length > 0) this.deps.queued?.(draft.queued);
-    if (draft.commit && isTerminalStatus(live.status)) this.deps.ended(id, live.status);
+    if (draft.commit && isTerminalStatus(live.status)) this.deps.ended(id, draft.commit);
     if (ledger.hasRunning(id)) this.live.set(id, live);
     else this.live.delete(id);
   }

@@ -10,7 +10,7 @@ import { Claimer } from './claimer.js';
 import { deliverChildOutcomes } from './child-door.js';
 import { deliverCorrelated, publishCorrelated, type PublishRequest, type Published } from './correlated-door.js';
 import { CommitLoop } from './commit-loop.js';
-import { EndWaiters } from './end-waiters.js';
+import { EndWaiters, withEnd } from './end-waiters.js';
 import { withDefaults, type EngineOptions, type EngineSettings } from './engine-options.js';
 import { listExecutions, readExecution, readHistoryPage, type HistoryRequest, type ListRequest } from './execution-reads.js';
 import { deferred } from './inputs.js';
@@ -63,7 +63,7 @@ export class Engine {
       launch: (live, work) => this.launcher.launch(live, work),
       wakeAt: (at) => this.claimer.wakeAt(at),
       queued: (queues) => this.door.queued(queues),
-      ended: (id) => this.endWaiters.ended(id),
+      ended: (id, commit) => this.endWaiters.ended(id, commit),
       scheduled: (rows) => this.claimer.scheduledHere(rows),
     });
     this.claimer = new Claimer({
@@ -316,17 +316,41 @@ export class Engine {
     return { execution: await this.getExecution(id), count };
   }
 
-  /** Resolves with the execution once it has ended (or rejects after `timeoutMs`). */
+  /**
+   * Resolves with the execution once it has ended (or rejects after `timeoutMs`). One read when
+   * a commit here ends it (the end comes with the commit); the store is read again only after a
+   * wait of 100 ms doubling to 1 s, for an end committed by another process.
+   */
   async waitForEnd(id: string, timeoutMs = 60_000): Promise<ExecutionSummary> {
     const deadline = Date.now() + timeoutMs;
+    let waitMs = END_RECHECK_FIRST_MS;
     for (;;) {
-      const execution = await this.getExecution(id);
-      if (isTerminalStatus(execution.status)) return execution;
-      if (Date.now() >= deadline) throw new StepwiseError('WAIT_TIMEOUT', `execution '${id}' did not end within ${timeoutMs} ms`, { id });
-      await this.endWaiters.next(id);
+      const watch = this.endWaiters.watch(id, Math.max(0, Math.min(waitMs, deadline - Date.now())));
+      let execution: ExecutionSummary;
+      try {
+        execution = await this.getExecution(id);
+      } catch (error) {
+        watch.cancel();
+        throw error;
+      }
+      if (isTerminalStatus(execution.status)) {
+        watch.cancel();
+        return execution;
+      }
+      if (Date.now() >= deadline) {
+        watch.cancel();
+        throw new StepwiseError('WAIT_TIMEOUT', `execution '${id}' did not end within ${timeoutMs} ms`, { id });
+      }
+      const end = await watch.ended;
+      if (end) return withEnd(execution, end);
+      waitMs = Math.min(waitMs * 2, END_RECHECK_MAX_MS);
     }
   }
 }
+
+/** waitForEnd reads the store again after this long without an end committed here, doubling up to the max. */
+const END_RECHECK_FIRST_MS = 100;
+const END_RECHECK_MAX_MS = 1000;
 
 function realSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
 import type { StepError } from '../core/errors.js';
 import type { HistoryEvent, HistoryEventType } from '../core/events.js';
 import type { ExecutionStatus } from '../core/status.js';
-import type { ExecutionSummary, StoredExecution, WorkItem, WorkKind } from '../core/store.js';
+import type { ExecutionSummary, StepState, StoredExecution, WorkItem, WorkKind } from '../core/store.js';
 
 export interface ExecutionRow {
   id: string; workflow: string; version: string; status: string; input: string; output: string | null;
@@ -36,6 +36,27 @@ export function toStored(row: ExecutionRow): StoredExecution {
   }
   if (row.trace != null) stored.trace = row.trace;
   return stored;
+}
+
+/** The columns both adapters read for Store.getStepStates (input only while there is no snapshot). */
+export const STEP_STATE_COLUMNS =
+  "id, workflow, version, status, snapshot, last_seq, parent_id, parent_key, parent_attempt, trace, CASE WHEN snapshot = 'null' THEN input END AS input";
+export interface StepStateRow {
+  id: string; workflow: string; version: string; status: string; snapshot: string; last_seq: number;
+  parent_id: string | null; parent_key: string | null; parent_attempt: number | null; trace: string | null; input: string | null;
+}
+
+export function toStepState(row: StepStateRow): StepState {
+  const state: StepState = {
+    id: row.id, workflow: row.workflow, version: row.version, status: row.status as ExecutionStatus,
+    snapshot: JSON.parse(row.snapshot), lastSeq: row.last_seq,
+  };
+  if (row.input !== null) state.input = JSON.parse(row.input);
+  if (row.parent_id !== null && row.parent_key !== null && row.parent_attempt !== null) {
+    state.parent = { id: row.parent_id, key: row.parent_key, attempt: row.parent_attempt };
+  }
+  if (row.trace !== null) state.trace = row.trace;
+  return state;
 }
 
 export function toEvent(row: HistoryRow): HistoryEvent {

@@ -323,6 +323,31 @@ export function describeStoreContract(
       });
     });
 
+    describe('getStepStates', () => {
+      it('reads what continuing an execution needs: snapshot, last_seq, parent and trace; the input only of a child not begun', async () => {
+        if (!store.getStepStates) return; // optional: the engine falls back to getExecutions
+        const parent = uid('parent');
+        const traced = uid('traced');
+        const withTrace = createCommit(traced, { input: { big: 'x'.repeat(100) } });
+        withTrace.create!.trace = 'trace-text';
+        await store.commit([withTrace]);
+        await createExecution(parent, { input: { p: 1 } });
+        const child = `${parent}:child:1`;
+        expect(await commitOne(stepCommit(parent, 1, {
+          spawn: [{ id: child, workflow: 'kid', version: 'v1', input: { k: 2 }, startedAt: T0 + 2, parent: { id: parent, key: 'child', attempt: 1 } }],
+        }))).toEqual({ ok: true, lastSeq: 2 });
+        await commitOne(stepCommit(traced, 1, { status: 'SUCCEEDED', output: 'done', endedAt: T0 + 5 }));
+        const got = await store.getStepStates([traced, child, 'no-such-execution', parent, traced]);
+        expect([...got.keys()].sort()).toEqual([child, parent, traced].sort());
+        expect(got.get(traced)).toEqual({ id: traced, workflow: 'wf', version: 'v1', status: 'SUCCEEDED', snapshot: { value: 'after-1' }, lastSeq: 2, trace: 'trace-text' });
+        expect(got.get(parent)).toEqual({ id: parent, workflow: 'wf', version: 'v1', status: 'RUNNING', snapshot: { value: 'after-1' }, lastSeq: 2 });
+        expect(got.get(child)).toEqual({
+          id: child, workflow: 'kid', version: 'v1', status: 'RUNNING', snapshot: null, lastSeq: 1, input: { k: 2 }, parent: { id: parent, key: 'child', attempt: 1 },
+        });
+        expect(await store.getStepStates([])).toEqual(new Map());
+      });
+    });
+
     describe('readHistory', () => {
       it('pages by afterSeq and limit', async () => {
         const id = uid();

@@ -3,15 +3,15 @@ import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import { StepwiseError } from '../../core/errors.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, Store, StoreStats, StoredExecution,
-  WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, StepState, Store, StoreStats,
+  StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { postgresStatsSql, toStoreStats, type StatsRow } from './stats.js';
 import { refKey, WORK_KINDS } from '../../core/work-ref.js';
 
 /** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
 const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
-import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
+import { toEvent, toStepState, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type StepStateRow, type WorkRow } from '../rows.js';
 import { asStorageError, isConnectionError } from '../storage-error.js';
 import { applyQueueWrites, hasQueueWrites, lockScopes } from './queue-ops.js';
 import { childWritesParams, childWritesSql, hasChildWrites } from './child-sql.js';
@@ -21,6 +21,7 @@ import { loadPg, statementName, typeParsers, type PgModule } from './driver.js';
 import { migrate } from './migrations.js';
 import { buildSql, type Sql } from './sql.js';
 import { WorkListener } from './work-listener.js';
+import { ReadCoalescer } from './read-coalescer.js';
 
 export interface PostgresStoreOptions {
   /** The schema holding Stepwise's tables; created (and migrated) on open. @default 'stepwise' */
@@ -61,6 +62,7 @@ export class PostgresStore implements Store {
   private readonly notifyWithinMs: number;
   private readonly listener: WorkListener;
   private readonly claimText = new Map<string, { name: string; text: string }>();
+  private readonly reads = new ReadCoalescer<string, StoredExecution>((ids) => this.getExecutions(ids));
   private closed = false;
 
   /** Connects, creates the schema if needed and brings it up to date (concurrent openers migrate once). */
@@ -160,9 +162,9 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------------------------------------
   // reads
 
-  async getExecution(id: string): Promise<StoredExecution | undefined> {
-    const { rows } = await this.query<ExecutionRow>(`${this.schema}.get`, this.sql.getExecution, [id]);
-    return rows[0] ? toStored(rows[0]) : undefined;
+  /** Reads asked for in the same turn share one query (read-coalescer.ts). */
+  getExecution(id: string): Promise<StoredExecution | undefined> {
+    return this.reads.read(id);
   }
 
   async getExecutions(ids: readonly string[]): Promise<Map<string, StoredExecution>> {
@@ -170,6 +172,14 @@ export class PostgresStore implements Store {
     if (ids.length === 0) return found;
     const { rows } = await this.query<ExecutionRow>(`${this.schema}.getMany`, this.sql.getExecutions, [[...new Set(ids)]]);
     for (const row of rows) found.set(row.id, toStored(row));
+    return found;
+  }
+
+  async getStepStates(ids: readonly string[]): Promise<Map<string, StepState>> {
+    const found = new Map<string, StepState>();
+    if (ids.length === 0) return found;
+    const { rows } = await this.query<StepStateRow>(`${this.schema}.stepStates`, this.sql.getStepStates, [[...new Set(ids)]]);
+    for (const row of rows) found.set(row.id, toStepState(row));
     return found;
   }
 

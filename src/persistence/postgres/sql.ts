@@ -3,15 +3,16 @@
  * statement here is one round trip; the store names them so each connection prepares them once.
  */
 import type { WorkKind } from '../../core/store.js';
+import { STEP_STATE_COLUMNS } from '../rows.js';
 
 export type Sql = ReturnType<typeof buildSql>;
 
 export function buildSql(s: string) {
   return {
     commitRound: commitRound(s),
-    getExecution: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt, trace FROM ${s}.executions WHERE id = $1`,
     getExecutions: `SELECT id, workflow, version, status, input, output, error, snapshot, last_seq, started_at, ended_at, parent_id, parent_key, parent_attempt, trace FROM ${s}.executions
       WHERE id = ANY($1::text[])`,
+    getStepStates: `SELECT ${STEP_STATE_COLUMNS} FROM ${s}.executions WHERE id = ANY($1::text[])`,
     readHistory: `SELECT seq, type, ts, step, attempt, data FROM ${s}.history WHERE execution_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     // Rows are locked in (execution_id, kind, key) order first, the order a batch commit locks
     // them in: an UPDATE … IN (…) locks in whatever order its plan visits, and deadlocked (40P01)

@@ -4,14 +4,14 @@ import { dirname } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
-  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, Store, StoreStats, StoredExecution,
-  WorkItem, WorkKind, WorkRef,
+  ClaimRequest, CommitOutcome, CorrelatedEvent, ExecutionCommit, ExecutionSummary, ListQuery, PublishOutcome, StepState, Store, StoreStats,
+  StoredExecution, WorkItem, WorkKind, WorkRef,
 } from '../../core/store.js';
 import { WORK_KINDS } from '../../core/work-ref.js';
 
 /** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
 const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
-import { toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
+import { STEP_STATE_COLUMNS, toEvent, toStepState, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type StepStateRow, type WorkRow } from '../rows.js';
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
@@ -119,6 +119,7 @@ export class SqliteStore implements Store {
            token_hash = excluded.token_hash, deadline = excluded.deadline, heartbeat_ms = excluded.heartbeat_ms`,
       ),
       getExecution: db.prepare('SELECT * FROM executions WHERE id = ?'),
+      getStepState: db.prepare(`SELECT ${STEP_STATE_COLUMNS} FROM executions WHERE id = ?`),
       readHistory: db.prepare('SELECT seq, type, ts, step, attempt, data FROM history WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       renew: db.prepare('UPDATE work SET lease_until = ? WHERE execution_id = ? AND kind = ? AND key = ? AND lease_owner = ?'),
       release: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
@@ -244,6 +245,17 @@ export class SqliteStore implements Store {
         if (found.has(id)) continue;
         const row = this.stmt.getExecution.get(id) as ExecutionRow | undefined;
         if (row) found.set(id, toStored(row));
+      }
+      return found;
+    });
+  }
+
+  getStepStates(ids: readonly string[]): Promise<Map<string, StepState>> {
+    return this.guard(() => {
+      const found = new Map<string, StepState>();
+      for (const id of ids) {
+        const row = found.has(id) ? undefined : (this.stmt.getStepState.get(id) as StepStateRow | undefined);
+        if (row) found.set(id, toStepState(row));
       }
       return found;
     });
