@@ -212,7 +212,9 @@ export class CommitLoop {
       : draft.base;
     if (draft.commit) this.failing.delete(id);
     if (draft.commit?.schedule && draft.commit.schedule.length > 0) this.deps.scheduled?.(draft.commit.schedule);
-    if (draft.commit) this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events, trace: live.trace });
+    if (draft.commit) {
+      this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events, trace: live.trace, firstSeq: draft.commit.expectedSeq + 1 });
+    }
     for (const k of draft.unhold) ledger.unhold(k);
     for (const k of draft.release) ledger.unreserve(k);
     for (const s of draft.settle) settle(s);
