@@ -42,7 +42,8 @@ export interface LoadedBatch {
  */
 export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string, Live>, deps: LoaderDeps): Promise<LoadedBatch> {
   const result: LoadedBatch = { ready: [], failed: [] };
-  const missing = [...batch.keys()].filter((id) => !cached.has(id));
+  const missing: string[] = [];
+  for (const id of batch.keys()) if (!cached.has(id)) missing.push(id);
   const { stored, failed } = missing.length > 0 ? await readMissing(deps.store, missing) : NOTHING_READ;
   for (const [id, inputs] of batch) {
     const live = cached.get(id);

@@ -51,7 +51,8 @@ export class Metrics implements EngineObserver {
   private readonly commitBatch: { observe(value: number): void };
   private readonly storeErrors: Counter<'code'>;
   readonly alerts: Counter<'rule'>;
-  private readonly stepChildren = new Map<string, { observe(value: number): void }>();
+  /** Step-duration histogram children by workflow, then step, then outcome: no label text is hashed per attempt. */
+  private readonly stepChildren = new Map<string, Map<string, Map<string, { observe(value: number): void }>>>();
 
   constructor(options: MetricsOptions = {}) {
     this.store = options.store;
@@ -101,11 +102,14 @@ export class Metrics implements EngineObserver {
     const t0 = performance.now();
     return {
       end: ({ ok, errorCode }) => {
-        // prom-client hashes a label set on every call; a child per label set is looked up by one string instead.
+        // prom-client hashes a label set on every call; a child per label set is looked up instead.
         const outcome = outcomeLabel(ok, errorCode);
-        const key = `${info.workflow}\u0000${info.step}\u0000${outcome}`;
-        let child = this.stepChildren.get(key);
-        if (!child) this.stepChildren.set(key, (child = this.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
+        let bySteps = this.stepChildren.get(info.workflow);
+        if (!bySteps) this.stepChildren.set(info.workflow, (bySteps = new Map()));
+        let byOutcome = bySteps.get(info.step);
+        if (!byOutcome) bySteps.set(info.step, (byOutcome = new Map()));
+        let child = byOutcome.get(outcome);
+        if (!child) byOutcome.set(outcome, (child = this.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
         child.observe((performance.now() - t0) / 1000);
       },
     };
