@@ -142,7 +142,11 @@ export class Tracing implements EngineObserver {
       return undefined;
     }
     f.next += events.length;
-    for (const e of events) if (KEPT_TYPES.has(e.type)) f.kept.push({ type: e.type, timestamp: e.timestamp, step: e.step, attempt: e.attempt, data: e.data });
+    for (const e of events) {
+      // Of the StepStarted events, only a re-run's becomes a span event.
+      if (!KEPT_TYPES.has(e.type) || (e.type === HistoryEventType.StepStarted && e.data?.rerun === undefined)) continue;
+      f.kept.push({ type: e.type, timestamp: e.timestamp, step: e.step, attempt: e.attempt, data: e.data });
+    }
     return f;
   }
 
