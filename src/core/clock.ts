@@ -20,6 +20,8 @@ interface ChainedTimer {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
+    // The common case (every handler run arms one): Node's own timer, no chain to keep.
+    if (ms <= MAX_TIMER_MS) return setTimeout(fn, Math.max(0, ms));
     const chained: ChainedTimer = { id: 0 };
     const arm = (left: number) => {
       chained.current = setTimeout(left > MAX_TIMER_MS ? () => arm(left - MAX_TIMER_MS) : fn, Math.min(Math.max(0, left), MAX_TIMER_MS));
@@ -27,7 +29,7 @@ export const systemClock: Clock = {
     arm(ms);
     return chained;
   },
-  clearTimeout: (handle) => clearTimeout((handle as ChainedTimer).current),
+  clearTimeout: (handle) => clearTimeout('current' in handle ? (handle as ChainedTimer).current : (handle as ReturnType<typeof setTimeout>)),
 };
 
 interface VirtualTimer {

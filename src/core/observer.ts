@@ -45,7 +45,11 @@ export interface EngineObserver {
    * One execution's commit landed with these events: execution started or ended, retry
    * scheduled, timer armed, compensation ran, ... are all read from them.
    */
-  committed?(info: { workflow: string; executionId: string; events: readonly (NewHistoryEvent | HistoryEvent)[]; trace?: ExecutionTrace }): void;
+  committed?(info: {
+    workflow: string; executionId: string; events: readonly (NewHistoryEvent | HistoryEvent)[]; trace?: ExecutionTrace;
+    /** The history sequence number of `events[0]` (the rest follow it without a gap), when known. */
+    firstSeq?: number;
+  }): void;
   /**
    * An execution is being started: the trace context to keep with it (its execution span's ids,
    * made up front so that whichever process ends it can export that span), or undefined for none.

@@ -111,10 +111,17 @@ export function stepKey(step: string, visit: number, index?: number): string {
 }
 
 /** Splits a step key back into its state name, visit and map index. */
-export function parseStepKey(key: string): { step: string; visit: number; index?: number } {
+export function parseStepKey(key: string): Readonly<{ step: string; visit: number; index?: number }> {
+  // A step's key is parsed several times a step (draft, launch, claim checks): memoised, read only.
+  let parsed = parsedKeys.get(key);
+  if (parsed) return parsed;
   const m = /^([A-Za-z][A-Za-z0-9_-]*)(?:#(\d+))?(?:\[(\d+)\])?$/.exec(key);
-  if (!m) return { step: key, visit: 1 };
-  const parsed: { step: string; visit: number; index?: number } = { step: m[1], visit: m[2] ? Number(m[2]) : 1 };
-  if (m[3] !== undefined) parsed.index = Number(m[3]);
+  parsed = m ? { step: m[1], visit: m[2] ? Number(m[2]) : 1 } : { step: key, visit: 1 };
+  if (m?.[3] !== undefined) parsed.index = Number(m[3]);
+  if (parsedKeys.size >= MAX_PARSED_KEYS) parsedKeys.clear(); // map items can bring many keys
+  parsedKeys.set(key, parsed);
   return parsed;
 }
+
+const MAX_PARSED_KEYS = 10_000;
+const parsedKeys = new Map<string, { step: string; visit: number; index?: number }>();

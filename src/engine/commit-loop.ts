@@ -43,6 +43,7 @@ export interface CommitLoopDeps {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+const NO_INFO = { events: 0, executions: 0 };
 
 /**
  * Group commit: inputs wait in a per-execution inbox; each round takes all of them, loads the
@@ -147,10 +148,11 @@ export class CommitLoop {
   }
 
   private async write(drafts: Draft[]): Promise<void> {
-    const { clock, store } = this.deps;
-    const info = { events: drafts.reduce((n, d) => n + d.commit!.events.length, 0), executions: drafts.length };
+    const { clock, store, faultPoint, observer } = this.deps;
+    // Counted only for whoever listens (crash tests, metrics).
+    const info = faultPoint || observer?.commitDone ? { events: drafts.reduce((n, d) => n + d.commit!.events.length, 0), executions: drafts.length } : NO_INFO;
     const draftedAt = clock.now();
-    this.deps.faultPoint?.('before-commit', info);
+    faultPoint?.('before-commit', info);
     let outcomes: CommitOutcome[];
     try {
       outcomes = await this.writer.write(drafts.map((d) => d.commit!));
@@ -170,8 +172,8 @@ export class CommitLoop {
       }
       return;
     }
-    this.deps.faultPoint?.('after-commit', info);
-    this.deps.observer?.commitDone?.({ ...info, durationMs: clock.now() - draftedAt });
+    faultPoint?.('after-commit', info);
+    observer?.commitDone?.({ events: info.events, executions: info.executions, durationMs: clock.now() - draftedAt });
     const slow = !store.exclusive && clock.now() - draftedAt > this.deps.leaseMs / 3;
     const lost = slow ? await this.confirmLaunches(drafts, outcomes) : NONE;
     drafts.forEach((d, i) => {
@@ -212,7 +214,9 @@ export class CommitLoop {
       : draft.base;
     if (draft.commit) this.failing.delete(id);
     if (draft.commit?.schedule && draft.commit.schedule.length > 0) this.deps.scheduled?.(draft.commit.schedule);
-    if (draft.commit) this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events, trace: live.trace });
+    if (draft.commit) {
+      this.deps.observer?.committed?.({ workflow: live.wf.name, executionId: id, events: draft.commit.events, trace: live.trace, firstSeq: draft.commit.expectedSeq + 1 });
+    }
     for (const k of draft.unhold) ledger.unhold(k);
     for (const k of draft.release) ledger.unreserve(k);
     for (const s of draft.settle) settle(s);

@@ -124,19 +124,42 @@ export function expectsWork(snapshot: Snapshot, work: { kind: WorkKind; key: str
 }
 
 /**
- * Whether the state with id `name` (every compiled state's id is its name) is active, through
- * xstate's public API: `matches` with the state node's path as a partial state value.
+ * Whether the state with id `name` (every compiled state's id is its name) is active: its path
+ * from the root walked down the snapshot's value (what `snapshot.matches` does with the path as a
+ * partial state value). The path is looked up once per machine and state, through xstate's public
+ * `getStateNodeById`; this check runs for every result and claim.
  */
 function isActive(snapshot: Snapshot, name: string): boolean {
-  let path: string[];
-  try {
-    path = snapshot.machine.getStateNodeById(name).path;
-  } catch {
-    return false; // no such state in this machine
+  const path = statePath(snapshot.machine, name);
+  if (!path) return false;
+  let value: StateValue = snapshot.value;
+  const last = path.length - 1;
+  for (let i = 0; i < last; i++) {
+    if (typeof value !== 'object' || value === null) return false;
+    const inner: StateValue | undefined = value[path[i]!];
+    if (inner === undefined) return false;
+    value = inner;
   }
-  let value: StateValue = path[path.length - 1]!;
-  for (let i = path.length - 2; i >= 0; i--) value = { [path[i]!]: value };
-  return snapshot.matches(value);
+  return typeof value === 'string' ? value === path[last] : typeof value === 'object' && value !== null && path[last]! in value;
+}
+
+const statePaths = new WeakMap<AnyStateMachine, Map<string, readonly string[] | null>>();
+
+function statePath(machine: AnyStateMachine, name: string): readonly string[] | null {
+  let paths = statePaths.get(machine);
+  if (!paths) statePaths.set(machine, (paths = new Map()));
+  let path = paths.get(name);
+  if (path === undefined) {
+    try {
+      path = machine.getStateNodeById(name).path;
+    } catch {
+      path = null; // no such state in this machine
+    }
+    // The root's path is empty: it is always active (matches with '' never is; keep xstate's answer).
+    if (path && path.length === 0) path = null;
+    paths.set(name, path);
+  }
+  return path;
 }
 
 /** The machine event a history event stands for, if it is one the machine consumed. */

@@ -55,16 +55,17 @@ export class Launcher {
       return;
     }
     // The deadline is told to the handler (an HTTP function passes it on); the runner enforces it.
-    const stepContext = { ...call.stepContext, deadline: this.deps.clock.now() + call.timeoutMs };
+    const stepContext = call.stepContext; // made by handlerCall for this run alone
+    stepContext.deadline = this.deps.clock.now() + call.timeoutMs;
     const waits = callbackHandler(call.handler);
     if (waits) {
       // A callback step: its function hands the token out; a normal return means "wait for it".
       const issued = this.deps.issueToken();
       const deadline = stepContext.deadline;
-      void runHandler({
+      runHandler({
         handler: (input, ctx) => waits.start(input, { ...ctx, taskToken: issued.token }), input: call.input, stepContext,
         timeoutMs: call.timeoutMs, maxOutputBytes: this.deps.maxOutputBytes, clock: this.deps.clock, abort,
-      }).then((outcome) => {
+      }, (outcome) => {
         // The function's own run is what this process measures; the answer arrives by another door.
         scope?.end(outcome.ok ? { ok: true } : { ok: false, errorCode: outcome.error.code });
         if (!ledger.finishRunning(key, running)) {
@@ -79,10 +80,10 @@ export class Launcher {
       });
       return;
     }
-    void runHandler({
+    runHandler({
       handler: call.handler, input: call.input, stepContext, timeoutMs: call.timeoutMs,
       maxOutputBytes: this.deps.maxOutputBytes, clock: this.deps.clock, abort,
-    }).then((outcome) => {
+    }, (outcome) => {
       finish(outcome);
       this.deps.slotFreed();
     });
@@ -117,11 +118,11 @@ export function handlerCall(live: Live, work: WorkItem): HandlerCall {
   } else {
     input = machineContext.data[live.wf.index.get(step)?.scope ?? ''] ?? null;
   }
-  const stepContext = {
+  const stepContext: Omit<StepContext, 'signal'> = {
     workflow: live.wf.name, executionId: work.executionId, step: stepName, attempt: work.attempt,
     idempotencyKey: `${work.executionId}:${work.key}${work.kind === 'compensation' ? ':compensate' : ''}`,
-    ...(index !== undefined ? { index } : {}),
-    ...(live.trace ? { traceparent: live.trace.traceparent } : {}),
   };
+  if (index !== undefined) stepContext.index = index;
+  if (live.trace) stepContext.traceparent = live.trace.traceparent;
   return { handler, input, timeoutMs, stepContext };
 }

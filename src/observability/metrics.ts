@@ -46,11 +46,13 @@ export class Metrics implements EngineObserver {
   private readonly workDue: Gauge<'kind'>;
   private readonly workLag: Gauge;
   private readonly timersPending: Gauge;
-  private readonly commitDuration: Histogram;
-  private readonly commitBatch: Histogram;
+  /** The two histograms observed on every commit, bound once: prom-client makes a closure per plain `observe`. */
+  private readonly commitDuration: { observe(value: number): void };
+  private readonly commitBatch: { observe(value: number): void };
   private readonly storeErrors: Counter<'code'>;
   readonly alerts: Counter<'rule'>;
-  private readonly stepChildren = new Map<string, { observe(value: number): void }>();
+  /** Step-duration histogram children by workflow, then step, then outcome: no label text is hashed per attempt. */
+  private readonly stepChildren = new Map<string, Map<string, Map<string, { observe(value: number): void }>>>();
 
   constructor(options: MetricsOptions = {}) {
     this.store = options.store;
@@ -67,8 +69,8 @@ export class Metrics implements EngineObserver {
     this.workDue = new Gauge({ name: 'stepwise_work_due', help: 'Work rows due now that no worker holds, by kind (task, timer, compensation).', labelNames: ['kind'], registers });
     this.workLag = new Gauge({ name: 'stepwise_work_lag_seconds', help: 'Age of the oldest due work row no worker holds (0 when none).', registers });
     this.timersPending = new Gauge({ name: 'stepwise_timers_pending', help: 'Durable timers armed and not yet fired.', registers });
-    this.commitDuration = new Histogram({ name: 'stepwise_commit_duration_seconds', help: 'Time to write one group commit.', buckets: COMMIT_BUCKETS, registers });
-    this.commitBatch = new Histogram({ name: 'stepwise_commit_batch_size', help: 'Executions written by one group commit.', buckets: BATCH_BUCKETS, registers });
+    this.commitDuration = new Histogram({ name: 'stepwise_commit_duration_seconds', help: 'Time to write one group commit.', buckets: COMMIT_BUCKETS, registers }).labels();
+    this.commitBatch = new Histogram({ name: 'stepwise_commit_batch_size', help: 'Executions written by one group commit.', buckets: BATCH_BUCKETS, registers }).labels();
     this.storeErrors = new Counter({ name: 'stepwise_store_errors_total', help: 'Group commits that failed with a storage error, by code.', labelNames: ['code'], registers });
     this.alerts = new Counter({ name: 'stepwise_alerts_total', help: 'Alerts raised, by rule.', labelNames: ['rule'], registers });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'stepwise_' });
@@ -100,11 +102,14 @@ export class Metrics implements EngineObserver {
     const t0 = performance.now();
     return {
       end: ({ ok, errorCode }) => {
-        // prom-client hashes a label set on every call; a child per label set is looked up by one string instead.
+        // prom-client hashes a label set on every call; a child per label set is looked up instead.
         const outcome = outcomeLabel(ok, errorCode);
-        const key = `${info.workflow}\u0000${info.step}\u0000${outcome}`;
-        let child = this.stepChildren.get(key);
-        if (!child) this.stepChildren.set(key, (child = this.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
+        let bySteps = this.stepChildren.get(info.workflow);
+        if (!bySteps) this.stepChildren.set(info.workflow, (bySteps = new Map()));
+        let byOutcome = bySteps.get(info.step);
+        if (!byOutcome) bySteps.set(info.step, (byOutcome = new Map()));
+        let child = byOutcome.get(outcome);
+        if (!child) byOutcome.set(outcome, (child = this.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
         child.observe((performance.now() - t0) / 1000);
       },
     };
