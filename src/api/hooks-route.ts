@@ -75,7 +75,8 @@ export async function registerHookRoutes(app: FastifyInstance, opts: HookRoutesO
   const engine = opts.engine;
   // Checked when the server becomes ready (workflows may be registered after it is built).
   app.addHook('onReady', async () => {
-    if (!engine.listWorkflows) return;
+    // No webhooks, nothing to check: describing every workflow is not free at start-up.
+    if (!engine.listWorkflows || opts.hooks.length === 0) return;
     const known = new Set(engine.listWorkflows().map((w) => w.name));
     const lost = opts.hooks.find((h) => !known.has(h.workflow));
     if (lost) throw new StepwiseError('WORKFLOW_NOT_FOUND', `webhook '${lost.name}' starts workflow '${lost.workflow}', which the engine does not have`);

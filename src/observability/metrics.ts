@@ -6,11 +6,14 @@
  * step (a state name of a registered definition), outcome, status, kind, code; never an
  * execution id. Each Metrics has its own registry, so two engines in one process do not clash.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { lazyRequire } from '../core/lazy-require.js';
 import { HistoryEventType } from '../core/events.js';
 import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
 import type { Store } from '../core/store.js';
 import { WORK_KINDS } from '../core/work-ref.js';
+
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
 
 export interface MetricsOptions {
   /** Read for the running, due and timer gauges at each scrape (a store without `stats` leaves them out). */
@@ -34,29 +37,26 @@ export function outcomeLabel(ok: boolean, errorCode: string | undefined): string
   return 'failed';
 }
 
-export class Metrics implements EngineObserver {
-  readonly registry = new Registry();
-  private readonly store: Store | undefined;
-  private readonly now: () => number;
-  private readonly started: Counter<'workflow'>;
-  private readonly ended: Counter<'workflow' | 'status'>;
-  private readonly running: Gauge<'workflow'>;
-  private readonly stepDuration: Histogram<'workflow' | 'step' | 'outcome'>;
-  private readonly retries: Counter<'workflow' | 'step'>;
-  private readonly workDue: Gauge<'kind'>;
-  private readonly workLag: Gauge;
-  private readonly timersPending: Gauge;
+/** The prom-client objects of one Metrics, made together on first use. */
+class Instruments {
+  readonly registry: Registry;
+  readonly started: Counter<'workflow'>;
+  readonly ended: Counter<'workflow' | 'status'>;
+  readonly running: Gauge<'workflow'>;
+  readonly stepDuration: Histogram<'workflow' | 'step' | 'outcome'>;
+  readonly retries: Counter<'workflow' | 'step'>;
+  readonly workDue: Gauge<'kind'>;
+  readonly workLag: Gauge;
+  readonly timersPending: Gauge;
   /** The two histograms observed on every commit, bound once: prom-client makes a closure per plain `observe`. */
-  private readonly commitDuration: { observe(value: number): void };
-  private readonly commitBatch: { observe(value: number): void };
-  private readonly storeErrors: Counter<'code'>;
+  readonly commitDuration: { observe(value: number): void };
+  readonly commitBatch: { observe(value: number): void };
+  readonly storeErrors: Counter<'code'>;
   readonly alerts: Counter<'rule'>;
-  /** Step-duration histogram children by workflow, then step, then outcome: no label text is hashed per attempt. */
-  private readonly stepChildren = new Map<string, Map<string, Map<string, { observe(value: number): void }>>>();
 
-  constructor(options: MetricsOptions = {}) {
-    this.store = options.store;
-    this.now = options.now ?? Date.now;
+  constructor(processMetrics: boolean) {
+    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
+    this.registry = new Registry();
     const registers = [this.registry];
     this.started = new Counter({ name: 'stepwise_executions_started_total', help: 'Executions started.', labelNames: ['workflow'], registers });
     this.ended = new Counter({ name: 'stepwise_executions_ended_total', help: 'Executions ended, by final status.', labelNames: ['workflow', 'status'], registers });
@@ -73,26 +73,64 @@ export class Metrics implements EngineObserver {
     this.commitBatch = new Histogram({ name: 'stepwise_commit_batch_size', help: 'Executions written by one group commit.', buckets: BATCH_BUCKETS, registers }).labels();
     this.storeErrors = new Counter({ name: 'stepwise_store_errors_total', help: 'Group commits that failed with a storage error, by code.', labelNames: ['code'], registers });
     this.alerts = new Counter({ name: 'stepwise_alerts_total', help: 'Alerts raised, by rule.', labelNames: ['rule'], registers });
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'stepwise_' });
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'stepwise_' });
+  }
+}
+
+/**
+ * The engine's observer for metrics. prom-client is loaded and the metrics registered on first
+ * use (the first commit, step attempt end, scrape, or read of `registry` / `alerts`), not when
+ * the Metrics is made: `stepwise serve` answers its first request without it (docs/performance.md,
+ * cold start). Nothing is lost by waiting: nothing was counted before.
+ */
+export class Metrics implements EngineObserver {
+  private made: Instruments | undefined;
+  private readonly processMetrics: boolean;
+  private readonly store: Store | undefined;
+  private readonly now: () => number;
+  /** Step-duration histogram children by workflow, then step, then outcome: no label text is hashed per attempt. */
+  private readonly stepChildren = new Map<string, Map<string, Map<string, { observe(value: number): void }>>>();
+
+  constructor(options: MetricsOptions = {}) {
+    this.store = options.store;
+    this.now = options.now ?? Date.now;
+    this.processMetrics = options.processMetrics !== false;
+  }
+
+  private get m(): Instruments {
+    return (this.made ??= new Instruments(this.processMetrics));
+  }
+
+  /** This engine's own prom-client registry (made on first read). */
+  get registry(): Registry {
+    return this.m.registry;
+  }
+
+  /** stepwise_alerts_total, by rule (src/observability/alerts.ts counts into it). */
+  get alerts(): Counter<'rule'> {
+    return this.m.alerts;
   }
 
   commitDone(info: { executions: number; durationMs: number }): void {
-    this.commitDuration.observe(info.durationMs / 1000);
-    this.commitBatch.observe(info.executions);
+    const m = this.m;
+    m.commitDuration.observe(info.durationMs / 1000);
+    m.commitBatch.observe(info.executions);
   }
 
   storeError(code: string): void {
-    this.storeErrors.inc({ code });
+    const m = this.m;
+    m.storeErrors.inc({ code });
   }
 
   committed(info: { workflow: string; events: readonly { type: string; step?: string }[] }): void {
+    const m = this.m;
     for (const e of info.events) {
       switch (e.type) {
-        case HistoryEventType.ExecutionStarted: this.started.inc({ workflow: info.workflow }); break;
-        case HistoryEventType.ExecutionSucceeded: this.ended.inc({ workflow: info.workflow, status: 'SUCCEEDED' }); break;
-        case HistoryEventType.ExecutionFailed: this.ended.inc({ workflow: info.workflow, status: 'FAILED' }); break;
-        case HistoryEventType.ExecutionCancelled: this.ended.inc({ workflow: info.workflow, status: 'CANCELLED' }); break;
-        case HistoryEventType.RetryScheduled: this.retries.inc({ workflow: info.workflow, step: e.step ?? '' }); break;
+        case HistoryEventType.ExecutionStarted: m.started.inc({ workflow: info.workflow }); break;
+        case HistoryEventType.ExecutionSucceeded: m.ended.inc({ workflow: info.workflow, status: 'SUCCEEDED' }); break;
+        case HistoryEventType.ExecutionFailed: m.ended.inc({ workflow: info.workflow, status: 'FAILED' }); break;
+        case HistoryEventType.ExecutionCancelled: m.ended.inc({ workflow: info.workflow, status: 'CANCELLED' }); break;
+        case HistoryEventType.RetryScheduled: m.retries.inc({ workflow: info.workflow, step: e.step ?? '' }); break;
         default: break;
       }
     }
@@ -109,7 +147,7 @@ export class Metrics implements EngineObserver {
         let byOutcome = bySteps.get(info.step);
         if (!byOutcome) bySteps.set(info.step, (byOutcome = new Map()));
         let child = byOutcome.get(outcome);
-        if (!child) byOutcome.set(outcome, (child = this.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
+        if (!child) byOutcome.set(outcome, (child = this.m.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
         child.observe((performance.now() - t0) / 1000);
       },
     };
@@ -118,26 +156,27 @@ export class Metrics implements EngineObserver {
   /** The text a scrape gets: gauges read from the store first. */
   async scrape(): Promise<string> {
     await this.readGauges();
-    return this.registry.metrics();
+    return this.m.registry.metrics();
   }
 
   get contentType(): string {
-    return this.registry.contentType;
+    return this.m.registry.contentType;
   }
 
   private async readGauges(): Promise<void> {
     if (!this.store?.stats) return;
+    const m = this.m;
     const now = this.now();
     const stats = await this.store.stats(now);
-    this.running.reset();
-    for (const r of stats.running) this.running.set({ workflow: r.workflow }, r.count);
+    m.running.reset();
+    for (const r of stats.running) m.running.set({ workflow: r.workflow }, r.count);
     let oldest = now;
-    for (const kind of WORK_KINDS) this.workDue.set({ kind }, 0);
+    for (const kind of WORK_KINDS) m.workDue.set({ kind }, 0);
     for (const d of stats.due) {
-      this.workDue.set({ kind: d.kind }, d.count);
+      m.workDue.set({ kind: d.kind }, d.count);
       oldest = Math.min(oldest, d.oldestDueAt);
     }
-    this.workLag.set(Math.max(0, now - oldest) / 1000);
-    this.timersPending.set(stats.timersPending);
+    m.workLag.set(Math.max(0, now - oldest) / 1000);
+    m.timersPending.set(stats.timersPending);
   }
 }

@@ -4,7 +4,6 @@
  * dynamic import: with the variables unset nothing of them is loaded, and the engine runs
  * without a tracing observer at all (docs/observability.md, Traces).
  */
-import { trace } from '@opentelemetry/api';
 import { StepwiseIdGenerator } from './span-ids.js';
 
 type Env = Record<string, string | undefined>;
@@ -53,6 +52,8 @@ export async function startOtelTracing(env: Env = process.env): Promise<OtelTrac
     idGenerator, resource, sampler: samplerFrom(env, sdk),
     spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new otlp.OTLPTraceExporter(), ...batchOptions(env) })],
   });
+  // Imported here, not with the package: a process without traces never loads the API.
+  const { trace } = await import('@opentelemetry/api');
   trace.setGlobalTracerProvider(provider);
   return { idGenerator, provider, shutdown: () => provider.shutdown() };
 }

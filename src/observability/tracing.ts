@@ -10,13 +10,19 @@
  * compensations, re-runs after a crash) read from the history then. So the tree is whole across
  * restarts, and nothing on the step path reads the store.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import { lazyRequire } from '../core/lazy-require.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
 import type { Store } from '../core/store.js';
 import { formatTraceparent, parseTraceparent, type ExecutionTrace, type TraceParent } from '../core/trace-context.js';
 import { outcomeLabel } from './metrics.js';
 import type { StepwiseIdGenerator } from './span-ids.js';
+
+// Loaded by the first Tracing, not with the package: `serve` makes one only when the OTEL_*
+// variables ask for traces (src/core/lazy-require.ts). The API keeps its state on a global, so
+// this CommonJS copy and an ESM import of it by the application share the tracer provider.
+const otel = lazyRequire<typeof import('@opentelemetry/api')>('@opentelemetry/api');
 
 export interface TracingOptions {
   /** The history of an ended execution is read from it for its span's events. */
@@ -62,7 +68,7 @@ export class Tracing implements EngineObserver {
   private warnedIds = false;
 
   constructor(options: TracingOptions) {
-    this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
+    this.tracer = (options.tracerProvider ?? otel().trace.getTracerProvider()).getTracer(TRACER_NAME);
     this.ids = options.idGenerator;
     this.store = options.store;
     this.log = options.log;
@@ -89,7 +95,7 @@ export class Tracing implements EngineObserver {
     if (!t) return undefined;
     const compensation = info.kind === 'compensation';
     const span = this.tracer.startSpan(`${compensation ? 'compensation' : 'step'} ${info.step}`, {
-      kind: SpanKind.INTERNAL,
+      kind: otel().SpanKind.INTERNAL,
       attributes: {
         'stepwise.workflow': info.workflow, 'stepwise.execution_id': info.executionId, 'stepwise.step': info.step,
         'stepwise.attempt': info.attempt, 'stepwise.kind': info.kind, 'stepwise.worker': info.worker,
@@ -154,6 +160,7 @@ export class Tracing implements EngineObserver {
     let ctx = this.parents.get(traceparent);
     if (ctx) return ctx;
     const p = parseTraceparent(traceparent);
+    const { trace, ROOT_CONTEXT } = otel();
     ctx = p ? trace.setSpanContext(ROOT_CONTEXT, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.flags, isRemote: true }) : ROOT_CONTEXT;
     if (this.parents.size >= MAX_PARENTS) this.parents.clear();
     this.parents.set(traceparent, ctx);
@@ -161,9 +168,9 @@ export class Tracing implements EngineObserver {
   }
 
   private executionSpan(workflow: string, executionId: string, startedAt: number, parent: TraceParent | undefined, ids: { traceId: string; spanId: string }): Span {
-    const ctx = parent ? this.contextOf(formatTraceparent(parent)) : ROOT_CONTEXT;
+    const ctx = parent ? this.contextOf(formatTraceparent(parent)) : otel().ROOT_CONTEXT;
     return this.ids.withIds(parent ? { spanId: ids.spanId } : ids, () => this.tracer.startSpan(`execution ${workflow}`, {
-      kind: SpanKind.INTERNAL, startTime: startedAt,
+      kind: otel().SpanKind.INTERNAL, startTime: startedAt,
       attributes: { 'stepwise.workflow': workflow, 'stepwise.execution_id': executionId },
     }, ctx));
   }
@@ -202,7 +209,7 @@ export class Tracing implements EngineObserver {
     const code = (end.data?.error as { code?: unknown } | undefined)?.code;
     if (status === 'FAILED') {
       if (typeof code === 'string') span.setAttribute('stepwise.error_code', code);
-      span.setStatus({ code: SpanStatusCode.ERROR, ...(typeof code === 'string' ? { message: code } : {}) });
+      span.setStatus({ code: otel().SpanStatusCode.ERROR, ...(typeof code === 'string' ? { message: code } : {}) });
     }
     span.end(end.timestamp);
   }
@@ -212,7 +219,7 @@ function endAttempt(span: Span, ok: boolean, errorCode: string | undefined): voi
   span.setAttribute('stepwise.outcome', outcomeLabel(ok, errorCode));
   if (!ok) {
     if (errorCode !== undefined) span.setAttribute('stepwise.error_code', errorCode);
-    span.setStatus({ code: SpanStatusCode.ERROR, ...(errorCode !== undefined ? { message: errorCode } : {}) });
+    span.setStatus({ code: otel().SpanStatusCode.ERROR, ...(errorCode !== undefined ? { message: errorCode } : {}) });
   }
   span.end();
 }

@@ -200,7 +200,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     ? new Tracing({ store, idGenerator: otel.idGenerator, tracerProvider: otel.provider, log: { warn: (o, m) => sink.log?.warn(o, m) } })
     : undefined;
   const alerts = options.alerts
-    ? new Alerts({ ...options.alerts, counter: metrics.alerts, log: { warn: (o, m) => sink.log?.warn(o, m), error: (o, m) => sink.log?.error(o, m) } })
+    ? new Alerts({ ...options.alerts, counter: { inc: (labels) => metrics.alerts.inc(labels) }, log: { warn: (o, m) => sink.log?.warn(o, m), error: (o, m) => sink.log?.error(o, m) } })
     : undefined;
   const engine = new Engine({
     store,

@@ -5,7 +5,10 @@
  * - compiles dist/ with tsc when a source is newer than its output (`vitest run` without
  *   `npm test`'s build). Tests never compile on their own: a rebuild while the crash, cluster
  *   and CLI tests run their child processes from dist/ would rewrite files those processes are
- *   loading (a CI run once died on a half-written dist/src/asl/inline-runner.js that way).
+ *   loading (a CI run once died on a half-written dist/src/asl/inline-runner.js that way);
+ *   then, as `npm run build` does, bundles the package root and the CLI over tsc's copies of
+ *   them (scripts/build-bundle.mjs) and precompiles the draft-07 meta-schema check
+ *   (scripts/build-schema-check.mjs), so the tests run what is shipped.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,4 +26,6 @@ export default function setup(): void {
     const stale = staleOutputs(FIXTURE_SOURCES);
     if (stale.length > 0) throw new Error(`tsc did not build ${stale.slice(0, 5).join(', ')}: ${String((error as { stdout?: unknown }).stdout ?? error)}`, { cause: error });
   }
+  execFileSync(process.execPath, [`${root}scripts/build-bundle.mjs`], { stdio: 'inherit' });
+  execFileSync(process.execPath, [`${root}scripts/build-schema-check.mjs`], { stdio: 'inherit' });
 }

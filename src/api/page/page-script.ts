@@ -4,15 +4,15 @@
  * once; a build without it cannot serve the page, so registering the page fails, naming the fix.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../core/package-root.js';
 
 /**
- * dist/src/api/page/assets/page.js. From the compiled module (dist/src/api/page/index.js) it is
- * a sibling directory; when src/ runs as TypeScript (vitest), it is found in dist/ all the same.
+ * dist/src/api/page/assets/page.js under the package root: found the same way whether this module
+ * runs compiled by tsc (dist/src/api/page/), bundled (dist/src/chunks/) or as TypeScript (vitest).
  */
-function bundlePath(): URL {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return new URL(fromSource ? '../../../dist/src/api/page/assets/page.js' : './assets/page.js', import.meta.url);
+function bundlePath(): string {
+  return join(packageRoot(), 'dist/src/api/page/assets/page.js');
 }
 
 let cached: string | undefined;
@@ -24,7 +24,7 @@ export function pageScript(): string {
     cached = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'ENOENT') throw e;
-    throw new Error(`the history page's script is not built (${fileURLToPath(path)} is missing): run \`npm run build\``, { cause: e });
+    throw new Error(`the history page's script is not built (${path} is missing): run \`npm run build\``, { cause: e });
   }
   return cached;
 }

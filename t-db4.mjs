@@ -1,0 +1,10 @@
+import { SqliteStore, scheduleStoreFor } from './dist/src/index.js';
+import { rmSync } from 'node:fs';
+const p = `/tmp/coldstart-prof/v4.db`;
+if (process.argv[2] === 'fresh') for (const s of ['', '-wal', '-shm', '-lock']) rmSync(p + s, { force: true });
+console.error('MARK open');
+const s = await SqliteStore.open(p);
+console.error('MARK sched');
+const ss = scheduleStoreFor(s); await ss.init();
+console.error('MARK done');
+await s.close();
