@@ -1,4 +1,4 @@
-import { uuidv7 } from './uuid7.js';
+import { v7 as uuidv7 } from 'uuid';
 
 /** Execution ids chosen by callers: 1-128 characters of letters, digits and `._:-`. */
 export const EXECUTION_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
