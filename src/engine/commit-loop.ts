@@ -44,16 +44,31 @@ export interface CommitLoopDeps {
 
 const NONE: ReadonlySet<string> = new Set();
 
+/** Rounds written and still syncing, at most: the next one waits (libuv's pool has 4 threads). */
+const MAX_ROUNDS = 3;
+
 /**
  * Group commit: inputs wait in a per-execution inbox; each round takes all of them, loads the
  * executions, computes one draft per execution, writes every draft in one store call and, once
  * that has landed, applies each draft (settles callers, starts handlers, sets the wake-up).
  * Nothing is acknowledged and no handler starts before its commit lands.
+ *
+ * Rounds overlap when the store reports a transaction written before it is durable (SQLite
+ * syncs its WAL off the event loop): the next round is drafted and written while the last one
+ * syncs. An execution is in one round at a time: inputs for an execution whose round has not
+ * been applied wait for the round after, so every draft starts from applied state.
  */
 export class CommitLoop {
   private inbox = new Map<string, Input[]>();
   private flushQueued = false;
-  private flushing: Promise<void> | undefined;
+  /** A round is loading, drafting or writing: the next waits for its transaction to be written. */
+  private writing = false;
+  /** Executions in a round that has not been applied yet. */
+  private readonly inRound = new Set<string>();
+  /** Rounds begun and not yet applied. */
+  private readonly rounds = new Set<Promise<void>>();
+  /** Callers of `between` waiting or running: no round begins meanwhile. */
+  private paused = 0;
   /** Executions with work in flight here, as of their last commit; dropped when no handler runs. */
   private readonly live = new Map<string, Live>();
   /** Executions whose inputs keep failing to apply, with their count of failures in a row. */
@@ -70,10 +85,7 @@ export class CommitLoop {
     const list = this.inbox.get(id);
     if (list) list.push(input);
     else this.inbox.set(id, [input]);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => void this.flush());
-    }
+    this.queueFlush();
   }
 
   /** True while inputs wait for a round that has not begun. */
@@ -81,14 +93,29 @@ export class CommitLoop {
     return this.inbox.size > 0 || this.flushQueued;
   }
 
-  /** The round under way, if any. */
+  /** Resolves once the rounds under way now have been applied (not those begun later). */
   get current(): Promise<void> | undefined {
-    return this.flushing;
+    return this.rounds.size === 0 ? undefined : Promise.all(this.rounds).then(() => undefined);
   }
 
-  /** Resolves once the round under way (if any) has been applied. */
+  /** The same, resolved at once when no round is under way. */
   settled(): Promise<void> {
-    return this.flushing ?? Promise.resolve();
+    return this.current ?? Promise.resolve();
+  }
+
+  /**
+   * Runs `fn` while no round is under way, holding new rounds back until it ends. Claims run so:
+   * a commit is in the store before it is applied here (its WAL syncs in between), and a claim
+   * of a row it wrote, made in that gap, would have its hold undone by the commit's own apply.
+   */
+  async between<T>(fn: () => Promise<T>): Promise<T> {
+    this.paused++;
+    try {
+      while (this.rounds.size > 0) await this.settled();
+      return await fn();
+    } finally {
+      if (--this.paused === 0 && this.inbox.size > 0) this.queueFlush();
+    }
   }
 
   /** Shutdown: a batch still backing off from a store outage is abandoned (nothing of it was written). */
@@ -96,27 +123,50 @@ export class CommitLoop {
     this.writer.abandonRetries();
   }
 
-  private async flush(): Promise<void> {
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Begins a round with every input whose execution is in no round, unless one is being written. */
+  private flush(): void {
     this.flushQueued = false;
-    if (this.flushing) {
-      await this.flushing;
-      if (this.inbox.size > 0 && !this.flushQueued && this.flushing === undefined) return this.flush();
-      return;
-    }
-    if (this.inbox.size === 0) return;
-    const run = async () => {
-      while (this.inbox.size > 0) {
-        const batch = this.inbox;
-        this.inbox = new Map();
-        await this.commitBatch(batch);
+    if (this.writing || this.paused > 0 || this.rounds.size >= MAX_ROUNDS || this.inbox.size === 0) return;
+    let batch = this.inbox;
+    if (this.inRound.size > 0) {
+      batch = new Map();
+      for (const [id, inputs] of this.inbox) {
+        if (this.inRound.has(id)) continue;
+        batch.set(id, inputs);
+        this.inbox.delete(id);
       }
+      if (batch.size === 0) return; // each waits for its execution's round, which flushes again
+    } else {
+      this.inbox = new Map();
+    }
+    for (const id of batch.keys()) this.inRound.add(id);
+    this.writing = true;
+    let isWritten = false;
+    const written = () => {
+      if (isWritten) return;
+      isWritten = true;
+      this.writing = false;
+      if (this.inbox.size > 0) this.queueFlush();
     };
-    this.flushing = run().catch((error) => this.deps.log.error({ err: error }, 'commit loop failed')).finally(() => { this.flushing = undefined; });
-    await this.flushing;
+    const round: Promise<void> = this.commitBatch(batch, written)
+      .catch((error) => this.deps.log.error({ err: error }, 'commit loop failed'))
+      .finally(() => {
+        for (const id of batch.keys()) this.inRound.delete(id);
+        this.rounds.delete(round);
+        written();
+        if (this.inbox.size > 0) this.flush();
+      });
+    this.rounds.add(round);
   }
 
   /** One round: every execution's inputs since the last round, in one store call. */
-  private async commitBatch(batch: Map<string, Input[]>): Promise<void> {
+  private async commitBatch(batch: Map<string, Input[]>, written: () => void): Promise<void> {
     const { ledger, clock } = this.deps;
     const { ready, failed } = await loadBatch(batch, this.live, this.loader);
     for (const f of failed) this.requeueLater(f.id, f.inputs, f.error);
@@ -138,29 +188,30 @@ export class CommitLoop {
     }
     if (drafts.length === 0) return;
     // While the batch is written, its launches hold capacity: the claimer must not promise it again.
-    for (const d of drafts) ledger.beginCommit(d.reserve);
+    const reserved = drafts.flatMap((d) => d.reserve);
+    ledger.beginCommit(reserved);
     try {
-      await this.write(drafts);
+      await this.write(drafts, written);
     } finally {
-      ledger.endCommit();
+      ledger.endCommit(reserved);
     }
   }
 
-  private async write(drafts: Draft[]): Promise<void> {
+  private async write(drafts: Draft[], written?: () => void): Promise<void> {
     const { clock, store } = this.deps;
     const info = { events: drafts.reduce((n, d) => n + d.commit!.events.length, 0), executions: drafts.length };
     const draftedAt = clock.now();
     this.deps.faultPoint?.('before-commit', info);
     let outcomes: CommitOutcome[];
     try {
-      outcomes = await this.writer.write(drafts.map((d) => d.commit!));
+      outcomes = await this.writer.write(drafts.map((d) => d.commit!), written);
     } catch (error) {
       if (error instanceof StepwiseError) this.deps.observer?.storeError?.(error.code);
       const stopping = this.deps.isStopping();
       if (drafts.length > 1 && !isStoreUnavailable(error) && !stopping) {
         // Not a storage fault: one commit of the batch cannot be written (a bug, or a value the
         // store refuses). Commit each alone so that one execution cannot stall the others.
-        for (const d of drafts) await this.write([d]);
+        for (const d of drafts) await this.write([d], written);
         return;
       }
       for (const d of drafts) {
