@@ -51,6 +51,8 @@ export class Checkpointer {
   /** Waits for the checkpoint under way, then stops the thread and its connection. */
   async close(): Promise<void> {
     this.closed = true;
+    // Unreferenced, the thread would not keep the process alive for this wait: it would just end.
+    this.worker?.ref();
     await this.running;
     const worker = this.worker;
     this.worker = undefined;
