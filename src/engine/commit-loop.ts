@@ -44,8 +44,15 @@ export interface CommitLoopDeps {
 
 const NONE: ReadonlySet<string> = new Set();
 
-/** Rounds written and still syncing, at most: the next one waits (libuv's pool has 4 threads). */
-const MAX_ROUNDS = 3;
+/**
+ * Rounds under way at once. With more than one, the next round is written while the last one's
+ * WAL syncs (the store reports `written`). Measured on SQLite at FULL (docs/performance.md,
+ * issue 12 round 3): 3 rounds raised in-process starts of noop4 at 10 concurrency by ~25%, but
+ * over HTTP they split the same requests into smaller transactions (3.4-4 starts each against
+ * 5-5.7), each with its own fsync, for 10-30% more CPU per start and no more starts/s. One round
+ * keeps what the HTTP path needs: the event loop serves requests while the round syncs.
+ */
+const MAX_ROUNDS = 1;
 
 /**
  * Group commit: inputs wait in a per-execution inbox; each round takes all of them, loads the

@@ -33,8 +33,9 @@ const fdatasyncAsync = promisify(fdatasync);
 export class WalSync {
   private fd: number | undefined;
   private failed: StepwiseError | undefined;
-  private inFlight = 0;
-  private drained: (() => void) | undefined;
+  /** The fdatasync under way, and the one that begins when it ends, shared by all who ask meanwhile. */
+  private syncing: Promise<void> | undefined;
+  private nextSync: Promise<void> | undefined;
 
   private readonly normal: Database.Statement;
   private readonly full: Database.Statement;
@@ -58,27 +59,50 @@ export class WalSync {
     }
   }
 
-  /** Resolves once every WAL write made before the call is on disk. */
-  async sync(): Promise<void> {
-    if (this.failed) throw this.failed;
-    const fd = this.open();
-    this.inFlight++;
-    try {
-      // fdatasync, as SQLite uses for the WAL: it also flushes the file size the data needs.
-      await fdatasyncAsync(fd);
-    } catch (error) {
-      this.failed = new StepwiseError('STORE_SYNC_FAILED', `the write-ahead log could not be synced to disk: ${(error as Error).message}`);
-      throw this.failed;
-    } finally {
-      if (--this.inFlight === 0) this.drained?.();
-    }
+  /**
+   * Resolves once every WAL write made before the call is on disk. A call while a sync runs
+   * waits for the next one (the running one may have begun before its write), and every call
+   * meanwhile shares that next one: one fsync for several commit rounds.
+   */
+  sync(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (!this.syncing) return this.begin();
+    this.nextSync ??= this.syncing.catch(() => undefined).then(() => {
+      this.nextSync = undefined;
+      return this.failed ? Promise.reject(this.failed) : this.begin();
+    });
+    return this.nextSync;
   }
 
   /** Waits for syncs under way, then lets go of the file. */
   async close(): Promise<void> {
-    if (this.inFlight > 0) await new Promise<void>((resolve) => { this.drained = resolve; });
+    while (this.syncing || this.nextSync) await (this.nextSync ?? this.syncing)?.catch(() => undefined);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+
+  private begin(): Promise<void> {
+    let fd: number;
+    try {
+      fd = this.open();
+    } catch (error) {
+      return Promise.reject(this.fail(error));
+    }
+    // fdatasync, as SQLite uses for the WAL: it also flushes the file size the data needs.
+    const run: Promise<void> = fdatasyncAsync(fd).then(
+      () => { if (this.syncing === run) this.syncing = undefined; },
+      (error: unknown) => {
+        if (this.syncing === run) this.syncing = undefined;
+        throw this.fail(error);
+      },
+    );
+    this.syncing = run;
+    return run;
+  }
+
+  private fail(error: unknown): StepwiseError {
+    this.failed ??= new StepwiseError('STORE_SYNC_FAILED', `the write-ahead log could not be synced to disk: ${(error as Error).message}`);
+    return this.failed;
   }
 
   private open(): number {
