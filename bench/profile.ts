@@ -7,6 +7,7 @@
  *     tp100-normal | tp100-full   4-step no-op, 100 in flight
  *     checkout1-normal            checkout, one at a time
  *     http                        POST starts over 10 connections (load from a child process)
+ *     http-parked                 the same for a workflow that parks on a wait: one commit a start
  *     timers | timers-normal      10,000 timers due at once, next to 20,000 parked
  *     history                     full read of a 10,003-event history through the API
  *
@@ -91,13 +92,13 @@ async function loopScenario(sync: 'full' | 'normal', wf: typeof noop4, inFlight:
   return { profile, headline: `${wf.name} ${sync} ${inFlight} in flight: ${value.execPerSec.toFixed(0)} exec/s, p50 ${value.latencyMs.p50.toFixed(3)} ms, p99 ${value.latencyMs.p99.toFixed(3)} ms` };
 }
 
-async function httpScenario() {
+async function httpScenario(wf: 'noop4' | 'parked') {
   const dir = benchDir('profile');
-  const rig = await openRig(dir, 'full', [noop4]);
+  const rig = await openRig(dir, 'full', [noop4, parked]);
   const app = buildServer({ engine: rig.engine, logger: false, startRateLimit: { max: 1_000_000_000, timeWindowMs: 60_000 } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/workflows/noop4/executions`;
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/workflows/${wf}/executions`;
   const load = () => new Promise<LoadResult>((ok, fail) => {
     const child = fork(new URL('./load.js', import.meta.url).pathname, [JSON.stringify({ url, body: '{"input":{"n":1}}', connections: 10, durationSec: 4, warmupSec: 1 })]);
     child.on('message', (m) => ok(m as LoadResult));
@@ -107,7 +108,7 @@ async function httpScenario() {
   await app.close();
   await rig.close();
   removeDir(dir);
-  return { profile, headline: `HTTP starts: ${value.reqPerSec.toFixed(0)} req/s, p50 ${value.latencyMs.p50.toFixed(2)} ms, p99 ${value.latencyMs.p99.toFixed(2)} ms` };
+  return { profile, headline: `HTTP starts (${wf}): ${value.reqPerSec.toFixed(0)} req/s, p50 ${value.latencyMs.p50.toFixed(2)} ms, p99 ${value.latencyMs.p99.toFixed(2)} ms` };
 }
 
 async function timersScenario(sync: 'full' | 'normal') {
@@ -178,7 +179,8 @@ const scenarios: Record<string, () => Promise<{ profile: CpuProfile; headline: s
   'tp100-normal': () => loopScenario('normal', noop4, 100, (i) => ({ i })),
   'tp100-full': () => loopScenario('full', noop4, 100, (i) => ({ i })),
   'checkout1-normal': () => loopScenario('normal', checkout as typeof noop4, 1, checkoutInput),
-  http: httpScenario,
+  http: () => httpScenario('noop4'),
+  'http-parked': () => httpScenario('parked'),
   timers: () => timersScenario('full'),
   'timers-normal': () => timersScenario('normal'),
   history: historyScenario,

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { v7 as uuidv7 } from 'uuid';
 import type { CommitOutcome, ExecutionCommit, Store } from '../src/core/store.js';
+import { newExecutionId } from '../src/core/ids.js';
 
 export type Sync = 'full' | 'normal';
 
@@ -126,8 +126,8 @@ export function probeCommits(store: Store): CommitProbe {
       probe.perExecution.clear();
     },
   };
-  (store as { commit: (c: ExecutionCommit[]) => Promise<CommitOutcome[]> }).commit = async (commits) => {
-    const outcomes = await original(commits);
+  (store as { commit: (c: ExecutionCommit[], w?: () => void) => Promise<CommitOutcome[]> }).commit = async (commits, written) => {
+    const outcomes = await original(commits, written);
     const t = performance.now();
     probe.transactions++;
     for (let i = 0; i < commits.length; i++) {
@@ -181,7 +181,7 @@ export function sqliteFootprint(dbPath: string): { db: number; wal: number; shm:
  * engine's generated ids would. `_prefix` only documents the call site.
  */
 export function benchId(_prefix: string): string {
-  return uuidv7();
+  return newExecutionId();
 }
 
 export function round(x: number, digits = 2): number {

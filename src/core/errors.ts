@@ -34,6 +34,7 @@ export const ErrorCodes = {
   BUDGET_EXCEEDED: { status: 429, summary: "The workflow has used its daily budget of state transitions; new starts resume at 00:00 UTC." },
   STORE_UNAVAILABLE: { status: 503, summary: 'The store is busy, locked or out of space; retry later.' },
   STORE_LOCKED: { status: 503, summary: 'The SQLite file is open in another Stepwise process; one process owns it at a time.' },
+  STORE_SYNC_FAILED: { status: 503, summary: 'The SQLite write-ahead log could not be synced to disk; restart the process (it recovers from what is on disk).' },
   ENGINE_STOPPING: { status: 503, summary: 'The engine is shutting down and takes no new work.' },
   INTERNAL: { status: 500, summary: 'A bug in Stepwise; the log has the details.' },
 } as const;

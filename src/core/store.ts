@@ -274,8 +274,13 @@ export interface Store {
    * Applies every commit in one transaction where possible. Each commit succeeds or fails on its
    * own (a failed one writes nothing); outcomes are returned in order. Throws only for a storage
    * fault (busy, locked, disk full), in which case nothing was written.
+   *
+   * A store may call `written` once the transaction is written and ordered after every earlier
+   * one but before it is durable (SQLite: before its WAL fsync): the engine then begins its next
+   * commit, for other executions, while this one syncs, and still acts on this one only once the
+   * promise resolves. A store that never calls it gets one commit at a time.
    */
-  commit(commits: ExecutionCommit[]): Promise<CommitOutcome[]>;
+  commit(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]>;
 
   getExecution(id: string): Promise<StoredExecution | undefined>;
   /**

@@ -39,6 +39,8 @@ export interface ClaimerDeps {
   eventsDue(rows: WorkItem[]): Promise<void>;
   /** Resolves once the commit under way (if any) has been applied. */
   commitSettled(): Promise<void>;
+  /** Runs a claim while no commit is between the store and its apply (CommitLoop.between). */
+  betweenCommits<T>(fn: () => Promise<T>): Promise<T>;
   /** Reads whether claimed rows ran before (see previous-runs.ts). */
   findPreviousRuns(claims: WorkItem[], reason: Rerun['reason']): Promise<Map<string, Rerun>>;
 }
@@ -136,7 +138,7 @@ export class Claimer {
     this.claiming = true;
     let more = false;
     try {
-      more = await this.claimDue();
+      more = await this.deps.betweenCommits(() => this.claimDue());
     } catch (error) {
       this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'claiming work failed; retrying');
       this.wakeAt(this.deps.clock.now() + 500);

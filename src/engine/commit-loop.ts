@@ -46,15 +46,37 @@ const NONE: ReadonlySet<string> = new Set();
 const NO_INFO = { events: 0, executions: 0 };
 
 /**
+ * Rounds under way at once. With more than one, the next round is written while the last one's
+ * WAL syncs (the store reports `written`). Measured on SQLite at FULL (docs/performance.md,
+ * issue 12 round 3): 3 rounds raised in-process starts of noop4 at 10 concurrency by ~25%, but
+ * over HTTP they split the same requests into smaller transactions (3.4-4 starts each against
+ * 5-5.7), each with its own fsync, for 10-30% more CPU per start and no more starts/s. One round
+ * keeps what the HTTP path needs: the event loop serves requests while the round syncs.
+ */
+const MAX_ROUNDS = 1;
+
+/**
  * Group commit: inputs wait in a per-execution inbox; each round takes all of them, loads the
  * executions, computes one draft per execution, writes every draft in one store call and, once
  * that has landed, applies each draft (settles callers, starts handlers, sets the wake-up).
  * Nothing is acknowledged and no handler starts before its commit lands.
+ *
+ * Rounds overlap when the store reports a transaction written before it is durable (SQLite
+ * syncs its WAL off the event loop): the next round is drafted and written while the last one
+ * syncs. An execution is in one round at a time: inputs for an execution whose round has not
+ * been applied wait for the round after, so every draft starts from applied state.
  */
 export class CommitLoop {
   private inbox = new Map<string, Input[]>();
   private flushQueued = false;
-  private flushing: Promise<void> | undefined;
+  /** A round is loading, drafting or writing: the next waits for its transaction to be written. */
+  private writing = false;
+  /** Executions in a round that has not been applied yet. */
+  private readonly inRound = new Set<string>();
+  /** Rounds begun and not yet applied. */
+  private readonly rounds = new Set<Promise<void>>();
+  /** Callers of `between` waiting or running: no round begins meanwhile. */
+  private paused = 0;
   /** Executions with work in flight here, as of their last commit; dropped when no handler runs. */
   private readonly live = new Map<string, Live>();
   /** Executions whose inputs keep failing to apply, with their count of failures in a row. */
@@ -71,10 +93,7 @@ export class CommitLoop {
     const list = this.inbox.get(id);
     if (list) list.push(input);
     else this.inbox.set(id, [input]);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => void this.flush());
-    }
+    this.queueFlush();
   }
 
   /** True while inputs wait for a round that has not begun. */
@@ -82,14 +101,29 @@ export class CommitLoop {
     return this.inbox.size > 0 || this.flushQueued;
   }
 
-  /** The round under way, if any. */
+  /** Resolves once the rounds under way now have been applied (not those begun later). */
   get current(): Promise<void> | undefined {
-    return this.flushing;
+    return this.rounds.size === 0 ? undefined : Promise.all(this.rounds).then(() => undefined);
   }
 
-  /** Resolves once the round under way (if any) has been applied. */
+  /** The same, resolved at once when no round is under way. */
   settled(): Promise<void> {
-    return this.flushing ?? Promise.resolve();
+    return this.current ?? Promise.resolve();
+  }
+
+  /**
+   * Runs `fn` while no round is under way, holding new rounds back until it ends. Claims run so:
+   * a commit is in the store before it is applied here (its WAL syncs in between), and a claim
+   * of a row it wrote, made in that gap, would have its hold undone by the commit's own apply.
+   */
+  async between<T>(fn: () => Promise<T>): Promise<T> {
+    this.paused++;
+    try {
+      while (this.rounds.size > 0) await this.settled();
+      return await fn();
+    } finally {
+      if (--this.paused === 0 && this.inbox.size > 0) this.queueFlush();
+    }
   }
 
   /** Shutdown: a batch still backing off from a store outage is abandoned (nothing of it was written). */
@@ -97,27 +131,50 @@ export class CommitLoop {
     this.writer.abandonRetries();
   }
 
-  private async flush(): Promise<void> {
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Begins a round with every input whose execution is in no round, unless one is being written. */
+  private flush(): void {
     this.flushQueued = false;
-    if (this.flushing) {
-      await this.flushing;
-      if (this.inbox.size > 0 && !this.flushQueued && this.flushing === undefined) return this.flush();
-      return;
-    }
-    if (this.inbox.size === 0) return;
-    const run = async () => {
-      while (this.inbox.size > 0) {
-        const batch = this.inbox;
-        this.inbox = new Map();
-        await this.commitBatch(batch);
+    if (this.writing || this.paused > 0 || this.rounds.size >= MAX_ROUNDS || this.inbox.size === 0) return;
+    let batch = this.inbox;
+    if (this.inRound.size > 0) {
+      batch = new Map();
+      for (const [id, inputs] of this.inbox) {
+        if (this.inRound.has(id)) continue;
+        batch.set(id, inputs);
+        this.inbox.delete(id);
       }
+      if (batch.size === 0) return; // each waits for its execution's round, which flushes again
+    } else {
+      this.inbox = new Map();
+    }
+    for (const id of batch.keys()) this.inRound.add(id);
+    this.writing = true;
+    let isWritten = false;
+    const written = () => {
+      if (isWritten) return;
+      isWritten = true;
+      this.writing = false;
+      if (this.inbox.size > 0) this.queueFlush();
     };
-    this.flushing = run().catch((error) => this.deps.log.error({ err: error }, 'commit loop failed')).finally(() => { this.flushing = undefined; });
-    await this.flushing;
+    const round: Promise<void> = this.commitBatch(batch, written)
+      .catch((error) => this.deps.log.error({ err: error }, 'commit loop failed'))
+      .finally(() => {
+        for (const id of batch.keys()) this.inRound.delete(id);
+        this.rounds.delete(round);
+        written();
+        if (this.inbox.size > 0) this.flush();
+      });
+    this.rounds.add(round);
   }
 
   /** One round: every execution's inputs since the last round, in one store call. */
-  private async commitBatch(batch: Map<string, Input[]>): Promise<void> {
+  private async commitBatch(batch: Map<string, Input[]>, written: () => void): Promise<void> {
     const { ledger, clock } = this.deps;
     const { ready, failed } = await loadBatch(batch, this.live, this.loader);
     for (const f of failed) this.requeueLater(f.id, f.inputs, f.error);
@@ -139,15 +196,16 @@ export class CommitLoop {
     }
     if (drafts.length === 0) return;
     // While the batch is written, its launches hold capacity: the claimer must not promise it again.
-    for (const d of drafts) ledger.beginCommit(d.reserve);
+    const reserved = drafts.flatMap((d) => d.reserve);
+    ledger.beginCommit(reserved);
     try {
-      await this.write(drafts);
+      await this.write(drafts, written);
     } finally {
-      ledger.endCommit();
+      ledger.endCommit(reserved);
     }
   }
 
-  private async write(drafts: Draft[]): Promise<void> {
+  private async write(drafts: Draft[], written?: () => void): Promise<void> {
     const { clock, store, faultPoint, observer } = this.deps;
     // Counted only for whoever listens (crash tests, metrics).
     const info = faultPoint || observer?.commitDone ? { events: drafts.reduce((n, d) => n + d.commit!.events.length, 0), executions: drafts.length } : NO_INFO;
@@ -155,14 +213,14 @@ export class CommitLoop {
     faultPoint?.('before-commit', info);
     let outcomes: CommitOutcome[];
     try {
-      outcomes = await this.writer.write(drafts.map((d) => d.commit!));
+      outcomes = await this.writer.write(drafts.map((d) => d.commit!), written);
     } catch (error) {
       if (error instanceof StepwiseError) this.deps.observer?.storeError?.(error.code);
       const stopping = this.deps.isStopping();
       if (drafts.length > 1 && !isStoreUnavailable(error) && !stopping) {
         // Not a storage fault: one commit of the batch cannot be written (a bug, or a value the
         // store refuses). Commit each alone so that one execution cannot stall the others.
-        for (const d of drafts) await this.write([d]);
+        for (const d of drafts) await this.write([d], written);
         return;
       }
       for (const d of drafts) {

@@ -18,11 +18,11 @@ export class CommitWriter {
 
   constructor(private readonly store: Store, private readonly log: Logger) {}
 
-  write(commits: ExecutionCommit[]): Promise<CommitOutcome[]> {
+  write(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]> {
     // The happy path is one plain call: p-retry only once the store has failed.
-    return this.store.commit(commits).catch((error) => {
+    return this.store.commit(commits, written).catch((error) => {
       if (!isStoreUnavailable(error)) throw error;
-      return this.withBackoff(commits, error);
+      return this.withBackoff(commits, error, written);
     });
   }
 
@@ -31,9 +31,9 @@ export class CommitWriter {
     this.giveUp.abort();
   }
 
-  private withBackoff(commits: ExecutionCommit[], first: unknown): Promise<CommitOutcome[]> {
+  private withBackoff(commits: ExecutionCommit[], first: unknown, written?: () => void): Promise<CommitOutcome[]> {
     this.log.warn({ err: (first as Error).message }, 'store unavailable; backing off');
-    return pRetry(() => this.store.commit(commits), {
+    return pRetry(() => this.store.commit(commits, written), {
       retries: Number.POSITIVE_INFINITY, minTimeout: 20, maxTimeout: 2000, signal: this.giveUp.signal,
       shouldRetry: ({ error }) => isStoreUnavailable(error),
       onFailedAttempt: ({ error, attemptNumber }) => {

@@ -72,6 +72,7 @@ export class Engine {
       childrenDue: (rows) => deliverChildOutcomes(rows, { store, deliver: (id, input) => this.loop.enqueue(id, input) }),
       eventsDue: (rows) => deliverCorrelated(rows, { store, deliver: (id, input) => this.loop.enqueue(id, input) }),
       commitSettled: () => this.loop.settled(),
+      betweenCommits: (fn) => this.loop.between(fn),
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
     });
     this.launcher = new Launcher({

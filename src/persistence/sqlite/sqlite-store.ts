@@ -19,6 +19,8 @@ import { prepareChildWrites, type ChildWrites } from './child-writes.js';
 import { prepareQueueWrites } from './queue-writes.js';
 import { prepareEventWrites, type EventWrites } from './event-writes.js';
 import { sqliteStats } from './stats.js';
+import { WalSync } from './wal-sync.js';
+import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -30,13 +32,12 @@ export interface SqliteStoreOptions {
   /** How long a statement waits for a lock before failing with SQLITE_BUSY. @default 5000 */
   busyTimeoutMs?: number;
   /**
-   * How often the WAL is checkpointed into the database file, off the commit path. SQLite's own
-   * auto-checkpoint runs inside whichever commit crosses its threshold, which shows as a p99
-   * spike of milliseconds; a timer does the same work between commits. @default 1000
+   * How often the WAL is checkpointed into the database file, off the commit path, by a worker
+   * thread (checkpointer.ts). SQLite's own auto-checkpoint runs inside whichever commit crosses
+   * its threshold, which shows as a p99 spike of milliseconds. @default 1000
    */
   checkpointIntervalMs?: number;
 }
-
 
 const CHECKPOINT_EVERY_COMMITS = 4000;
 
@@ -56,7 +57,10 @@ export class SqliteStore implements Store {
   private readonly eventWrites: EventWrites;
   private readonly commitAll: (commits: ExecutionCommit[]) => CommitOutcome[];
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
   private commitsSinceCheckpoint = 0;
+  /** At FULL on a file: commits sync the WAL off the event loop (wal-sync.ts says why that is as durable). */
+  private readonly walSync: WalSync | undefined;
 
   /** Opens (creating if needed) and migrates the file; fails with STORE_LOCKED if another store has it open. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
@@ -146,6 +150,9 @@ export class SqliteStore implements Store {
     this.eventWrites = prepareEventWrites(db);
     this.commitAll = db.transaction((commits: ExecutionCommit[]) => commits.map((c) => this.applyCommit(c)));
     if (path !== ':memory:') {
+      if (options.synchronous !== 'normal') this.walSync = new WalSync(db, path);
+      // A failed checkpoint is retried by the next tick; commits report a real fault themselves.
+      this.checkpointer = new Checkpointer(path, () => {});
       this.checkpointTimer = setInterval(() => this.checkpointIfDirty(), options.checkpointIntervalMs ?? 1000);
       this.checkpointTimer.unref();
     }
@@ -229,11 +236,17 @@ export class SqliteStore implements Store {
     return { ok: true, lastSeq };
   }
 
-  commit(commits: ExecutionCommit[]): Promise<CommitOutcome[]> {
+  commit(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]> {
     // A WAL left to grow makes each checkpoint long (measured: 70-110 ms stalls at ~200 MB), so
     // checkpoint every few thousand commits too, just after one, rather than inside one.
     if (++this.commitsSinceCheckpoint === CHECKPOINT_EVERY_COMMITS && this.checkpointTimer) setImmediate(() => this.checkpointIfDirty());
-    return this.guard(() => this.commitAll(commits));
+    const { walSync } = this;
+    // Written (in the WAL, in order) before it is synced: the engine may write its next round meanwhile.
+    return this.guard(() => (walSync ? walSync.unsynced(() => this.commitAll(commits)) : this.commitAll(commits))).then(async (o) => {
+      written?.();
+      await walSync?.sync();
+      return o;
+    });
   }
 
   getExecution(id: string): Promise<StoredExecution | undefined> {
@@ -377,7 +390,8 @@ export class SqliteStore implements Store {
   private checkpointIfDirty(): void {
     if (this.commitsSinceCheckpoint === 0 || !this.db.open) return;
     try {
-      this.checkpoint();
+      if (this.checkpointer?.request()) this.commitsSinceCheckpoint = 0;
+      else this.checkpoint();
     } catch {
       // A busy or full disk: the next tick tries again; commits report the fault themselves.
     }
@@ -386,6 +400,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (!this.db.open) return;
+    await this.walSync?.close();
+    await this.checkpointer?.close();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
