@@ -16,8 +16,9 @@
  *   here, so tsc's copies of them cannot be the input of the next run.
  * - Everything else tsc wrote stays (the .d.ts files, and the JavaScript of every module, which
  *   tests and the crash/cluster fixtures import by deep path: those get their own copy).
- * - Each file is written atomically (a temporary file renamed over it): tests and servers may be
- *   reading dist/ while it is rebuilt. Chunks of earlier builds are removed afterwards.
+ * - Each file is written atomically (a temporary file renamed over it), chunks before entries:
+ *   tests and servers may be reading dist/ while it is rebuilt. Chunks of earlier builds are
+ *   removed afterwards.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -49,8 +50,14 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// Chunks first, the two entry files last: a process importing an entry meanwhile finds every
+// chunk the new entry names. Chunks of the last build are removed only after that (a server
+// started from the old entries may still import one lazily until it restarts; chunk names carry
+// a content hash, so a rebuild of the same sources writes the same names).
+const isChunk = (file) => dirname(file.path) === chunksDir;
+const outputs = [...result.outputFiles.filter(isChunk), ...result.outputFiles.filter((f) => !isChunk(f))];
 const written = new Set();
-for (const file of result.outputFiles) {
+for (const file of outputs) {
   mkdirSync(dirname(file.path), { recursive: true });
   const temporary = `${file.path}.${process.pid}.tmp`;
   writeFileSync(temporary, file.contents);

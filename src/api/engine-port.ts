@@ -16,6 +16,8 @@ export interface WorkflowDescriptionLike {
 }
 
 export interface ApiEngine {
+  /** Whether the engine can still commit (GET /healthz); absent: always. */
+  health?(): { ok: true } | { ok: false; code: string; message: string };
   listWorkflows(): WorkflowDescriptionLike[];
   describeWorkflow(name: string): WorkflowDescriptionLike;
   startExecution(

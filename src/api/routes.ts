@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ErrorCode } from '../core/errors.js';
 import { isValidExecutionId, isValidName } from '../core/ids.js';
 import type { ExecutionStatus } from '../core/status.js';
 import type { ApiEngine } from './engine-port.js';
@@ -32,7 +33,12 @@ function clip(text: string, max = 140): string {
 export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
   const { engine } = opts;
 
-  app.get('/healthz', { schema: routeSchemas.healthz }, async () => ({ ok: true }));
+  app.get('/healthz', { schema: routeSchemas.healthz }, async () => {
+    const health = engine.health?.() ?? { ok: true };
+    // A store that can no longer make commits durable: 503 with its code, so a supervisor restarts us.
+    if (!health.ok) throw httpError(health.code as ErrorCode, health.message);
+    return { ok: true };
+  });
 
   // Ours returns a promise (src/api/openapi-doc.ts); a host's @fastify/swagger returns the document.
   app.get('/openapi.json', { schema: routeSchemas.openapi }, async () =>

@@ -31,11 +31,19 @@ let draft07Check: MetaCheck | null | undefined;
 /**
  * The draft-07 meta-schema check that `npm run build` precompiles (scripts/build-schema-check.mjs),
  * so the first input schema does not make ajv compile the meta-schema; null when src/ runs
- * without a build, and ajv checks against the meta-schema itself as usual.
+ * without a build or the package is bundled into an application, and ajv checks against the
+ * meta-schema itself as usual.
  */
 function precompiledDraft07(): MetaCheck | null {
   if (draft07Check !== undefined) return draft07Check;
-  const path = join(packageRoot(), 'dist/src/dsl/draft-07-check.cjs');
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch {
+    // The package bundled into an application: no package.json of ours to find; ajv checks.
+    return (draft07Check = null);
+  }
+  const path = join(root, 'dist/src/dsl/draft-07-check.cjs');
   draft07Check = existsSync(path) ? (createRequire(import.meta.url)(path) as MetaCheck) : null;
   return draft07Check;
 }

@@ -40,6 +40,8 @@ export interface CommitLoopDeps {
   ended(executionId: string, commit: ExecutionCommit): void;
   /** Rows a commit here wrote (landed), for the claimer's rerun check. */
   scheduled?(rows: NewWork[]): void;
+  /** The store can no longer make a commit durable (STORE_SYNC_FAILED): only a restart helps. */
+  storeFailed?(error: StepwiseError): void;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -216,6 +218,17 @@ export class CommitLoop {
       outcomes = await this.writer.write(drafts.map((d) => d.commit!), written);
     } catch (error) {
       if (error instanceof StepwiseError) this.deps.observer?.storeError?.(error.code);
+      if (error instanceof StepwiseError && error.code === 'STORE_SYNC_FAILED') {
+        // Final: every later commit fails the same way, so retrying would only leave callers
+        // waiting for ever. They hear it now; the process must be restarted (docs/errors.md).
+        for (const d of drafts) {
+          this.live.delete(d.base.id);
+          for (const i of d.inputs) settleUnapplied(i, error);
+          releaseClaims(d.inputs, this.deps.ledger);
+        }
+        this.deps.storeFailed?.(error);
+        return;
+      }
       const stopping = this.deps.isStopping();
       if (drafts.length > 1 && !isStoreUnavailable(error) && !stopping) {
         // Not a storage fault: one commit of the batch cannot be written (a bug, or a value the

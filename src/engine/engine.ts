@@ -47,6 +47,8 @@ export class Engine {
   private readonly door: TaskDoor;
   private started = false;
   private stopping = false;
+  /** Set once the store can no longer make commits durable; `health()` reports it. */
+  private storeFailure: StepwiseError | undefined;
 
   constructor(options: EngineOptions) {
     const settings = withDefaults(options);
@@ -65,6 +67,11 @@ export class Engine {
       queued: (queues) => this.door.queued(queues),
       ended: (id, commit) => this.endWaiters.ended(id, commit),
       scheduled: (rows) => this.claimer.scheduledHere(rows),
+      storeFailed: (error) => {
+        if (this.storeFailure) return;
+        this.storeFailure = error;
+        log.error({ code: error.code, err: error.message }, 'the store can no longer make commits durable: restart the process (it recovers from what is on disk)');
+      },
     });
     this.claimer = new Claimer({
       store, clock, ledger, log, workerId, leaseMs, pollIntervalMs: settings.pollIntervalMs,
@@ -178,6 +185,16 @@ export class Engine {
    * no work is due now, and no handler runs (or handlers still run after `handlerGraceMs` of real
    * time: they wait on the virtual clock, e.g. for their timeout).
    */
+  /**
+   * Whether this engine can still commit: not after its store failed to make a commit durable
+   * (STORE_SYNC_FAILED), which only a restart clears. `GET /healthz` answers 503 then, so a
+   * supervisor restarts the process.
+   */
+  health(): { ok: true } | { ok: false; code: string; message: string } {
+    const failure = this.storeFailure;
+    return failure ? { ok: false, code: failure.code, message: failure.message } : { ok: true };
+  }
+
   async idle(options: { handlerGraceMs?: number } = {}): Promise<void> {
     const since = Date.now();
     const grace = options.handlerGraceMs ?? Number.POSITIVE_INFINITY;

@@ -4,6 +4,8 @@
  * commit batch of them at once: one query (one socket write, one statement on the server)
  * instead of one each. A lone read waits only for the end of the current turn.
  */
+import { StepwiseError } from '../../core/errors.js';
+
 interface Waiter<V> {
   resolve(value: V | undefined): void;
   reject(error: unknown): void;
@@ -40,8 +42,23 @@ export class ReadCoalescer<K, V> {
         for (const [key, waiters] of batch) for (const w of waiters) w.resolve(found.get(key));
       },
       (error: unknown) => {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+        if (batch.size === 1 || isStoreUnavailable(error)) {
+          for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+          return;
+        }
+        // Not the store being away: one row may be what fails (one that cannot be decoded, say).
+        // Each key alone, so that one bad row fails only its own readers.
+        for (const [key, waiters] of batch) {
+          this.readMany([key]).then(
+            (found) => { for (const w of waiters) w.resolve(found.get(key)); },
+            (own: unknown) => { for (const w of waiters) w.reject(own); },
+          );
+        }
       },
     );
   }
+}
+
+function isStoreUnavailable(error: unknown): boolean {
+  return error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE';
 }
