@@ -101,17 +101,21 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
   app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: number } }>(
     '/v1/executions/:id/history',
     { schema: routeSchemas.getHistory },
-    async (request) => {
+    async (request, reply) => {
       const id = knownExecutionId(request.params.id);
       const { after } = request.query;
       const limit = request.query.limit ?? HISTORY_LIMIT.default;
       const page = await engine.getHistory(id, { limit, ...(after !== undefined ? { after } : {}) });
       // An empty page past a cursor says nothing about whether the execution exists: make sure.
       if (page.events.length === 0) await engine.getExecution(id);
-      return {
+      const body = {
         events: page.events.map(presentEvent),
         ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       };
+      // Serialised here: the response schema's serializer walks each event's free-form `data`
+      // key by key, ~20% of a 1,000-event page's CPU; presentEvent already gives exactly the
+      // documented shape, which JSON.stringify writes faster (bench/profile.ts history).
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
     },
   );
 
