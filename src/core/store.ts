@@ -276,9 +276,11 @@ export interface Store {
    * fault (busy, locked, disk full), in which case nothing was written.
    *
    * A store may call `written` once the transaction is written and ordered after every earlier
-   * one but before it is durable (SQLite: before its WAL fsync): the engine then begins its next
-   * commit, for other executions, while this one syncs, and still acts on this one only once the
-   * promise resolves. A store that never calls it gets one commit at a time.
+   * one but before it is durable (SQLite: before its WAL fsync). It allows the engine to begin
+   * its next commit, for other executions, while this one syncs (still acting on this one only
+   * once the promise resolves); today's engine runs one commit round at a time (MAX_ROUNDS = 1
+   * in engine/commit-loop.ts) and waits for the promise. A store that never calls it always
+   * gets one commit at a time.
    */
   commit(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]>;
 

@@ -63,10 +63,13 @@ const MAX_ROUNDS = 1;
  * that has landed, applies each draft (settles callers, starts handlers, sets the wake-up).
  * Nothing is acknowledged and no handler starts before its commit lands.
  *
- * Rounds overlap when the store reports a transaction written before it is durable (SQLite
- * syncs its WAL off the event loop): the next round is drafted and written while the last one
- * syncs. An execution is in one round at a time: inputs for an execution whose round has not
- * been applied wait for the round after, so every draft starts from applied state.
+ * With MAX_ROUNDS = 1 (today) one round is under way at a time: the next begins once the last
+ * has been applied, and inputs that arrive meanwhile (while its WAL syncs, off the event loop)
+ * wait in the inbox for it. The constant allows rounds to overlap when the store reports a
+ * transaction written before it is durable: the next round would then be drafted and written
+ * while the last one syncs. Either way an execution is in one round at a time: inputs for an
+ * execution whose round has not been applied wait for the round after, so every draft starts
+ * from applied state.
  */
 export class CommitLoop {
   private inbox = new Map<string, Input[]>();

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
@@ -19,7 +19,7 @@ import { prepareEventWrites, type EventWrites } from './event-writes.js';
 import { prepareCommitWrites } from './commit-writes.js';
 import { sqliteStats } from './stats.js';
 import { WalSync } from './wal-sync.js';
-import { Checkpointer } from './checkpointer.js';
+import { CheckpointSchedule, type WarnLogger } from './checkpoint-schedule.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -32,13 +32,15 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /**
    * How often the WAL is checkpointed into the database file, off the commit path, by a worker
-   * thread (checkpointer.ts). SQLite's own auto-checkpoint runs inside whichever commit crosses
-   * its threshold, which shows as a p99 spike of milliseconds. @default 1000
+   * thread (checkpoint-schedule.ts). SQLite's own auto-checkpoint runs inside whichever commit
+   * crosses its threshold, which shows as a p99 spike of milliseconds. @default 1000
    */
   checkpointIntervalMs?: number;
+  /** Where a fault the store recovers from by itself (a failed checkpoint) is reported. @default console.warn */
+  logger?: WarnLogger;
 }
 
-const CHECKPOINT_EVERY_COMMITS = 4000;
+const consoleLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', obj) };
 
 /**
  * The embedded store: one SQLite file in WAL mode, owned by one process, which `open` enforces
@@ -53,9 +55,7 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly eventWrites: EventWrites;
   private readonly commitAll: (commits: ExecutionCommit[]) => CommitOutcome[];
-  private readonly checkpointTimer: NodeJS.Timeout | undefined;
-  private readonly checkpointer: Checkpointer | undefined;
-  private commitsSinceCheckpoint = 0;
+  private readonly checkpoints: CheckpointSchedule | undefined;
   /** At FULL on a file: commits sync the WAL off the event loop (wal-sync.ts says why that is as durable). */
   private readonly walSync: WalSync | undefined;
 
@@ -81,6 +81,7 @@ export class SqliteStore implements Store {
     options: SqliteStoreOptions,
     private readonly lock: OwnerLock | undefined,
   ) {
+    let realPath: string | undefined;
     try {
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
@@ -91,6 +92,8 @@ export class SqliteStore implements Store {
       this.db.pragma('temp_store = MEMORY');
       this.db.pragma('wal_autocheckpoint = 0');
       this.migrate();
+      // SQLite keeps the WAL beside the file a symlink points to; absolute, it survives process.chdir().
+      if (path !== ':memory:') realPath = realpathSync(path);
     } catch (error) {
       throw asStorageError(error);
     }
@@ -118,12 +121,11 @@ export class SqliteStore implements Store {
     this.eventWrites = prepareEventWrites(db);
     const applyCommit = prepareCommitWrites(db, this.eventWrites);
     this.commitAll = db.transaction((commits: ExecutionCommit[]) => commits.map(applyCommit));
-    if (path !== ':memory:') {
-      if (options.synchronous !== 'normal') this.walSync = new WalSync(db, path);
-      // A failed checkpoint is retried by the next tick; commits report a real fault themselves.
-      this.checkpointer = new Checkpointer(path, () => {});
-      this.checkpointTimer = setInterval(() => this.checkpointIfDirty(), options.checkpointIntervalMs ?? 1000);
-      this.checkpointTimer.unref();
+    if (realPath !== undefined) {
+      // Not on Windows, where syncing a directory or a read-only handle fails: commits stay at
+      // FULL there, synced by SQLite inside COMMIT.
+      if (options.synchronous !== 'normal' && process.platform !== 'win32') this.walSync = new WalSync(db, realPath);
+      this.checkpoints = new CheckpointSchedule(db, realPath, options.checkpointIntervalMs ?? 1000, options.logger ?? consoleLogger);
     }
   }
 
@@ -145,14 +147,19 @@ export class SqliteStore implements Store {
   }
 
   commit(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]> {
-    // A WAL left to grow makes each checkpoint long (measured: 70-110 ms stalls at ~200 MB), so
-    // checkpoint every few thousand commits too, just after one, rather than inside one.
-    if (++this.commitsSinceCheckpoint === CHECKPOINT_EVERY_COMMITS && this.checkpointTimer) setImmediate(() => this.checkpointIfDirty());
+    this.checkpoints?.beforeCommit();
     const { walSync } = this;
-    // Written (in the WAL, in order) before it is synced: the engine may write its next round meanwhile.
-    return this.guard(() => (walSync ? walSync.unsynced(() => this.commitAll(commits)) : this.commitAll(commits))).then(async (o) => {
+    if (!walSync) return this.guard(() => this.commitAll(commits)).then((o) => (written?.(), o));
+    // Written (in the WAL, in order) before it is synced: the engine could write its next round
+    // meanwhile. The sync is asked for at once, so a close() called next still syncs this write.
+    let synced: Promise<void> = Promise.resolve();
+    return this.guard(() => {
+      const outcomes = walSync.unsynced(() => this.commitAll(commits));
+      synced = walSync.sync();
+      return outcomes;
+    }).then(async (o) => {
       written?.();
-      await walSync?.sync();
+      await synced;
       return o;
     });
   }
@@ -289,27 +296,16 @@ export class SqliteStore implements Store {
     return this.guard(() => (this.statsQuery ??= sqliteStats(this.db))(now));
   }
 
-  /** Moves the WAL's pages into the database file, off the commit path (run by a timer). */
+  /** Moves the WAL's pages into the database file now, on this connection (a timer does it off the event loop). */
   checkpoint(): void {
-    this.commitsSinceCheckpoint = 0;
-    this.db.pragma('wal_checkpoint(PASSIVE)');
-  }
-
-  private checkpointIfDirty(): void {
-    if (this.commitsSinceCheckpoint === 0 || !this.db.open) return;
-    try {
-      if (this.checkpointer?.request()) this.commitsSinceCheckpoint = 0;
-      else this.checkpoint();
-    } catch {
-      // A busy or full disk: the next tick tries again; commits report the fault themselves.
-    }
+    if (this.checkpoints) this.checkpoints.checkpointHere();
+    else this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   async close(): Promise<void> {
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (!this.db.open) return;
+    await this.checkpoints?.close();
     await this.walSync?.close();
-    await this.checkpointer?.close();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {

@@ -21,6 +21,9 @@
  * A failed fsync leaves the page cache in an unknown state (Linux may drop the dirty pages and
  * report success next time), so it is final: every later sync fails too, and the process must be
  * restarted, which replays the WAL from what is really on disk.
+ *
+ * POSIX only: on Windows opening a directory to sync it fails, and so does flushing a read-only
+ * handle, so there the store leaves commits at FULL and SQLite syncs inside COMMIT.
  */
 import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -33,6 +36,7 @@ const fdatasyncAsync = promisify(fdatasync);
 export class WalSync {
   private fd: number | undefined;
   private failed: StepwiseError | undefined;
+  private closed = false;
   /** The fdatasync under way, and the one that begins when it ends, shared by all who ask meanwhile. */
   private syncing: Promise<void> | undefined;
   private nextSync: Promise<void> | undefined;
@@ -40,7 +44,12 @@ export class WalSync {
   private readonly normal: Database.Statement;
   private readonly full: Database.Statement;
 
-  constructor(db: Database.Database, private readonly dbPath: string) {
+  /**
+   * `realPath` is the database file's real path (symlinks resolved, absolute), resolved once at
+   * open: SQLite keeps its WAL beside the file a symlink points to, and a relative path would
+   * name another file after process.chdir().
+   */
+  constructor(db: Database.Database, private readonly realPath: string) {
     this.normal = db.prepare('PRAGMA synchronous = NORMAL');
     this.full = db.prepare('PRAGMA synchronous = FULL');
   }
@@ -51,6 +60,7 @@ export class WalSync {
    */
   unsynced<T>(transaction: () => T): T {
     if (this.failed) throw this.failed;
+    if (this.closed) throw closedError();
     this.normal.run();
     try {
       return transaction();
@@ -62,10 +72,14 @@ export class WalSync {
   /**
    * Resolves once every WAL write made before the call is on disk. A call while a sync runs
    * waits for the next one (the running one may have begun before its write), and every call
-   * meanwhile shares that next one: one fsync for several commit rounds.
+   * meanwhile shares that next one. The engine's commit loop runs one round at a time
+   * (MAX_ROUNDS = 1 in commit-loop.ts), so today a sync serves one commit; with more rounds
+   * allowed, commits written while a sync runs would share the next.
    */
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
+    // After close the file is let go for good: reopening it here would leak the descriptor.
+    if (this.closed) return Promise.reject(closedError());
     if (!this.syncing) return this.begin();
     this.nextSync ??= this.syncing.catch(() => undefined).then(() => {
       this.nextSync = undefined;
@@ -74,8 +88,9 @@ export class WalSync {
     return this.nextSync;
   }
 
-  /** Waits for syncs under way, then lets go of the file. */
+  /** Waits for syncs under way, then lets go of the file; later commits and syncs fail. */
   async close(): Promise<void> {
+    this.closed = true;
     while (this.syncing || this.nextSync) await (this.nextSync ?? this.syncing)?.catch(() => undefined);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
@@ -109,9 +124,9 @@ export class WalSync {
     if (this.fd !== undefined) return this.fd;
     // The WAL exists from the store's first transaction (its migration) until it closes; SQLite
     // truncates it in place (same file) rather than deleting it while a connection is open.
-    this.fd = openSync(`${this.dbPath}-wal`, 'r');
+    this.fd = openSync(`${this.realPath}-wal`, 'r');
     // A new file's directory entry must be on disk too, as SQLite makes sure at FULL.
-    const dir = openSync(dirname(this.dbPath), 'r');
+    const dir = openSync(dirname(this.realPath), 'r');
     try {
       fsyncSync(dir);
     } finally {
@@ -119,4 +134,8 @@ export class WalSync {
     }
     return this.fd;
   }
+}
+
+function closedError(): StepwiseError {
+  return new StepwiseError('STORE_UNAVAILABLE', 'the store is closed');
 }
