@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,20 @@ describe('one store per SQLite file', () => {
     await first.close();
     const second = await SqliteStore.open(path);
     expect(await second.getExecution('a')).toMatchObject({ id: 'a' });
+    await second.close();
+  });
+
+  it('refuses a second store that names the file through a symlink, or a path with ./ in it', async () => {
+    mkdirSync(join(dir, 'real'), { recursive: true });
+    mkdirSync(join(dir, 'links'), { recursive: true });
+    const path = join(dir, 'real', 'linked.db');
+    const first = await SqliteStore.open(path);
+    symlinkSync(path, join(dir, 'links', 'linked.db'));
+    expect((await lockedError(SqliteStore.open(join(dir, 'links', 'linked.db')))).code).toBe('STORE_LOCKED');
+    expect((await lockedError(SqliteStore.open(`${dir}/real/./linked.db`))).code).toBe('STORE_LOCKED');
+    await first.close();
+    // Closed: the other name opens it.
+    const second = await SqliteStore.open(join(dir, 'links', 'linked.db'));
     await second.close();
   });
 

@@ -21,9 +21,12 @@ import { StepwiseError } from '../../core/errors.js';
 export class OwnerLock {
   private constructor(private readonly db: Database.Database) {}
 
-  /** Takes the lock for the database at `path`, or throws STORE_LOCKED at once if someone holds it. */
-  static acquire(path: string): OwnerLock {
-    const lockPath = `${path}-lock`;
+  /**
+   * Takes the lock for the database at `path`, or throws STORE_LOCKED at once if someone holds it.
+   * `realPath` is the file's real path (symlinks resolved), so every name of one file shares a lock.
+   */
+  static acquire(path: string, realPath = path): OwnerLock {
+    const lockPath = `${realPath}-lock`;
     const db = new Database(lockPath);
     try {
       db.pragma('busy_timeout = 0');

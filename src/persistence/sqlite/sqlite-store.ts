@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
@@ -67,7 +67,8 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw asStorageError(error);
     }
-    const lock = OwnerLock.acquire(path);
+    // One lock per file, whatever name it is opened by: a symlink and its target share it.
+    const lock = OwnerLock.acquire(path, existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path)));
     try {
       return new SqliteStore(path, options, lock);
     } catch (error) {
