@@ -34,6 +34,7 @@ export function tracesWanted(env: Env): boolean {
  */
 export async function startOtelTracing(env: Env = process.env): Promise<OtelTracing | undefined> {
   if (!tracesWanted(env)) return undefined;
+  checkProtocol(env);
   let sdk: typeof import('@opentelemetry/sdk-trace');
   let otlp: typeof import('@opentelemetry/exporter-trace-otlp-http');
   let resources: typeof import('@opentelemetry/resources');
@@ -56,6 +57,21 @@ export async function startOtelTracing(env: Env = process.env): Promise<OtelTrac
   const { trace } = await import('@opentelemetry/api');
   trace.setGlobalTracerProvider(provider);
   return { idGenerator, provider, shutdown: () => provider.shutdown() };
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL. The exporter built in speaks OTLP over HTTP, in JSON; a
+ * collector's OTLP/HTTP port takes JSON and protobuf alike, so `http/json` and `http/protobuf` both
+ * work (spans go as JSON). `grpc` would send HTTP to a gRPC port and every export would fail
+ * quietly: refused at start instead, saying what to set.
+ */
+export function checkProtocol(env: Env): void {
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? '').trim().toLowerCase();
+  if (protocol === '' || protocol === 'http/json' || protocol === 'http/protobuf') return;
+  throw new Error(
+    `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported: Stepwise exports traces over OTLP/HTTP; ` +
+      'set it to http/json (or unset it) and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector\'s OTLP/HTTP port (4318 by default)',
+  );
 }
 
 /** OTEL_BSP_* (this SDK version leaves them to its caller). */

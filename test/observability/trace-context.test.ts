@@ -5,7 +5,7 @@
  */
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Engine, StepwiseIdGenerator, Tracing, openStore, tracesWanted, workflow, type EngineObserver, type StepContext } from '../../src/index.js';
+import { Engine, StepwiseIdGenerator, Tracing, openStore, startOtelTracing, tracesWanted, workflow, type EngineObserver, type StepContext } from '../../src/index.js';
 
 const CALLER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 let cleanup: Array<() => Promise<void>> = [];
@@ -46,6 +46,14 @@ describe('tracesWanted', () => {
     expect(tracesWanted({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' })).toBe(false);
     expect(tracesWanted({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' })).toBe(false);
     expect(tracesWanted({ OTEL_TRACES_EXPORTER: 'otlp' })).toBe(false);
+  });
+});
+
+describe('startOtelTracing', () => {
+  it('refuses OTLP over gRPC at start, naming what to set (the built-in exporter speaks OTLP/HTTP)', async () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    await expect(startOtelTracing(env)).rejects.toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported.*http\/json/);
+    await expect(startOtelTracing({ ...env, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' })).rejects.toThrow(/grpc is not supported/);
   });
 });
 
