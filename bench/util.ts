@@ -126,8 +126,8 @@ export function probeCommits(store: Store): CommitProbe {
       probe.perExecution.clear();
     },
   };
-  (store as { commit: (c: ExecutionCommit[], w?: () => void) => Promise<CommitOutcome[]> }).commit = async (commits, written) => {
-    const outcomes = await original(commits, written);
+  (store as { commit: (c: ExecutionCommit[]) => Promise<CommitOutcome[]> }).commit = async (commits) => {
+    const outcomes = await original(commits);
     const t = performance.now();
     probe.transactions++;
     for (let i = 0; i < commits.length; i++) {

@@ -273,16 +273,10 @@ export interface Store {
   /**
    * Applies every commit in one transaction where possible. Each commit succeeds or fails on its
    * own (a failed one writes nothing); outcomes are returned in order. Throws only for a storage
-   * fault (busy, locked, disk full), in which case nothing was written.
-   *
-   * A store may call `written` once the transaction is written and ordered after every earlier
-   * one but before it is durable (SQLite: before its WAL fsync). It allows the engine to begin
-   * its next commit, for other executions, while this one syncs (still acting on this one only
-   * once the promise resolves); today's engine runs one commit round at a time (MAX_ROUNDS = 1
-   * in engine/commit-loop.ts) and waits for the promise. A store that never calls it always
-   * gets one commit at a time.
+   * fault (busy, locked, disk full), in which case nothing was written. Resolves once the
+   * transaction is durable.
    */
-  commit(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]>;
+  commit(commits: ExecutionCommit[]): Promise<CommitOutcome[]>;
 
   getExecution(id: string): Promise<StoredExecution | undefined>;
   /**

@@ -48,38 +48,22 @@ const NONE: ReadonlySet<string> = new Set();
 const NO_INFO = { events: 0, executions: 0 };
 
 /**
- * Rounds under way at once. With more than one, the next round is written while the last one's
- * WAL syncs (the store reports `written`). Measured on SQLite at FULL (docs/performance.md,
- * issue 12 round 3): 3 rounds raised in-process starts of noop4 at 10 concurrency by ~25%, but
- * over HTTP they split the same requests into smaller transactions (3.4-4 starts each against
- * 5-5.7), each with its own fsync, for 10-30% more CPU per start and no more starts/s. One round
- * keeps what the HTTP path needs: the event loop serves requests while the round syncs.
- */
-const MAX_ROUNDS = 1;
-
-/**
  * Group commit: inputs wait in a per-execution inbox; each round takes all of them, loads the
  * executions, computes one draft per execution, writes every draft in one store call and, once
  * that has landed, applies each draft (settles callers, starts handlers, sets the wake-up).
  * Nothing is acknowledged and no handler starts before its commit lands.
  *
- * With MAX_ROUNDS = 1 (today) one round is under way at a time: the next begins once the last
- * has been applied, and inputs that arrive meanwhile (while its WAL syncs, off the event loop)
- * wait in the inbox for it. The constant allows rounds to overlap when the store reports a
- * transaction written before it is durable: the next round would then be drafted and written
- * while the last one syncs. Either way an execution is in one round at a time: inputs for an
- * execution whose round has not been applied wait for the round after, so every draft starts
- * from applied state.
+ * One round is under way at a time: the next begins once the last has been applied, and inputs
+ * that arrive meanwhile (while its WAL syncs, off the event loop) wait in the inbox for it, so
+ * every draft starts from applied state. (Overlapping rounds, the next written while the last
+ * syncs, were measured in issue 12 round 3: smaller transactions over HTTP, more CPU per start,
+ * no more starts/s; docs/performance.md.)
  */
 export class CommitLoop {
   private inbox = new Map<string, Input[]>();
   private flushQueued = false;
-  /** A round is loading, drafting or writing: the next waits for its transaction to be written. */
-  private writing = false;
-  /** Executions in a round that has not been applied yet. */
-  private readonly inRound = new Set<string>();
-  /** Rounds begun and not yet applied. */
-  private readonly rounds = new Set<Promise<void>>();
+  /** The round under way (loading, drafting, writing or applying), if any. */
+  private round: Promise<void> | undefined;
   /** Callers of `between` waiting or running: no round begins meanwhile. */
   private paused = 0;
   /** Executions with work in flight here, as of their last commit; dropped when no handler runs. */
@@ -106,14 +90,14 @@ export class CommitLoop {
     return this.inbox.size > 0 || this.flushQueued;
   }
 
-  /** Resolves once the rounds under way now have been applied (not those begun later). */
+  /** The round under way, if any: resolves once it has been applied. */
   get current(): Promise<void> | undefined {
-    return this.rounds.size === 0 ? undefined : Promise.all(this.rounds).then(() => undefined);
+    return this.round;
   }
 
   /** The same, resolved at once when no round is under way. */
   settled(): Promise<void> {
-    return this.current ?? Promise.resolve();
+    return this.round ?? Promise.resolve();
   }
 
   /**
@@ -124,7 +108,7 @@ export class CommitLoop {
   async between<T>(fn: () => Promise<T>): Promise<T> {
     this.paused++;
     try {
-      while (this.rounds.size > 0) await this.settled();
+      while (this.round) await this.round;
       return await fn();
     } finally {
       if (--this.paused === 0 && this.inbox.size > 0) this.queueFlush();
@@ -142,44 +126,23 @@ export class CommitLoop {
     setImmediate(() => this.flush());
   }
 
-  /** Begins a round with every input whose execution is in no round, unless one is being written. */
+  /** Begins a round with every input waiting, unless a round or a claim is under way. */
   private flush(): void {
     this.flushQueued = false;
-    if (this.writing || this.paused > 0 || this.rounds.size >= MAX_ROUNDS || this.inbox.size === 0) return;
-    let batch = this.inbox;
-    if (this.inRound.size > 0) {
-      batch = new Map();
-      for (const [id, inputs] of this.inbox) {
-        if (this.inRound.has(id)) continue;
-        batch.set(id, inputs);
-        this.inbox.delete(id);
-      }
-      if (batch.size === 0) return; // each waits for its execution's round, which flushes again
-    } else {
-      this.inbox = new Map();
-    }
-    for (const id of batch.keys()) this.inRound.add(id);
-    this.writing = true;
-    let isWritten = false;
-    const written = () => {
-      if (isWritten) return;
-      isWritten = true;
-      this.writing = false;
-      if (this.inbox.size > 0) this.queueFlush();
-    };
-    const round: Promise<void> = this.commitBatch(batch, written)
+    if (this.round || this.paused > 0 || this.inbox.size === 0) return;
+    const batch = this.inbox;
+    this.inbox = new Map();
+    const round: Promise<void> = this.commitBatch(batch)
       .catch((error) => this.deps.log.error({ err: error }, 'commit loop failed'))
       .finally(() => {
-        for (const id of batch.keys()) this.inRound.delete(id);
-        this.rounds.delete(round);
-        written();
-        if (this.inbox.size > 0) this.flush();
+        this.round = undefined;
+        if (this.inbox.size > 0 && this.paused === 0) this.flush();
       });
-    this.rounds.add(round);
+    this.round = round;
   }
 
   /** One round: every execution's inputs since the last round, in one store call. */
-  private async commitBatch(batch: Map<string, Input[]>, written: () => void): Promise<void> {
+  private async commitBatch(batch: Map<string, Input[]>): Promise<void> {
     const { ledger, clock } = this.deps;
     const { ready, failed } = await loadBatch(batch, this.live, this.loader);
     for (const f of failed) this.requeueLater(f.id, f.inputs, f.error);
@@ -201,16 +164,15 @@ export class CommitLoop {
     }
     if (drafts.length === 0) return;
     // While the batch is written, its launches hold capacity: the claimer must not promise it again.
-    const reserved = drafts.flatMap((d) => d.reserve);
-    ledger.beginCommit(reserved);
+    for (const d of drafts) ledger.beginCommit(d.reserve);
     try {
-      await this.write(drafts, written);
+      await this.write(drafts);
     } finally {
-      ledger.endCommit(reserved);
+      ledger.endCommit();
     }
   }
 
-  private async write(drafts: Draft[], written?: () => void): Promise<void> {
+  private async write(drafts: Draft[]): Promise<void> {
     const { clock, store, faultPoint, observer } = this.deps;
     // Counted only for whoever listens (crash tests, metrics).
     const info = faultPoint || observer?.commitDone ? { events: drafts.reduce((n, d) => n + d.commit!.events.length, 0), executions: drafts.length } : NO_INFO;
@@ -218,7 +180,7 @@ export class CommitLoop {
     faultPoint?.('before-commit', info);
     let outcomes: CommitOutcome[];
     try {
-      outcomes = await this.writer.write(drafts.map((d) => d.commit!), written);
+      outcomes = await this.writer.write(drafts.map((d) => d.commit!));
     } catch (error) {
       if (error instanceof StepwiseError) this.deps.observer?.storeError?.(error.code);
       if (error instanceof StepwiseError && error.code === 'STORE_SYNC_FAILED') {
@@ -236,7 +198,7 @@ export class CommitLoop {
       if (drafts.length > 1 && !isStoreUnavailable(error) && !stopping) {
         // Not a storage fault: one commit of the batch cannot be written (a bug, or a value the
         // store refuses). Commit each alone so that one execution cannot stall the others.
-        for (const d of drafts) await this.write([d], written);
+        for (const d of drafts) await this.write([d]);
         return;
       }
       for (const d of drafts) {

@@ -18,11 +18,11 @@ export class CommitWriter {
 
   constructor(private readonly store: Store, private readonly log: Logger) {}
 
-  write(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]> {
+  write(commits: ExecutionCommit[]): Promise<CommitOutcome[]> {
     // The happy path is one plain call: p-retry only once the store has failed.
-    return this.store.commit(commits, written).catch((error) => {
+    return this.store.commit(commits).catch((error) => {
       if (!isStoreUnavailable(error)) throw error;
-      return this.withBackoff(commits, error, written);
+      return this.withBackoff(commits, error);
     });
   }
 
@@ -31,9 +31,9 @@ export class CommitWriter {
     this.giveUp.abort();
   }
 
-  private withBackoff(commits: ExecutionCommit[], first: unknown, written?: () => void): Promise<CommitOutcome[]> {
+  private withBackoff(commits: ExecutionCommit[], first: unknown): Promise<CommitOutcome[]> {
     this.log.warn({ err: (first as Error).message }, 'store unavailable; backing off');
-    return pRetry(() => this.store.commit(commits, written), {
+    return pRetry(() => this.store.commit(commits), {
       retries: Number.POSITIVE_INFINITY, minTimeout: 20, maxTimeout: 2000, signal: this.giveUp.signal,
       shouldRetry: ({ error }) => isStoreUnavailable(error),
       onFailedAttempt: ({ error, attemptNumber }) => {

@@ -107,8 +107,8 @@ export class Ledger {
   }
 
   /** The batch has been written or refused; whatever of it did not start no longer counts. */
-  endCommit(keys: Iterable<string>): void {
-    for (const k of keys) this.committing.delete(k);
+  endCommit(): void {
+    this.committing.clear();
   }
 
   // ---- handlers -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ describe('a store that cannot sync its writes', () => {
     const store = await SqliteStore.open(':memory:');
     let failing = false;
     const commit = store.commit.bind(store);
-    store.commit = (commits, written) => (failing ? Promise.reject(new StepwiseError('STORE_SYNC_FAILED', 'the write-ahead log could not be synced to disk: EIO')) : commit(commits, written));
+    store.commit = (commits) => (failing ? Promise.reject(new StepwiseError('STORE_SYNC_FAILED', 'the write-ahead log could not be synced to disk: EIO')) : commit(commits));
     const errors: string[] = [];
     const logger: Logger = { info: () => {}, warn: () => {}, error: (_obj, msg) => errors.push(msg ?? '') };
     const wf = workflow('one').task('only', async (d: unknown) => d).build();

@@ -147,19 +147,18 @@ export class SqliteStore implements Store {
     run.immediate();
   }
 
-  commit(commits: ExecutionCommit[], written?: () => void): Promise<CommitOutcome[]> {
+  commit(commits: ExecutionCommit[]): Promise<CommitOutcome[]> {
     this.checkpoints?.beforeCommit();
     const { walSync } = this;
-    if (!walSync) return this.guard(() => this.commitAll(commits)).then((o) => (written?.(), o));
-    // Written (in the WAL, in order) before it is synced: the engine could write its next round
-    // meanwhile. The sync is asked for at once, so a close() called next still syncs this write.
+    if (!walSync) return this.guard(() => this.commitAll(commits));
+    // Written to the WAL, then synced off the event loop before the promise resolves. The sync
+    // is asked for at once, so a close() called next still syncs this write.
     let synced: Promise<void> = Promise.resolve();
     return this.guard(() => {
       const outcomes = walSync.unsynced(() => this.commitAll(commits));
       synced = walSync.sync();
       return outcomes;
     }).then(async (o) => {
-      written?.();
       await synced;
       return o;
     });

@@ -72,9 +72,8 @@ export class WalSync {
   /**
    * Resolves once every WAL write made before the call is on disk. A call while a sync runs
    * waits for the next one (the running one may have begun before its write), and every call
-   * meanwhile shares that next one. The engine's commit loop runs one round at a time
-   * (MAX_ROUNDS = 1 in commit-loop.ts), so today a sync serves one commit; with more rounds
-   * allowed, commits written while a sync runs would share the next.
+   * meanwhile shares that next one. (The engine's commit loop runs one round at a time, so a
+   * commit's sync normally finds none running.)
    */
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
