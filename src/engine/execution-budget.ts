@@ -27,10 +27,9 @@ export function chargeTransitions(bench: Bench): number | undefined {
   const max = bench.base.wf.definition.budget?.maxTransitions;
   if (max === undefined) return undefined;
   const before = bench.base.transitions ?? 0;
+  const after = before + countTransitions(bench.events);
   const snapshot = bench.snapshot;
-  if (before + countTransitions(bench.events) <= max || snapshot === undefined || !snapshot.matches('run')) {
-    return before + countTransitions(bench.events);
-  }
+  if (after <= max || snapshot === undefined || !snapshot.matches('run')) return after;
   const error: StepError = {
     code: StepErrorCodes.BudgetExceeded,
     message: `the execution went past its budget of ${max} state transitions`,

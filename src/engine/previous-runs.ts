@@ -9,11 +9,10 @@ import type { Store, WorkItem } from '../core/store.js';
 import type { Rerun } from './inputs.js';
 import type { Logger } from './logger.js';
 import { refKey } from '../core/work-ref.js';
+import { readWholeHistory } from '../core/history-read.js';
 
 /** Work for a definition version this process lacks is handed back, due again after this. */
 export const HAND_BACK_DELAY_MS = 60_000;
-
-const PAGE = 1000;
 
 /**
  * Whether a claimed row can have been started before, which only the history can settle. On an
@@ -56,7 +55,7 @@ export async function findPreviousRuns(
   const found = new Map<string, Rerun>();
   await Promise.all([...byExecution].map(async ([id, rows]) => {
     try {
-      for (const [k, rerun] of previousRunsIn(await readAll(store, id), rows, reason)) found.set(k, rerun);
+      for (const [k, rerun] of previousRunsIn(await readWholeHistory(store, id), rows, reason)) found.set(k, rerun);
     } catch (error) {
       log.warn({ err: error instanceof Error ? error.message : String(error), executionId: id }, 'could not read the history to tell a rerun; its StepStarted goes without data.rerun');
     }
@@ -64,11 +63,3 @@ export async function findPreviousRuns(
   return found;
 }
 
-async function readAll(store: Store, id: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  for (;;) {
-    const page = await store.readHistory(id, events.at(-1)?.seq ?? 0, PAGE);
-    events.push(...page);
-    if (page.length < PAGE) return events;
-  }
-}

@@ -11,6 +11,7 @@
  * restarts, and nothing on the step path reads the store.
  */
 import type { Attributes, Context, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import { readWholeHistory } from '../core/history-read.js';
 import { lazyRequire } from '../core/lazy-require.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
@@ -35,7 +36,6 @@ export interface TracingOptions {
 }
 
 const TRACER_NAME = 'stepwise-engine';
-const HISTORY_PAGE = 1000;
 /** Parent contexts kept by traceparent; cleared when full (a miss costs one parse). */
 const MAX_PARENTS = 10_000;
 const END_TYPES = new Set<string>([HistoryEventType.ExecutionSucceeded, HistoryEventType.ExecutionFailed, HistoryEventType.ExecutionCancelled]);
@@ -102,7 +102,7 @@ export class Tracing implements EngineObserver {
       },
     }, this.contextOf(t.traceparent));
     const sc = span.spanContext();
-    const traceparent = `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 1) === 1 ? '01' : '00'}`;
+    const traceparent = formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags & 1 });
     return {
       context: { trace: { traceparent, traceId: sc.traceId, spanId: sc.spanId } },
       end: ({ ok, errorCode }) => endAttempt(span, ok, errorCode),
@@ -182,19 +182,7 @@ export class Tracing implements EngineObserver {
   private async endExecution(workflow: string, executionId: string, t: ExecutionTrace, kept: KeptEvent[] | undefined): Promise<void> {
     const own = parseTraceparent(t.traceparent);
     if (!own || !t.span) return;
-    let history: KeptEvent[];
-    if (kept) {
-      history = kept;
-    } else {
-      const read: HistoryEvent[] = [];
-      for (let after = 0; ;) {
-        const page = await this.store.readHistory(executionId, after, HISTORY_PAGE);
-        read.push(...page);
-        if (page.length < HISTORY_PAGE) break;
-        after = page[page.length - 1]!.seq;
-      }
-      history = read;
-    }
+    const history: KeptEvent[] = kept ?? await readWholeHistory(this.store, executionId);
     const parent = t.span.parentSpanId ? { traceId: own.traceId, spanId: t.span.parentSpanId, flags: own.flags } : undefined;
     const span = this.executionSpan(workflow, executionId, t.span.startedAt, parent, { traceId: own.traceId, spanId: own.spanId });
     let end: KeptEvent | undefined;

@@ -10,8 +10,6 @@
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
 import { countTransitions } from '../core/transitions.js';
 
-export { countTransitions };
-
 export interface ExecutionUsage {
   stateTransitions: number;
   /** Handler calls: step and compensation attempts, crash re-runs included. */

@@ -5,7 +5,7 @@
  */
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Engine, StepwiseIdGenerator, Tracing, openStore, startOtelTracing, tracesWanted, workflow, type EngineObserver, type StepContext } from '../../src/index.js';
+import { Engine, StepwiseIdGenerator, Tracing, openStore, startOtelTracing, tracesWanted, workflow, type EngineObserver, type StepContext, type Store } from '../../src/index.js';
 
 const CALLER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 let cleanup: Array<() => Promise<void>> = [];
@@ -14,9 +14,11 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function engineWith(observer: EngineObserver | undefined, seen: StepContext[]) {
+/** An engine running workflow 'ctx' (one step that records its context), with the observer made for its store. */
+async function engineWith(observerFor: ((store: Store) => EngineObserver) | undefined, seen: StepContext[]) {
   const wf = workflow('ctx').task('look', (_input: unknown, ctx) => { seen.push(ctx); return { ok: true }; }).build();
   const store = await openStore(':memory:');
+  const observer = observerFor?.(store);
   const engine = new Engine({ store, ...(observer ? { observer } : {}) }).register(wf);
   await engine.start();
   cleanup.push(async () => { await engine.stop({ graceMs: 0 }); await store.close(); });
@@ -69,12 +71,8 @@ describe('Tracing from code', () => {
     const idGenerator = new StepwiseIdGenerator();
     const { exporter, p } = provider(idGenerator);
     const seen: StepContext[] = [];
-    const store = await openStore(':memory:');
-    const tracing = new Tracing({ store, idGenerator, tracerProvider: p });
-    const wf = workflow('ctx').task('look', (_input: unknown, ctx) => { seen.push(ctx); return { ok: true }; }).build();
-    const engine = new Engine({ store, observer: tracing }).register(wf);
-    await engine.start();
-    cleanup.push(async () => { await engine.stop({ graceMs: 0 }); await store.close(); });
+    let tracing!: Tracing;
+    const { engine } = await engineWith((store) => (tracing = new Tracing({ store, idGenerator, tracerProvider: p })), seen);
     const { execution } = await engine.startExecution('ctx', {}, { traceparent: CALLER });
     await engine.waitForEnd(execution.id, 10_000);
     await tracing.flush();
@@ -92,12 +90,8 @@ describe('Tracing from code', () => {
     const { exporter, p } = provider();
     const warnings: string[] = [];
     const seen: StepContext[] = [];
-    const store = await openStore(':memory:');
-    const tracing = new Tracing({ store, idGenerator: new StepwiseIdGenerator(), tracerProvider: p, log: { warn: (_o, m) => warnings.push(m ?? '') } });
-    const wf = workflow('ctx').task('look', (_input: unknown, ctx) => { seen.push(ctx); return { ok: true }; }).build();
-    const engine = new Engine({ store, observer: tracing }).register(wf);
-    await engine.start();
-    cleanup.push(async () => { await engine.stop({ graceMs: 0 }); await store.close(); });
+    let tracing!: Tracing;
+    const { engine } = await engineWith((store) => (tracing = new Tracing({ store, idGenerator: new StepwiseIdGenerator(), tracerProvider: p, log: { warn: (_o, m) => warnings.push(m ?? '') } })), seen);
     const { execution } = await engine.startExecution('ctx', {}, { traceparent: CALLER });
     await engine.waitForEnd(execution.id, 10_000);
     await tracing.flush();

@@ -13,18 +13,23 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A WAL database of one table, as the store has it: no auto-checkpoint. */
+function walDatabase(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  const path = join(dir, 'x.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (v TEXT)');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  return { path, db, insert, walSize: () => statSync(`${path}-wal`).size };
+}
+
 describe('Checkpointer (WAL checkpoints on a worker thread)', () => {
   it("copies the writer's WAL into the database from its own connection, so the writer's next commit restarts the WAL", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stepwise-ckpt-'));
-    dirs.push(dir);
-    const path = join(dir, 'x.db');
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('wal_autocheckpoint = 0');
-    db.exec('CREATE TABLE t (v TEXT)');
-    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const { path, db, insert, walSize } = walDatabase('stepwise-ckpt-');
     for (let i = 0; i < 50; i++) insert.run('x'.repeat(500));
-    const walSize = () => statSync(`${path}-wal`).size;
     insert.run('one more');
     const grown = walSize();
     expect(grown).toBeGreaterThan(0);
@@ -61,19 +66,6 @@ describe('Checkpointer (WAL checkpoints on a worker thread)', () => {
     expect(checkpointer.request()).toBe('failed');
   });
 });
-
-/** A WAL database of one table, as the store has it: no auto-checkpoint. */
-function walDatabase(prefix: string) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  const path = join(dir, 'x.db');
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('wal_autocheckpoint = 0');
-  db.exec('CREATE TABLE t (v TEXT)');
-  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
-  return { path, db, insert, walSize: () => statSync(`${path}-wal`).size };
-}
 
 const NEVER = 2 ** 30; // a checkpoint interval that does not fire during a test
 
