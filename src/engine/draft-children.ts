@@ -10,7 +10,7 @@ import type { NewWork } from '../core/store.js';
 import { refKey } from '../core/work-ref.js';
 import type { WorkflowEvent } from '../dsl/machine-types.js';
 import { childIdOf } from './child-id.js';
-import type { Bench } from './draft-commands.js';
+import { wakeBy, type Bench } from './draft-commands.js';
 
 /** A `child` row with no timeout: due never, until the child's end commit makes it due. */
 export const NEVER_DUE = 8_640_000_000_000_000;
@@ -67,8 +67,7 @@ export function spawnChild(bench: Bench, step: string, key: string, attempt: num
   const dueAt = spec.timeoutMs === undefined ? NEVER_DUE : env.now + spec.timeoutMs;
   const row: NewWork = { executionId: base.id, kind: 'child', key, attempt, dueAt };
   bench.schedule.set(refKey(row), row);
-  if (dueAt !== NEVER_DUE) bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, dueAt);
-  bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, env.now); // the child's start row is due now
+  wakeBy(bench, env.now); // the child's start row is due now (and the child row no sooner)
   return undefined;
 }
 

@@ -116,7 +116,7 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): PendingEvent[
           dueNow.push({ history: { type: HistoryEventType.TimerFired, timestamp: now, step: cmd.params.step, data: { key, dueAt } }, event: { type: 'TIMER_FIRED', key } });
           break;
         }
-        scheduleLater(bench, { executionId: bench.base.id, kind: 'timer', key: cmd.params.key, attempt: 1, dueAt });
+        scheduleRow(bench, { executionId: bench.base.id, kind: 'timer', key: cmd.params.key, attempt: 1, dueAt });
         break;
       }
       case 'eventConsumed': {
@@ -177,7 +177,7 @@ function retryLater(bench: Bench, cmd: Extract<WorkflowCommand, { type: 'retryTa
   }
   const stepName = cmd.type === 'retryCompensation' ? cmd.params.compensation : step;
   bench.events.push({ type: HistoryEventType.RetryScheduled, timestamp: now, step: stepName, attempt: cmd.params.attempt, data: { key: cmd.params.key, dueAt, delayMs } });
-  scheduleLater(bench, { executionId: bench.base.id, kind, key: cmd.params.key, attempt: cmd.params.attempt, dueAt });
+  scheduleRow(bench, { executionId: bench.base.id, kind, key: cmd.params.key, attempt: cmd.params.attempt, dueAt });
 }
 
 /**
@@ -198,9 +198,15 @@ function hasOutsideRow(bench: Bench, key: string): boolean {
   return workerBinding(handler) !== undefined || callbackHandler(handler) !== undefined;
 }
 
-function scheduleLater(bench: Bench, work: NewWork): void {
+/** Asks the engine to look for due work by `at`, once the commit lands. */
+export function wakeBy(bench: Bench, at: number): void {
+  bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, at);
+}
+
+/** Writes a work row with the commit, and wakes the engine when it comes due. */
+export function scheduleRow(bench: Bench, work: NewWork): void {
   bench.schedule.set(refKey(work), work);
-  bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, work.dueAt);
+  wakeBy(bench, work.dueAt);
 }
 
 /** The machine left a step: its row goes, and a handler running it here is aborted. */

@@ -9,7 +9,7 @@ import type { ExecutionCommit } from '../core/store.js';
 import { encodeTrace } from '../core/trace-context.js';
 import { refKey } from '../core/work-ref.js';
 import { outcomeOf, persist, type Outcome } from './decide.js';
-import type { Bench } from './draft-commands.js';
+import { wakeBy, type Bench } from './draft-commands.js';
 import type { Draft, Live, Settlement } from './draft.js';
 import { keyedWaits, waitsChange } from './event-waits.js';
 import { chargeTransitions } from './execution-budget.js';
@@ -19,11 +19,6 @@ import type { CreateInput, Input } from './inputs.js';
 export interface DraftCallers {
   readonly creator: CreateInput | undefined;
   list(commit: ExecutionCommit | undefined): Settlement[];
-}
-
-/** Asks the engine to look for due work as soon as the commit lands. */
-function wakeNow(bench: Bench): void {
-  bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, bench.env.now);
 }
 
 /** The keyed waits of an execution in this status (none once it has ended). */
@@ -60,7 +55,7 @@ export function finishDraft(bench: Bench, inputs: Input[], callers: DraftCallers
   if (bench.spawn.length > 0) commit.spawn = bench.spawn;
   if (bench.stopKeys.size > 0) {
     commit.stopChildren = { keys: [...bench.stopKeys], dueAt: env.now };
-    wakeNow(bench);
+    wakeBy(bench, bench.env.now);
   }
   if (callers.creator) {
     const { wf } = base;
@@ -72,7 +67,7 @@ export function finishDraft(bench: Bench, inputs: Input[], callers: DraftCallers
   if (waits) {
     commit.eventWaits = { waits: waits.waits, now: env.now };
     // Entering a keyed wait may deliver kept events ('event' rows due now): look for them.
-    if (waits.entered) wakeNow(bench);
+    if (waits.entered) wakeBy(bench, bench.env.now);
   }
   if (bench.reopened && (outcome.status === ExecutionStatus.RUNNING || outcome.status === ExecutionStatus.QUEUED)) commit.reopen = true;
   if (isTerminalStatus(outcome.status) && (!isTerminalStatus(base.status) || bench.reopened)) {
@@ -81,12 +76,12 @@ export function finishDraft(bench: Bench, inputs: Input[], callers: DraftCallers
       // Leaving its queues may make the next execution's start row due: look for due work now
       // (a store without a poll timer would otherwise leave it parked until something else woke it).
       commit.dequeue = { dueAt: env.now };
-      wakeNow(bench);
+      wakeBy(bench, bench.env.now);
     }
     if (base.parent) {
       // A child's end reaches its parent in this same commit: the parent's `child` row comes due.
       commit.wake = { ...base.parent, dueAt: env.now };
-      wakeNow(bench);
+      wakeBy(bench, bench.env.now);
     }
     if (outcome.output !== undefined) commit.output = outcome.output;
     if (outcome.error) commit.error = outcome.error;

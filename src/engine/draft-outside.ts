@@ -8,7 +8,7 @@ import { HistoryEventType } from '../core/events.js';
 import type { NewWork, WorkItem } from '../core/store.js';
 import { parseStepKey } from '../dsl/machine-types.js';
 import { workerBinding } from '../handlers/remote-steps.js';
-import { recordOutcome, withIndex, type Bench } from './draft-commands.js';
+import { recordOutcome, scheduleRow, withIndex, type Bench } from './draft-commands.js';
 import type { AnswerInput, HandedTask, HandoutInput, Input } from './inputs.js';
 import { handlerCall } from './launcher.js';
 import { refKey } from '../core/work-ref.js';
@@ -28,7 +28,7 @@ export function handout(bench: Bench, input: HandoutInput): HandedTask | undefin
     dueAt: binding?.heartbeatMs !== undefined ? Math.min(deadline, env.now + binding.heartbeatMs) : deadline,
     ...(binding?.heartbeatMs !== undefined ? { heartbeatMs: binding.heartbeatMs } : {}),
   };
-  scheduleWait(bench, waiting);
+  scheduleRow(bench, waiting);
   bench.events.push({
     type: HistoryEventType.StepStarted, timestamp: env.now, step, attempt: work.attempt,
     data: withIndex({ key: work.key, worker: input.workerId, engine: env.workerId, ...(work.queue ? { queue: work.queue } : {}) }, index),
@@ -75,10 +75,5 @@ function lapsed(work: WorkItem, now: number): { ok: false; error: { code: string
 export function awaitAnswer(bench: Bench, input: Extract<Input, { kind: 'await' }>): void {
   const { work } = input;
   bench.consume.push({ executionId: work.executionId, kind: work.kind, key: work.key, owner: bench.env.workerId });
-  scheduleWait(bench, { executionId: work.executionId, kind: 'outside', key: work.key, attempt: work.attempt, dueAt: input.deadline, deadline: input.deadline, tokenHash: input.tokenHash });
-}
-
-function scheduleWait(bench: Bench, work: NewWork): void {
-  bench.schedule.set(refKey(work), work);
-  bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, work.dueAt);
+  scheduleRow(bench, { executionId: work.executionId, kind: 'outside', key: work.key, attempt: work.attempt, dueAt: input.deadline, deadline: input.deadline, tokenHash: input.tokenHash });
 }

@@ -10,7 +10,7 @@ import type { ExecutionCommit, NewWork, WorkItem } from '../core/store.js';
 import { parseStepKey, type WorkflowEvent } from '../dsl/machine-types.js';
 import { begin, decide, expectsWork, outcomeOf } from './decide.js';
 import { isInvoke, NEVER_DUE, spawnChild } from './draft-children.js';
-import { applyDecision, recordOutcome, whereItRuns, withIndex, type Bench } from './draft-commands.js';
+import { applyDecision, recordOutcome, wakeBy, whereItRuns, withIndex, type Bench } from './draft-commands.js';
 import { endedError, summaryOf, type Draft, type Live, type Settlement, type StepEnv } from './draft.js';
 import type {
   AnswerInput, AwaitInput, CancelInput, CreateInput, DeliveryInput, EventInput, HandedTask, HandoutInput, Input, RedriveInput, WorkInput,
@@ -159,12 +159,7 @@ function create(bench: Bench, input: CreateInput, callers: Callers): void {
   if (input.trace) started.traceparent = input.trace.traceparent;
   bench.events.push({ type: HistoryEventType.ExecutionStarted, timestamp: now, data: started });
   if (input.scopes && input.scopes.length > 0) {
-    // Limited: it waits QUEUED; its start row is parked until the store finds it within its limits.
-    bench.concurrencyScopes = input.scopes;
-    const start: NewWork = { executionId: bench.base.id, kind: 'start', key: '', attempt: 1, dueAt: NEVER_DUE };
-    bench.schedule.set(refKey(start), start);
-    bench.events.push({ type: HistoryEventType.ExecutionQueued, timestamp: now, data: { scopes: input.scopes.map((s) => s.scope) } });
-    bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, now);
+    queueStart(bench, input.scopes, {});
     return;
   }
   applyDecision(bench, begin(wf, input.input));
@@ -289,31 +284,41 @@ function redrive(bench: Bench, input: RedriveInput, callers: Callers): void {
   }
   const count = (snapshot.context.redrives ?? 0) + 1;
   if (input.scopes) {
-    // Limited: it joins its queues again, in arrival order, QUEUED with its start row parked; the
-    // machine is redriven (ExecutionRedriven) when that row comes due, within its limits.
-    const { now } = bench.env;
-    bench.concurrencyScopes = input.scopes;
+    // Limited: it joins its queues again, in arrival order; the machine is redriven
+    // (ExecutionRedriven) when its start row comes due, within its limits.
     bench.reopened = true;
-    const start: NewWork = { executionId: base.id, kind: 'start', key: '', attempt: 1, dueAt: NEVER_DUE };
-    bench.schedule.set(refKey(start), start);
-    bench.events.push({ type: HistoryEventType.ExecutionQueued, timestamp: now, data: { scopes: input.scopes.map((s) => s.scope), redrive: count } });
-    bench.wakeAt = Math.min(bench.wakeAt ?? Infinity, now);
+    queueStart(bench, input.scopes, { redrive: count });
     callers.redriven(input, count);
     return;
   }
-  bench.events.push({ type: HistoryEventType.ExecutionRedriven, timestamp: bench.env.now, data: { count, from: snapshot.context.failedAt } });
-  bench.reopened = true;
-  applyDecision(bench, decide(base.wf, snapshot, { type: 'REDRIVE' }));
+  reenterFailed(bench, snapshot);
   callers.redriven(input, count);
 }
 
 /** A limited execution's queued redrive came within its limits: the machine re-enters the failed state. */
 function beginRedrive(bench: Bench, input: Extract<Input, { kind: 'begin' }>): void {
-  const snapshot = bench.snapshot!;
   consumeRow(bench, input.work);
-  bench.events.push({ type: HistoryEventType.ExecutionRedriven, timestamp: bench.env.now, data: { count: (snapshot.context.redrives ?? 0) + 1, from: snapshot.context.failedAt } });
+  reenterFailed(bench, bench.snapshot!);
+}
+
+/** The machine goes back to the state whose failure ended the execution (ExecutionRedriven). */
+function reenterFailed(bench: Bench, snapshot: NonNullable<Bench['snapshot']>): void {
+  const count = (snapshot.context.redrives ?? 0) + 1;
+  bench.events.push({ type: HistoryEventType.ExecutionRedriven, timestamp: bench.env.now, data: { count, from: snapshot.context.failedAt } });
   bench.reopened = true;
   applyDecision(bench, decide(bench.base.wf, snapshot, { type: 'REDRIVE' }));
+}
+
+/**
+ * A limited execution waits QUEUED: its start row is parked (never due by itself) until the store
+ * finds it within the limits of its scopes; the engine looks at once, in case it already is.
+ */
+function queueStart(bench: Bench, scopes: NonNullable<Bench['concurrencyScopes']>, data: Record<string, unknown>): void {
+  bench.concurrencyScopes = scopes;
+  const start: NewWork = { executionId: bench.base.id, kind: 'start', key: '', attempt: 1, dueAt: NEVER_DUE };
+  bench.schedule.set(refKey(start), start);
+  bench.events.push({ type: HistoryEventType.ExecutionQueued, timestamp: bench.env.now, data: { scopes: scopes.map((s) => s.scope), ...data } });
+  wakeBy(bench, bench.env.now);
 }
 
 function consumeRow(bench: Bench, work: WorkItem): void {
