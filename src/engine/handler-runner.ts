@@ -26,7 +26,7 @@ export class StepAbort {
   private controller: AbortController | undefined;
   private reason: unknown;
   private listener: (() => void) | undefined;
-  aborted = false;
+  private aborted = false;
 
   get signal(): AbortSignal {
     if (!this.controller) {
