@@ -37,9 +37,8 @@ export class WalSync {
   private fd: number | undefined;
   private failed: StepwiseError | undefined;
   private closed = false;
-  /** The fdatasync under way, and the one that begins when it ends, shared by all who ask meanwhile. */
+  /** The fdatasync under way. */
   private syncing: Promise<void> | undefined;
-  private nextSync: Promise<void> | undefined;
 
   private readonly normal: Database.Statement;
   private readonly full: Database.Statement;
@@ -71,26 +70,21 @@ export class WalSync {
 
   /**
    * Resolves once every WAL write made before the call is on disk. A call while a sync runs
-   * waits for the next one (the running one may have begun before its write), and every call
-   * meanwhile shares that next one. (The engine's commit loop runs one round at a time, so a
-   * commit's sync normally finds none running.)
+   * begins its own after it (the running one may have begun before its write); the engine's
+   * commit loop runs one round at a time, so a commit's sync finds none running.
    */
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     // After close the file is let go for good: reopening it here would leak the descriptor.
     if (this.closed) return Promise.reject(closedError());
-    if (!this.syncing) return this.begin();
-    this.nextSync ??= this.syncing.catch(() => undefined).then(() => {
-      this.nextSync = undefined;
-      return this.failed ? Promise.reject(this.failed) : this.begin();
-    });
-    return this.nextSync;
+    if (this.syncing) return this.syncing.catch(() => undefined).then(() => this.sync());
+    return this.begin();
   }
 
   /** Waits for syncs under way, then lets go of the file; later commits and syncs fail. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.syncing || this.nextSync) await (this.nextSync ?? this.syncing)?.catch(() => undefined);
+    while (this.syncing) await this.syncing.catch(() => undefined);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
