@@ -114,7 +114,11 @@ function nextDue(s: string, kinds: readonly WorkKind[]): string {
  * drop, then schedule".
  *
  * Joins between the parameter sets go by the integer `i` or by keys with hash-friendly estimates,
- * and table rows are reached by primary key, so the cost grows linearly with the batch.
+ * and table rows are reached by primary key, so the cost grows linearly with the batch. The two
+ * locking reads (`cur`, `touched`) look each row up in a LATERAL subquery, which can only be an
+ * index probe: as plain joins, the prepared statement's generic plan, made while a fresh schema's
+ * tables were small, hash-joined a scan of every execution and work row on every commit (until
+ * autoanalyze replanned it). At 32 in flight the statement's median went from 2.0 to 1.7 ms.
  */
 function commitRound(s: string): string {
   return `
@@ -141,20 +145,24 @@ function commitRound(s: string): string {
       SELECT * FROM json_to_recordset($6::json) AS d(i int, eid text, kind text, key text)
     ),
     cur AS (
-      SELECT cu.i, x.last_seq FROM ${s}.executions x JOIN cu ON x.id = cu.id
-      ORDER BY x.id
-      FOR UPDATE OF x
+      SELECT c.i, x.last_seq FROM (SELECT i, id FROM cu ORDER BY id) c
+      CROSS JOIN LATERAL (SELECT last_seq FROM ${s}.executions x WHERE x.id = c.id FOR UPDATE) x
     ),
     -- Every existing work row this batch consumes, drops or rewrites, locked at once in key order
     -- (after the executions rows), so that two commits, or a commit and a lease renewal, never
     -- wait on each other in a cycle.
     touched AS (
-      SELECT w.execution_id, w.kind, w.key, w.lease_owner FROM ${s}.work w
-      JOIN (SELECT eid, kind, key FROM con UNION SELECT eid, kind, key FROM dro UNION SELECT eid, kind, key FROM sch) r
-        ON w.execution_id = r.eid AND w.kind = r.kind AND w.key = r.key
-      WHERE (SELECT count(*) FROM cur) >= 0
-      ORDER BY w.execution_id, w.kind, w.key
-      FOR UPDATE OF w
+      SELECT t.execution_id, t.kind, t.key, t.lease_owner
+      FROM (
+        SELECT eid, kind, key FROM (SELECT eid, kind, key FROM con UNION SELECT eid, kind, key FROM dro UNION SELECT eid, kind, key FROM sch) u
+        WHERE (SELECT count(*) FROM cur) >= 0
+        ORDER BY eid, kind, key
+      ) r
+      CROSS JOIN LATERAL (
+        SELECT w.execution_id, w.kind, w.key, w.lease_owner FROM ${s}.work w
+        WHERE w.execution_id = r.eid AND w.kind = r.kind AND w.key = r.key
+        FOR UPDATE
+      ) t
     ),
     -- Read through the lock: a row another process claimed while this statement waited shows its
     -- new owner here (a plain read of the table would see the statement's older snapshot).
