@@ -47,7 +47,7 @@ export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
       } else settleAfterEnd(bench, input, callers);
       continue;
     }
-    if (base.snapshot !== undefined && base.status === ExecutionStatus.QUEUED && !bench.reopened && !bench.concurrencyScopes) {
+    if (base.snapshot !== undefined && base.status === ExecutionStatus.QUEUED && !bench.reopened) {
       // A limited execution's redrive waiting QUEUED for a slot: its start row re-enters the
       // failed state; until then nothing of it runs, and a cancel or event is refused.
       if (input.kind === 'begin') beginRedrive(bench, input);

@@ -5,9 +5,7 @@
  * committed (their events' timestamps), as the live counter counts them.
  */
 import { countTransitions } from '../core/transitions.js';
-import { MAX_SCANNED_EXECUTIONS, type UsageReads } from './usage-report.js';
-
-const PAGE = 1000;
+import { forEachHistoryPage, MAX_SCANNED_EXECUTIONS, type UsageReads } from './usage-report.js';
 
 /**
  * Transitions of `workflow`'s executions at or after `since`. Executions are listed newest first;
@@ -26,12 +24,9 @@ export async function transitionsSince(reads: UsageReads, workflow: string, sinc
       if (e.startedAt < since && e.endedAt !== undefined && e.endedAt < since) continue;
       // Carried across pages: a waitForEvent's StateEntered and TimerStarted are one transition.
       const state: { entered?: string } = {};
-      let after: string | undefined;
-      do {
-        const history = await reads.getHistory(e.id, { limit: PAGE, ...(after !== undefined ? { after } : {}) });
-        transitions += countTransitions(history.events.filter((ev) => ev.timestamp >= since), state);
-        after = history.nextCursor;
-      } while (after !== undefined);
+      await forEachHistoryPage(reads, e.id, (events) => {
+        transitions += countTransitions(events.filter((ev) => ev.timestamp >= since), state);
+      });
     }
     cursor = page.nextCursor;
   } while (cursor !== undefined);

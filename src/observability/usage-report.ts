@@ -34,14 +34,19 @@ export interface UsageDay {
   cost: { amount: number; currency: string };
 }
 
-export async function usageOfExecution(reads: UsageReads, id: string): Promise<ExecutionUsage> {
-  const counter = new UsageCounter();
+/** Hands an execution's history to `take` one page at a time (a long history is never held whole). */
+export async function forEachHistoryPage(reads: Pick<UsageReads, 'getHistory'>, id: string, take: (events: HistoryEvent[]) => void): Promise<void> {
   let after: string | undefined;
   do {
     const page = await reads.getHistory(id, { limit: PAGE, ...(after !== undefined ? { after } : {}) });
-    counter.add(page.events);
+    take(page.events);
     after = page.nextCursor;
   } while (after !== undefined);
+}
+
+export async function usageOfExecution(reads: UsageReads, id: string): Promise<ExecutionUsage> {
+  const counter = new UsageCounter();
+  await forEachHistoryPage(reads, id, (events) => counter.add(events));
   return counter.usage;
 }
 
