@@ -10,8 +10,12 @@
  *     while the load goes on, as they would in production; against the same workflow started
  *     in-process with `engine.startExecution`, 10 at a time (closed loop), on the same engine.
  *
- * The phases alternate round by round (hello, parked, noop4 over HTTP, noop4 in-process), each
- * after the previous phase's executions have drained, so all see the same machine.
+ * (a) also has its ceiling beside it: the same parked workflow started in-process, 10 at a time,
+ *     which is what the engine alone reaches with no HTTP at all.
+ *
+ * The phases alternate round by round (hello, parked over HTTP and in-process, noop4 over HTTP,
+ * noop4 in-process), each after the previous phase's executions have drained, so all see the
+ * same machine.
  */
 import { fork } from 'node:child_process';
 import { buildServer } from '../src/api/server.js';
@@ -48,7 +52,7 @@ function load(url: string, body: string, opts: HttpOptions): Promise<LoadResult>
 }
 
 /** `connections` executions started in-process at a time, each worker starting the next when its start returns. */
-async function inProcess(engine: { startExecution(w: string, input: unknown): Promise<unknown> }, opts: HttpOptions): Promise<LoadResult> {
+async function inProcess(engine: { startExecution(w: string, input: unknown): Promise<unknown> }, workflow: string, opts: HttpOptions): Promise<LoadResult> {
   const phase = async (sec: number, record: boolean) => {
     const latencies: number[] = [];
     let requests = 0;
@@ -57,7 +61,7 @@ async function inProcess(engine: { startExecution(w: string, input: unknown): Pr
     await Promise.all(Array.from({ length: opts.connections }, async () => {
       while (now() < stopAt) {
         const t = now();
-        await engine.startExecution('noop4', { n: 1 });
+        await engine.startExecution(workflow, { n: 1 });
         requests++;
         if (record) latencies.push(now() - t);
       }
@@ -99,6 +103,7 @@ export async function run(given: Partial<HttpOptions> = {}): Promise<BenchResult
 
     const helloRuns: LoadResult[] = [];
     const parkedRuns: LoadResult[] = [];
+    const parkedInProcessRuns: LoadResult[] = [];
     const httpRuns: LoadResult[] = [];
     const inProcessRuns: LoadResult[] = [];
     const drains: Array<{ after: string; backlog: number; ms: number }> = [];
@@ -106,16 +111,18 @@ export async function run(given: Partial<HttpOptions> = {}): Promise<BenchResult
     for (let i = 0; i < opts.rounds; i++) {
       helloRuns.push(await load(hello.url, body, opts));
       parkedRuns.push(await load(`http://127.0.0.1:${port}/v1/workflows/parked/executions`, body, opts));
+      parkedInProcessRuns.push(await inProcess(rig.engine, 'parked', opts));
       const before = rig.probe.commits;
       httpRuns.push(await load(`http://127.0.0.1:${port}/v1/workflows/noop4/executions`, body, opts));
       commitsDuringLoad += rig.probe.commits - before;
       drains.push({ after: 'http', ...(await drain()) });
-      inProcessRuns.push(await inProcess(rig.engine, opts));
+      inProcessRuns.push(await inProcess(rig.engine, 'noop4', opts));
       drains.push({ after: 'in-process', ...(await drain()) });
     }
     await hello.app.close();
     const baseline = merge(helloRuns);
     const parkedStarts = merge(parkedRuns);
+    const parkedLocal = merge(parkedInProcessRuns);
     const starts = merge(httpRuns);
     const local = merge(inProcessRuns);
     const total = db.prepare('SELECT count(*) FROM executions').pluck().get() as number;
@@ -130,6 +137,12 @@ export async function run(given: Partial<HttpOptions> = {}): Promise<BenchResult
         value: round(parkedStarts.reqPerSec, 0), unit: 'req/s', baseline: round(baseline.reqPerSec, 0), baselineLabel: 'fastify hello-world POST req/s',
         ratio: round(parkedRatio, 3), target: '≥ 0.25× hello', pass: parkedRatio >= 0.25,
         note: `${parkedStarts.requests} starts in ${round(parkedStarts.elapsedSec, 1)} s; rounds ${spread(parkedStarts)} vs hello ${spread(baseline)} req/s; ${parkedStarts.non2xx} non-2xx, ${parkedStarts.errors} errors`,
+      },
+      {
+        key: 'http.parked.inProcess', bench: 'http', label: `(a) its ceiling: parked starts/s in-process (engine.startExecution, ${opts.connections} at a time, no HTTP)`,
+        value: round(parkedLocal.reqPerSec, 0), unit: 'starts/s', baseline: round(baseline.reqPerSec, 0), baselineLabel: 'fastify hello-world POST req/s',
+        ratio: round(parkedLocal.reqPerSec / baseline.reqPerSec, 3),
+        note: `HTTP (a) is ${round(parkedStarts.reqPerSec / parkedLocal.reqPerSec, 3)}× this; rounds ${spread(parkedLocal)}; p50 ${round(parkedLocal.latencyMs.p50, 3)} ms, p99 ${round(parkedLocal.latencyMs.p99, 3)} ms`,
       },
       {
         key: 'http.parked.p50', bench: 'http', label: '(a) HTTP start p50 latency, parked workflow', value: round(parkedStarts.latencyMs.p50, 3), unit: 'ms',
@@ -159,7 +172,7 @@ export async function run(given: Partial<HttpOptions> = {}): Promise<BenchResult
       `HTTP: ${total} executions started in all; noop4 backlog after each phase ${drains.map((d) => `${d.after} ${d.backlog} (drained in ${d.ms} ms)`).join(', ')}; ` +
       `${commitsDuringLoad} execution commits during the noop4 HTTP loads incl. warm-up (${round(commitsDuringLoad / (starts.elapsedSec + opts.rounds * opts.warmupSec), 0)}/s).`,
     ];
-    return { bench: 'http', rows, details: { options: opts, body, baseline, parked: parkedStarts, starts, inProcess: local, drains, total, commitsDuringLoad }, notes };
+    return { bench: 'http', rows, details: { options: opts, body, baseline, parked: parkedStarts, parkedInProcess: parkedLocal, starts, inProcess: local, drains, total, commitsDuringLoad }, notes };
   } finally {
     removeDir(dir);
   }
