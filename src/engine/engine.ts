@@ -85,7 +85,11 @@ export class Engine {
     this.launcher = new Launcher({
       clock, ledger, maxOutputBytes: settings.maxOutputBytes, observer: settings.observer, workerId,
       deliver: (id, input) => this.loop.enqueue(id, input),
-      slotFreed: () => this.claimer.slotFreed(),
+      // A freed slot goes to a step waiting here first; only then may the claimer take work.
+      slotFreed: () => {
+        this.loop.startWaiting();
+        this.claimer.slotFreed();
+      },
       issueToken: () => this.door.issueToken(),
     });
     this.door = new TaskDoor({ store, clock, ledger, workerId, leaseMs, deliver: (id, input) => this.loop.enqueue(id, input) });
