@@ -38,6 +38,8 @@ export interface CommitLoopDeps {
   queued?(queues: string[]): void;
   /** A commit here ended the execution (the commit that did, with its output or error). */
   ended(executionId: string, commit: ExecutionCommit): void;
+  /** Steps began to wait here for a handler slot (the claimer bounds how long, on a shared store). */
+  waiting?(): void;
   /** Rows a commit here wrote (landed), for the claimer's rerun check. */
   scheduled?(rows: NewWork[]): void;
   /** The store can no longer make a commit durable (STORE_SYNC_FAILED): only a restart helps. */
@@ -296,8 +298,9 @@ export class CommitLoop {
       if (lost.has(k)) continue;
       // Shutting down, it is only held: stop() hands the lease back for the next process.
       if (stopping) ledger.hold(work);
-      else ledger.wait(work);
+      else ledger.wait(work, this.deps.clock.now());
     }
+    if (draft.waiting.length > 0) this.deps.waiting?.();
     if (draft.wakeAt !== undefined) this.deps.wakeAt(draft.wakeAt);
     if (draft.backlog) this.deps.wakeAt(this.deps.clock.now());
     if (draft.queued.length > 0) this.deps.queued?.(draft.queued);

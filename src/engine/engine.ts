@@ -67,6 +67,7 @@ export class Engine {
       queued: (queues) => this.door.queued(queues),
       ended: (id, commit) => this.endWaiters.ended(id, commit),
       scheduled: (rows) => this.claimer.scheduledHere(rows),
+      waiting: () => this.claimer.watchWaiting(),
       storeFailed: (error) => {
         if (this.storeFailure) return;
         this.storeFailure = error;

@@ -38,7 +38,7 @@ export class Ledger {
    * each starts when a slot frees. At most `concurrency` of them, so a busy process holds back at
    * most one slot's round of work from the others (docs/architecture.md, "Waiting for a slot").
    */
-  private readonly waiting = new Map<string, WorkItem>();
+  private readonly waiting = new Map<string, { work: WorkItem; since: number }>();
   /** How many handlers run or wait per execution: an execution stays in memory while it has any. */
   private readonly perExecution = new Map<string, number>();
 
@@ -126,22 +126,40 @@ export class Ledger {
 
   // ---- handlers -------------------------------------------------------------------------------
 
-  /** A committed step leased here waits for a handler slot: its row is held (renewed) meanwhile. */
-  wait(work: WorkItem): void {
+  /** A committed step leased here waits for a handler slot, from `now`: its row is held (renewed) meanwhile. */
+  wait(work: WorkItem, now: number): void {
     const key = refKey(work);
     this.held.set(key, toRef(work));
-    this.waiting.set(key, work);
+    this.waiting.set(key, { work, since: now });
     this.count(work.executionId, 1);
   }
 
   /** The step that has waited longest, taken out of the wait (the caller starts it); undefined when none waits. */
   nextWaiting(): WorkItem | undefined {
-    for (const [key, work] of this.waiting) {
+    for (const [key, { work }] of this.waiting) {
       this.waiting.delete(key);
       this.count(work.executionId, -1);
       return work;
     }
     return undefined;
+  }
+
+  /** When the step that has waited longest began to wait; undefined when none waits. */
+  oldestWaiting(): number | undefined {
+    for (const { since } of this.waiting.values()) return since;
+    return undefined;
+  }
+
+  /** Steps waiting since `before` or earlier: taken out of the wait and no longer held (the caller hands their leases back). */
+  takeWaitingSince(before: number): WorkItem[] {
+    const taken: WorkItem[] = [];
+    for (const [key, { work, since }] of this.waiting) {
+      if (since > before) break; // oldest first
+      this.unwait(key);
+      this.held.delete(key);
+      taken.push(work);
+    }
+    return taken;
   }
 
   get waitingCount(): number {
@@ -181,10 +199,10 @@ export class Ledger {
   }
 
   private unwait(key: string): void {
-    const work = this.waiting.get(key);
-    if (!work) return;
+    const waiting = this.waiting.get(key);
+    if (!waiting) return;
     this.waiting.delete(key);
-    this.count(work.executionId, -1);
+    this.count(waiting.work.executionId, -1);
   }
 
   private untrack(key: string): void {

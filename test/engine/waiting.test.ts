@@ -8,7 +8,8 @@ import { dropSchema, PG_URL, pgAvailable, throwawaySchema } from '../store/pg-he
 /**
  * A step due now when no handler slot is free is still leased to this process, with its
  * StepStarted, and waits here for a slot: no claim, no reload. Its lease is renewed while it
- * waits, a graceful stop hands it back, and nothing runs past `concurrency` at once.
+ * waits, a graceful stop hands it back, on a shared store it goes back to the table after
+ * WAIT_HAND_BACK_MS, and nothing runs past `concurrency` at once.
  */
 
 const quiet: Logger = { info() {}, warn() {}, error() {} };
@@ -166,6 +167,45 @@ describe.skipIf(!pgEnabled)('steps waiting here for a handler slot (PostgreSQL)'
       expect(calls.filter((c) => c.endsWith(':p2'))).toEqual(['A:p2']);
       expect(startedBy(await store.readHistory('p2', 0, 100), 'work')).toEqual([{ key: 'work', worker: 'A' }]);
     } finally {
+      await b.stop({ graceMs: 0 });
+      await a.stop({ graceMs: 0 });
+      await store.close();
+    }
+  }, 20_000);
+
+  it('are handed back after WAIT_HAND_BACK_MS, for an idle process to take', async () => {
+    const store = await PostgresStore.open(PG_URL, { schema });
+    const hold = gate();
+    let entered!: () => void;
+    const busy = new Promise<void>((resolve) => { entered = resolve; });
+    const calls: string[] = [];
+    const make = (worker: string) => workflow<{ first?: boolean }>('slow')
+      .task('work', async (input, ctx) => {
+        calls.push(`${worker}:${ctx.executionId}`);
+        if (input.first) {
+          entered();
+          await hold.opened;
+        }
+        return 'done';
+      }, { timeoutMs: 30_000 })
+      .build();
+    const a = new Engine({ store, workerId: 'A', concurrency: 1, leaseMs: 3000, pollIntervalMs: 50, logger: quiet }).register(make('A'));
+    const b = new Engine({ store, workerId: 'B', concurrency: 1, leaseMs: 3000, pollIntervalMs: 50, logger: quiet }).register(make('B'));
+    await a.start();
+    try {
+      await a.startExecution('slow', { first: true }, { id: 'q1' });
+      await busy;
+      await a.startExecution('slow', {}, { id: 'q2' });
+      await b.start();
+      // A's one slot stays busy; q2 waited there, then went back to the table and B ran it.
+      expect((await b.waitForEnd('q2', 10_000)).status).toBe('SUCCEEDED');
+      expect(calls.filter((c) => c.endsWith(':q2'))).toEqual(['B:q2']);
+      expect(startedBy(await store.readHistory('q2', 0, 100), 'work')).toEqual([
+        { key: 'work', worker: 'A' },
+        { key: 'work', worker: 'B', rerun: { previousWorker: 'A', reason: 'lease-expired' } },
+      ]);
+    } finally {
+      hold.open();
       await b.stop({ graceMs: 0 });
       await a.stop({ graceMs: 0 });
       await store.close();
