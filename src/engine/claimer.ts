@@ -47,6 +47,8 @@ export interface ClaimerDeps {
   commitSettled(): Promise<void>;
   /** Runs a claim while no commit is between the store and its apply (CommitLoop.between). */
   betweenCommits<T>(fn: () => Promise<T>): Promise<T>;
+  /** Steps of these executions left the wait without running here (handed back, lease lost): their cached state may go. */
+  leftWaiting?(executionIds: string[]): void;
   /** Reads whether claimed rows ran before (see previous-runs.ts). */
   findPreviousRuns(claims: WorkItem[], reason: Rerun['reason']): Promise<Map<string, Rerun>>;
 }
@@ -116,6 +118,7 @@ export class Claimer {
       const stale = ledger.takeWaitingSince(now - WAIT_HAND_BACK_MS);
       // A lease that ended a moment ago: the row is claimable by any process, this one included.
       if (stale.length > 0) {
+        this.deps.leftWaiting?.(stale.map((w) => w.executionId));
         store.renewLeases(this.deps.workerId, stale, now - 1).catch((error: unknown) => {
           this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'handing back waiting steps failed; their leases lapse instead');
         });
@@ -271,7 +274,8 @@ export class Claimer {
       const refs = ledger.heldRefs();
       if (refs.length > 0) {
         try {
-          ledger.loseLeases((await store.renewLeases(this.deps.workerId, refs, clock.now() + this.deps.leaseMs)).map(refKey));
+          const dropped = ledger.loseLeases((await store.renewLeases(this.deps.workerId, refs, clock.now() + this.deps.leaseMs)).map(refKey));
+          if (dropped.length > 0) this.deps.leftWaiting?.(dropped);
         } catch (error) {
           this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'lease renewal failed');
         }

@@ -178,6 +178,15 @@ export class CommitLoop {
   }
 
   /**
+   * Executions whose waiting steps left the wait without a commit here (handed back, lease lost):
+   * their cached state goes unless a handler of theirs still runs or waits here, or an input of
+   * theirs waits (its round applies and decides then). Otherwise it would stay in memory for good.
+   */
+  forgetIdle(executionIds: string[]): void {
+    for (const id of executionIds) if (!this.deps.ledger.hasHandlers(id) && !this.inbox.has(id)) this.live.delete(id);
+  }
+
+  /**
    * Starts steps waiting here for a handler slot, oldest first, while capacity is free: each was
    * committed leased to this process with its StepStarted, and its execution is in memory. Not
    * while stopping: stop() hands their leases back.

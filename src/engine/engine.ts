@@ -82,6 +82,7 @@ export class Engine {
       commitSettled: () => this.loop.settled(),
       betweenCommits: (fn) => this.loop.between(fn),
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
+      leftWaiting: (ids) => this.loop.forgetIdle(ids),
     });
     this.launcher = new Launcher({
       clock, ledger, maxOutputBytes: settings.maxOutputBytes, observer: settings.observer, workerId,

@@ -86,17 +86,26 @@ export class Ledger {
     return [...this.held.values()];
   }
 
-  /** Leases renewal found held by someone else: forgotten, waiting steps dropped, and running handlers aborted as lease-lost. */
-  loseLeases(keys: Iterable<string>): void {
+  /**
+   * Leases renewal found held by someone else: forgotten, waiting steps dropped, and running
+   * handlers aborted as lease-lost. Returns the executions of the waiting steps dropped.
+   */
+  loseLeases(keys: Iterable<string>): string[] {
+    const dropped: string[] = [];
     for (const k of keys) {
       this.held.delete(k);
-      this.unwait(k);
+      const waited = this.waiting.get(k);
+      if (waited) {
+        this.unwait(k);
+        dropped.push(waited.work.executionId);
+      }
       const r = this.running.get(k);
       if (r) {
         r.leaseLost = true;
         r.abort.abort(new Error('lease lost: another worker took this step over'));
       }
     }
+    return dropped;
   }
 
   /** At the end of stop(): every lease was handed back to the store. */
