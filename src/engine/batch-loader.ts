@@ -39,21 +39,26 @@ export interface LoadedBatch {
 }
 
 /**
- * Turns a batch of inputs into live states: from the cache, from one batched read of the store,
- * or new (a start). Inputs that cannot apply here are settled on the spot: work rows whose
+ * Turns a batch of inputs into live states: from the cache (`cached`, asked once per execution),
+ * from one batched read of the store, or new (a start). Inputs that cannot apply here are settled on the spot: work rows whose
  * execution is gone are let go, and work of a definition version this process lacks is handed
  * back to the store for a process that has it.
  */
-export async function loadBatch(batch: Map<string, Input[]>, cached: Map<string, Live>, deps: LoaderDeps): Promise<LoadedBatch> {
+export async function loadBatch(batch: Map<string, Input[]>, cached: (id: string) => Live | undefined, deps: LoaderDeps): Promise<LoadedBatch> {
   const result: LoadedBatch = { ready: [], failed: [] };
   // A start is committed optimistically, without reading first: an id that exists already makes
   // the store refuse the creating commit ('exists'), which settles the start as a read would have.
   // Only ids with other inputs are read (a read is one round trip on PostgreSQL, before the commit).
   const missing: string[] = [];
-  for (const [id, inputs] of batch) if (!cached.has(id) && !inputs.every(isCreate)) missing.push(id);
+  const held = new Map<string, Live>();
+  for (const [id, inputs] of batch) {
+    const live = cached(id);
+    if (live) held.set(id, live);
+    else if (!inputs.every(isCreate)) missing.push(id);
+  }
   const { stored, failed } = missing.length > 0 ? await readMissing(deps.store, missing) : NOTHING_READ;
   for (const [id, inputs] of batch) {
-    const live = cached.get(id);
+    const live = held.get(id);
     if (live) {
       result.ready.push({ live, inputs });
       continue;

@@ -4,6 +4,7 @@ import { StepwiseError } from '../core/errors.js';
 import { isTerminalStatus } from '../core/status.js';
 import type { CommitOutcome, ExecutionCommit, NewWork, Store, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
+import { BacklogCache } from './backlog-cache.js';
 import { loadBatch, releaseClaims, type LoaderDeps } from './batch-loader.js';
 import { CommitWriter, isStoreUnavailable } from './commit-writer.js';
 import { draftStep } from './draft-step.js';
@@ -70,6 +71,13 @@ export class CommitLoop {
   private paused = 0;
   /** Executions with work in flight here, as of their last commit; dropped when no handler runs. */
   private readonly live = new Map<string, Live>();
+  /** Executions waiting for the claim of a backlogged step, as their last commit left them (exclusive stores only). */
+  private readonly backlogged: BacklogCache | undefined;
+  /** An execution's state held here, if any: a backlogged one is taken out for the round that asks. */
+  private readonly cached = (id: string): Live | undefined => {
+    const backlogged = this.backlogged?.take(id);
+    return this.live.get(id) ?? backlogged;
+  };
   /** Executions whose inputs keep failing to apply, with their count of failures in a row. */
   private readonly failing = new Map<string, number>();
   private readonly writer: CommitWriter;
@@ -77,6 +85,7 @@ export class CommitLoop {
 
   constructor(private readonly deps: CommitLoopDeps) {
     this.writer = new CommitWriter(deps.store, deps.log);
+    if (deps.store.exclusive) this.backlogged = new BacklogCache();
     this.loader = { store: deps.store, clock: deps.clock, ledger: deps.ledger, log: deps.log, workflowVersion: deps.workflowVersion };
   }
 
@@ -146,7 +155,7 @@ export class CommitLoop {
   /** One round: every execution's inputs since the last round, in one store call. */
   private async commitBatch(batch: Map<string, Input[]>): Promise<void> {
     const { ledger, clock } = this.deps;
-    const { ready, failed } = await loadBatch(batch, this.live, this.loader);
+    const { ready, failed } = await loadBatch(batch, this.cached, this.loader);
     for (const f of failed) this.requeueLater(f.id, f.inputs, f.error);
     const drafts: Draft[] = [];
     const env: StepEnv = {
@@ -314,8 +323,13 @@ export class CommitLoop {
     if (draft.backlog) this.deps.wakeAt(this.deps.clock.now());
     if (draft.queued.length > 0) this.deps.queued?.(draft.queued);
     if (draft.commit && isTerminalStatus(live.status)) this.deps.ended(id, draft.commit);
-    if (ledger.hasHandlers(id)) this.live.set(id, live);
-    else this.live.delete(id);
+    if (ledger.hasHandlers(id)) {
+      this.live.set(id, live);
+    } else {
+      this.live.delete(id);
+      // A step of it waits for capacity: its claim will find it here instead of reading and restoring it.
+      if (draft.backlog && draft.commit && !isTerminalStatus(live.status)) this.backlogged?.keep(live);
+    }
   }
 
   /** The store refused the draft's commit: nothing of it happened; its inputs are tried again. */

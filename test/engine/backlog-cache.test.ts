@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { workflow } from '../../src/index.js';
+import { BacklogCache } from '../../src/engine/backlog-cache.js';
+import type { Live } from '../../src/engine/draft.js';
+import { trace, virtualEngine } from '../helpers/virtual-engine.js';
+
+type Harness = Awaited<ReturnType<typeof virtualEngine>>;
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const probe = workflow<{ n: number }>('probe')
+  .wait('nap', { durationMs: 1000 })
+  .task('after', async (d) => d.n * 2)
+  .build();
+
+describe('a timer burst beyond the engine capacity', () => {
+  it('reads each fired execution once: the claim of its backlogged step finds it kept restored', async () => {
+    h = await virtualEngine([probe], { concurrency: 2 });
+    const store = h.store;
+    const read: string[] = [];
+    const getStepStates = store.getStepStates!.bind(store);
+    store.getStepStates = (ids) => {
+      read.push(...ids);
+      return getStepStates(ids);
+    };
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, n) => h!.start('probe', { n }, `p${n}`)));
+    await h.settle();
+    read.length = 0;
+    expect(await h.advanceToNextTimer()).toBe(true); // all twelve timers are due at once
+    for (const id of ids) await h.runToEnd(id);
+    for (const [n, id] of ids.entries()) {
+      expect((await h.engine.getExecution(id)).output).toBe(n * 2);
+      expect(trace(await h.history(id), ['TimerFired', 'StepStarted', 'StepSucceeded', 'ExecutionSucceeded']))
+        .toEqual(['TimerFired:nap', 'StepStarted:after', 'StepSucceeded:after', 'ExecutionSucceeded']);
+    }
+    // One read per firing; the ten whose step waited for capacity were not read again at its claim.
+    expect(read.sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('BacklogCache', () => {
+  const live = (id: string) => ({ id }) as Live;
+
+  it('gives an entry back once, and keeps no more than its bound (the oldest stay)', () => {
+    const cache = new BacklogCache(2);
+    cache.keep(live('a'));
+    cache.keep(live('b'));
+    cache.keep(live('c'));
+    expect(cache.size).toBe(2);
+    expect(cache.take('c')).toBeUndefined();
+    expect(cache.take('a')?.id).toBe('a');
+    expect(cache.take('a')).toBeUndefined();
+    cache.keep(live('b')); // a newer state of one kept replaces it
+    expect(cache.size).toBe(1);
+  });
+});
