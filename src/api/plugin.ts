@@ -24,6 +24,8 @@ import { registerScheduleRoutes, type ScheduleApi } from './schedules-route.js';
 import { lazySerializerCompiler } from './lazy-serializers.js';
 import { lazyValidatorCompiler } from './lazy-validators.js';
 import { installLazySwagger } from './openapi-doc.js';
+import { registerPageRoutes, type PageContent } from './page/routes.js';
+import { checkPageScript } from './page/page-script.js';
 import { registerRoutes } from './routes.js';
 import { registerEventRoutes } from './events-route.js';
 import { isTaskEngine, registerTaskRoutes } from './task-routes.js';
@@ -149,9 +151,17 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
         }
       });
       // The page's links and fetches start at the root: under a prefix they need it too (not yet).
-      // Loaded here, not with the API: a server that turns the page off never loads it.
-      const { registerPage } = await import('./page/index.js');
-      await registerPage(instance, { engine: opts.engine, schedules: opts.schedules !== undefined });
+      // Its routes are declared now; what they serve (the page module: HTML, the script read from
+      // disk and hashed, the stylesheet) is loaded by the first page request, not at start-up. A
+      // script that was not built still fails the start, naming the fix.
+      checkPageScript();
+      const schedules = opts.schedules !== undefined;
+      let loading: Promise<PageContent> | undefined;
+      const content = () => (loading ??= import('./page/index.js').then((page) => page.pageContent({ schedules })).catch((err: unknown) => {
+        loading = undefined;
+        throw err;
+      }));
+      registerPageRoutes(instance, content);
     });
   }
 }

@@ -12,7 +12,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEngine } from '../../src/api/engine-port.js';
 import { executionPageHtml, listPageHtml } from '../../src/api/page/html.js';
-import { PAGE_CSP, registerPage } from '../../src/api/page/index.js';
+import { PAGE_CSP, pageContent, registerPage } from '../../src/api/page/index.js';
+import { registerPageRoutes } from '../../src/api/page/routes.js';
 import { pageScript } from '../../src/api/page/page-script.js';
 import { PAGE_CSS } from '../../src/api/page/styles.js';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
@@ -123,6 +124,32 @@ describe('page routes', () => {
 
     const stale = await app.inject({ method: 'GET', url: '/assets/page.css?v=old' });
     expect(stale.headers['cache-control']).toBe('no-cache');
+  });
+});
+
+describe('page routes with their content loaded on demand', () => {
+  it('asks for the content on the first page request, not when the routes are declared', async () => {
+    const app = Fastify();
+    let loads = 0;
+    let content: ReturnType<typeof pageContent> | undefined;
+    registerPageRoutes(app, async () => {
+      loads++;
+      return (content ??= pageContent());
+    });
+    try {
+      await app.ready();
+      expect(loads).toBe(0);
+      expect((await app.inject({ method: 'GET', url: '/favicon.ico' })).statusCode).toBe(302);
+      expect(loads).toBe(0);
+      const page = await app.inject({ method: 'GET', url: '/' });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-security-policy']).toBe(PAGE_CSP);
+      expect(loads).toBe(1);
+      const js = /src="(\/assets\/page\.js\?v=[0-9a-f]+)"/.exec(page.body)![1]!;
+      expect((await app.inject({ method: 'GET', url: js })).body).toBe(pageScript());
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -3,7 +3,7 @@
  * (scripts/build-page.mjs) writes next to this module's compiled form in dist/. Read from disk
  * once; a build without it cannot serve the page, so registering the page fails, naming the fix.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/package-root.js';
 
@@ -17,6 +17,10 @@ function bundlePath(): string {
 
 let cached: string | undefined;
 
+function notBuilt(path: string, cause?: unknown): Error {
+  return new Error(`the history page's script is not built (${path} is missing): run \`npm run build\``, { cause });
+}
+
 export function pageScript(): string {
   if (cached !== undefined) return cached;
   const path = bundlePath();
@@ -24,7 +28,13 @@ export function pageScript(): string {
     cached = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'ENOENT') throw e;
-    throw new Error(`the history page's script is not built (${path} is missing): run \`npm run build\``, { cause: e });
+    throw notBuilt(path, e);
   }
   return cached;
+}
+
+/** Throws, as pageScript() would, when the script was not built; without reading it. */
+export function checkPageScript(): void {
+  const path = bundlePath();
+  if (cached === undefined && !existsSync(path)) throw notBuilt(path);
 }
