@@ -77,7 +77,7 @@ export class CountingHistogram {
   /** By label set, in the order first made (prom-client's order too). */
   private readonly children: HistogramChild[] = [];
 
-  constructor(readonly name: string, readonly help: string, private readonly bounds: readonly number[], registry: Registry) {
+  constructor(readonly name: string, readonly help: string, private readonly bounds: readonly number[], registry: Pick<Registry, 'registerMetric'>) {
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 

@@ -9,7 +9,7 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { lazyRequire } from '../core/lazy-require.js';
 import { HistoryEventType } from '../core/events.js';
-import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
+import type { EngineObserver, StepAttemptEnd, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
 import type { Store } from '../core/store.js';
 import { WORK_KINDS } from '../core/work-ref.js';
 import { CountingHistogram, type HistogramChild } from './histogram.js';
@@ -138,20 +138,19 @@ export class Metrics implements EngineObserver {
   }
 
   stepAttemptStarted(info: StepAttemptInfo): StepAttemptScope {
-    const t0 = performance.now();
-    return {
-      end: ({ ok, errorCode }) => {
-        // A child per label set, found through nested maps: no label text is built per attempt.
-        const outcome = outcomeLabel(ok, errorCode);
-        let bySteps = this.stepChildren.get(info.workflow);
-        if (!bySteps) this.stepChildren.set(info.workflow, (bySteps = new Map()));
-        let byOutcome = bySteps.get(info.step);
-        if (!byOutcome) bySteps.set(info.step, (byOutcome = new Map()));
-        let child = byOutcome.get(outcome);
-        if (!child) byOutcome.set(outcome, (child = this.m.stepDuration.child({ workflow: info.workflow, step: info.step, outcome })));
-        child.observe((performance.now() - t0) / 1000);
-      },
-    };
+    return new StepTimer(this, info.workflow, info.step);
+  }
+
+  /** Records one attempt's handler time under its workflow, step and outcome. */
+  observeStep(workflow: string, step: string, outcome: string, seconds: number): void {
+    // A child per label set, found through nested maps: no label text is built per attempt.
+    let bySteps = this.stepChildren.get(workflow);
+    if (!bySteps) this.stepChildren.set(workflow, (bySteps = new Map()));
+    let byOutcome = bySteps.get(step);
+    if (!byOutcome) bySteps.set(step, (byOutcome = new Map()));
+    let child = byOutcome.get(outcome);
+    if (!child) byOutcome.set(outcome, (child = this.m.stepDuration.child({ workflow, step, outcome })));
+    child.observe(seconds);
   }
 
   /** The text a scrape gets: gauges read from the store first. */
@@ -179,5 +178,15 @@ export class Metrics implements EngineObserver {
     }
     m.workLag.set(Math.max(0, now - oldest) / 1000);
     m.timersPending.set(stats.timersPending);
+  }
+}
+
+/** One attempt's timing: a class rather than a closure per attempt. */
+class StepTimer implements StepAttemptScope {
+  private readonly t0 = performance.now();
+  constructor(private readonly metrics: Metrics, private readonly workflow: string, private readonly step: string) {}
+
+  end({ ok, errorCode }: StepAttemptEnd): void {
+    this.metrics.observeStep(this.workflow, this.step, outcomeLabel(ok, errorCode), (performance.now() - this.t0) / 1000);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AggregatorRegistry, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Histogram, Registry, type RegistryContentType } from 'prom-client';
 import { CountingHistogram } from '../../src/observability/histogram.js';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300];
@@ -7,8 +7,8 @@ const VALUES = [0, 0.001, 0.0011, 0.3, 1, 400, 5, 1e-9, 299.9];
 
 /** The same observations into prom-client's Histogram and a CountingHistogram, each in its own registry. */
 function pair() {
-  const ours = new Registry();
-  const theirs = new Registry();
+  const ours = new Registry<RegistryContentType>();
+  const theirs = new Registry<RegistryContentType>();
   const labelled = new Histogram({ name: 'h', help: 'help "quoted" \\ text', labelNames: ['workflow', 'step', 'outcome'], buckets: BUCKETS, registers: [theirs] });
   const counting = new CountingHistogram('h', 'help "quoted" \\ text', BUCKETS, ours);
   const plainTheirs = new Histogram({ name: 'u', help: 'u', buckets: [1, 2, 5], registers: [theirs] }).labels();
@@ -32,7 +32,7 @@ describe('CountingHistogram', () => {
     VALUES.forEach(observe);
     expect(await ours.metrics()).toBe(await theirs.metrics());
     expect(await ours.getMetricsAsJSON()).toEqual(await theirs.getMetricsAsJSON());
-    const aggregate = async (r: Registry) => AggregatorRegistry.aggregate([await r.getMetricsAsJSON(), await r.getMetricsAsJSON()]).metrics();
+    const aggregate = async (r: Registry<RegistryContentType>) => AggregatorRegistry.aggregate([await r.getMetricsAsJSON(), await r.getMetricsAsJSON()]).metrics();
     expect(await aggregate(ours)).toBe(await aggregate(theirs));
     ours.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     theirs.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
