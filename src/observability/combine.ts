@@ -1,4 +1,4 @@
-import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
+import type { EngineObserver, StepAttemptEnd, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
 
 /**
  * One observer that tells each of several (metrics, logs, traces, budgets) in turn. A callback
@@ -23,21 +23,32 @@ export function combineObservers(...given: (EngineObserver | undefined)[]): Engi
       combined.stepAttemptStarted = (info) => started[0]!.stepAttemptStarted!(info);
     } else {
       combined.stepAttemptStarted = (info: StepAttemptInfo): StepAttemptScope | undefined => {
-        let first: StepAttemptScope | undefined;
-        let rest: StepAttemptScope[] | undefined;
+        const scopes: StepAttemptScope[] = [];
         for (const o of started) {
           const scope = o.stepAttemptStarted!(info);
-          if (!scope) continue;
-          if (!first) first = scope;
-          else (rest ??= []).push(scope);
+          if (scope) scopes.push(scope);
         }
-        if (!first || !rest) return first;
-        const scopes = [first, ...rest];
-        let context: Record<string, unknown> | undefined;
-        for (const s of scopes) if (s.context) context = context ? Object.assign(context, s.context) : Object.assign({}, s.context);
-        return { context, end: (result) => { for (const s of scopes) s.end(result); } };
+        return scopes.length <= 1 ? scopes[0] : new CombinedScope(scopes);
       };
     }
   }
   return combined;
+}
+
+/** The scopes of one attempt as one: their context fields together (a later observer's field wins), each told the end. */
+class CombinedScope implements StepAttemptScope {
+  readonly context: Record<string, unknown> | undefined;
+  constructor(private readonly scopes: StepAttemptScope[]) {
+    let context: Record<string, unknown> | undefined;
+    for (const s of scopes) {
+      if (!s.context) continue;
+      context ??= {};
+      for (const k in s.context) context[k] = s.context[k];
+    }
+    this.context = context;
+  }
+
+  end(result: StepAttemptEnd): void {
+    for (const s of this.scopes) s.end(result);
+  }
 }

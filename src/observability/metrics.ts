@@ -6,12 +6,13 @@
  * step (a state name of a registered definition), outcome, status, kind, code; never an
  * execution id. Each Metrics has its own registry, so two engines in one process do not clash.
  */
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import { lazyRequire } from '../core/lazy-require.js';
 import { HistoryEventType } from '../core/events.js';
-import type { EngineObserver, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
+import type { EngineObserver, StepAttemptEnd, StepAttemptInfo, StepAttemptScope } from '../core/observer.js';
 import type { Store } from '../core/store.js';
 import { WORK_KINDS } from '../core/work-ref.js';
+import { CountingHistogram, type HistogramChild } from './histogram.js';
 
 const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
 
@@ -43,34 +44,34 @@ class Instruments {
   readonly started: Counter<'workflow'>;
   readonly ended: Counter<'workflow' | 'status'>;
   readonly running: Gauge<'workflow'>;
-  readonly stepDuration: Histogram<'workflow' | 'step' | 'outcome'>;
+  /** The three histograms observed on every step and commit: CountingHistogram, not prom-client's (see histogram.ts). */
+  readonly stepDuration: CountingHistogram;
   readonly retries: Counter<'workflow' | 'step'>;
   readonly workDue: Gauge<'kind'>;
   readonly workLag: Gauge;
   readonly timersPending: Gauge;
-  /** The two histograms observed on every commit, bound once: prom-client makes a closure per plain `observe`. */
-  readonly commitDuration: { observe(value: number): void };
-  readonly commitBatch: { observe(value: number): void };
+  readonly commitDuration: HistogramChild;
+  readonly commitBatch: HistogramChild;
   readonly storeErrors: Counter<'code'>;
   readonly alerts: Counter<'rule'>;
 
   constructor(processMetrics: boolean) {
-    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
+    const { Counter, Gauge, Registry, collectDefaultMetrics } = promClient();
     this.registry = new Registry();
     const registers = [this.registry];
     this.started = new Counter({ name: 'stepwise_executions_started_total', help: 'Executions started.', labelNames: ['workflow'], registers });
     this.ended = new Counter({ name: 'stepwise_executions_ended_total', help: 'Executions ended, by final status.', labelNames: ['workflow', 'status'], registers });
     this.running = new Gauge({ name: 'stepwise_executions_running', help: 'Executions RUNNING in the store, as of the scrape.', labelNames: ['workflow'], registers });
-    this.stepDuration = new Histogram({
-      name: 'stepwise_step_duration_seconds', help: 'Handler time of step and compensation attempts, by outcome (succeeded, failed, timeout, cancelled).',
-      labelNames: ['workflow', 'step', 'outcome'], buckets: STEP_BUCKETS, registers,
-    });
+    this.stepDuration = new CountingHistogram(
+      'stepwise_step_duration_seconds', 'Handler time of step and compensation attempts, by outcome (succeeded, failed, timeout, cancelled).',
+      STEP_BUCKETS, this.registry,
+    );
     this.retries = new Counter({ name: 'stepwise_step_retries_total', help: 'Retries scheduled after a failed attempt.', labelNames: ['workflow', 'step'], registers });
     this.workDue = new Gauge({ name: 'stepwise_work_due', help: 'Work rows due now that no worker holds, by kind (task, timer, compensation).', labelNames: ['kind'], registers });
     this.workLag = new Gauge({ name: 'stepwise_work_lag_seconds', help: 'Age of the oldest due work row no worker holds (0 when none).', registers });
     this.timersPending = new Gauge({ name: 'stepwise_timers_pending', help: 'Durable timers armed and not yet fired.', registers });
-    this.commitDuration = new Histogram({ name: 'stepwise_commit_duration_seconds', help: 'Time to write one group commit.', buckets: COMMIT_BUCKETS, registers }).labels();
-    this.commitBatch = new Histogram({ name: 'stepwise_commit_batch_size', help: 'Executions written by one group commit.', buckets: BATCH_BUCKETS, registers }).labels();
+    this.commitDuration = new CountingHistogram('stepwise_commit_duration_seconds', 'Time to write one group commit.', COMMIT_BUCKETS, this.registry).child();
+    this.commitBatch = new CountingHistogram('stepwise_commit_batch_size', 'Executions written by one group commit.', BATCH_BUCKETS, this.registry).child();
     this.storeErrors = new Counter({ name: 'stepwise_store_errors_total', help: 'Group commits that failed with a storage error, by code.', labelNames: ['code'], registers });
     this.alerts = new Counter({ name: 'stepwise_alerts_total', help: 'Alerts raised, by rule.', labelNames: ['rule'], registers });
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'stepwise_' });
@@ -89,7 +90,7 @@ export class Metrics implements EngineObserver {
   private readonly store: Store | undefined;
   private readonly now: () => number;
   /** Step-duration histogram children by workflow, then step, then outcome: no label text is hashed per attempt. */
-  private readonly stepChildren = new Map<string, Map<string, Map<string, { observe(value: number): void }>>>();
+  private readonly stepChildren = new Map<string, Map<string, Map<string, HistogramChild>>>();
 
   constructor(options: MetricsOptions = {}) {
     this.store = options.store;
@@ -137,20 +138,19 @@ export class Metrics implements EngineObserver {
   }
 
   stepAttemptStarted(info: StepAttemptInfo): StepAttemptScope {
-    const t0 = performance.now();
-    return {
-      end: ({ ok, errorCode }) => {
-        // prom-client hashes a label set on every call; a child per label set is looked up instead.
-        const outcome = outcomeLabel(ok, errorCode);
-        let bySteps = this.stepChildren.get(info.workflow);
-        if (!bySteps) this.stepChildren.set(info.workflow, (bySteps = new Map()));
-        let byOutcome = bySteps.get(info.step);
-        if (!byOutcome) bySteps.set(info.step, (byOutcome = new Map()));
-        let child = byOutcome.get(outcome);
-        if (!child) byOutcome.set(outcome, (child = this.m.stepDuration.labels({ workflow: info.workflow, step: info.step, outcome })));
-        child.observe((performance.now() - t0) / 1000);
-      },
-    };
+    return new StepTimer(this, info.workflow, info.step);
+  }
+
+  /** Records one attempt's handler time under its workflow, step and outcome. */
+  observeStep(workflow: string, step: string, outcome: string, seconds: number): void {
+    // A child per label set, found through nested maps: no label text is built per attempt.
+    let bySteps = this.stepChildren.get(workflow);
+    if (!bySteps) this.stepChildren.set(workflow, (bySteps = new Map()));
+    let byOutcome = bySteps.get(step);
+    if (!byOutcome) bySteps.set(step, (byOutcome = new Map()));
+    let child = byOutcome.get(outcome);
+    if (!child) byOutcome.set(outcome, (child = this.m.stepDuration.child({ workflow, step, outcome })));
+    child.observe(seconds);
   }
 
   /** The text a scrape gets: gauges read from the store first. */
@@ -178,5 +178,15 @@ export class Metrics implements EngineObserver {
     }
     m.workLag.set(Math.max(0, now - oldest) / 1000);
     m.timersPending.set(stats.timersPending);
+  }
+}
+
+/** One attempt's timing: a class rather than a closure per attempt. */
+class StepTimer implements StepAttemptScope {
+  private readonly t0 = performance.now();
+  constructor(private readonly metrics: Metrics, private readonly workflow: string, private readonly step: string) {}
+
+  end({ ok, errorCode }: StepAttemptEnd): void {
+    this.metrics.observeStep(this.workflow, this.step, outcomeLabel(ok, errorCode), (performance.now() - this.t0) / 1000);
   }
 }

@@ -8,29 +8,32 @@
 import { randomFillSync } from 'node:crypto';
 
 const POOL_BYTES = 4096;
+const ZERO_SPAN = '0'.repeat(16);
+const ZERO_TRACE = '0'.repeat(32);
 
 export class StepwiseIdGenerator {
-  private pool = Buffer.alloc(0);
-  private at = POOL_BYTES;
+  /** Random bytes as hex, made a pool at a time: an id is a slice of it (one `toString` per id measured twice the cost). */
+  private pool = '';
+  private at = 0;
   private pinned: { traceId?: string; spanId?: string } = {};
 
   generateTraceId(): string {
     const id = this.pinned.traceId;
-    if (id === undefined) return this.hex(16);
+    if (id === undefined) return this.hex(32);
     this.pinned.traceId = undefined;
     return id;
   }
 
   generateSpanId(): string {
     const id = this.pinned.spanId;
-    if (id === undefined) return this.hex(8);
+    if (id === undefined) return this.hex(16);
     this.pinned.spanId = undefined;
     return id;
   }
 
   /** Random ids for a span made later (an execution's). */
   newIds(): { traceId: string; spanId: string } {
-    return { traceId: this.hex(16), spanId: this.hex(8) };
+    return { traceId: this.hex(32), spanId: this.hex(16) };
   }
 
   /**
@@ -46,16 +49,16 @@ export class StepwiseIdGenerator {
     }
   }
 
-  /** `bytes` random bytes as hex, never all zeros (an invalid id). */
-  private hex(bytes: number): string {
+  /** `chars` random hex digits, never all zeros (an invalid id). */
+  private hex(chars: 16 | 32): string {
     for (;;) {
-      if (this.at + bytes > POOL_BYTES) {
-        this.pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
+      if (this.at + chars > this.pool.length) {
+        this.pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES)).toString('hex');
         this.at = 0;
       }
-      const id = this.pool.toString('hex', this.at, this.at + bytes);
-      this.at += bytes;
-      if (!/^0+$/.test(id)) return id;
+      const id = this.pool.slice(this.at, this.at + chars);
+      this.at += chars;
+      if (id !== (chars === 16 ? ZERO_SPAN : ZERO_TRACE)) return id;
     }
   }
 }

@@ -10,7 +10,7 @@
  * compensations, re-runs after a crash) read from the history then. So the tree is whole across
  * restarts, and nothing on the step path reads the store.
  */
-import type { Attributes, Context, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import type { Attributes, Context, Span, SpanKind, Tracer, TracerProvider } from '@opentelemetry/api';
 import { readWholeHistory } from '../core/history-read.js';
 import { lazyRequire } from '../core/lazy-require.js';
 import { HistoryEventType, type HistoryEvent } from '../core/events.js';
@@ -45,6 +45,10 @@ const KEPT_TYPES = new Set<string>([
   HistoryEventType.CompensationStarted, HistoryEventType.CompensationSucceeded, HistoryEventType.CompensationFailed,
   HistoryEventType.ExecutionRedriven, HistoryEventType.StepStarted, ...END_TYPES,
 ]);
+/** Span names kept per step name (a bound: step names come from registered definitions). */
+const MAX_NAMES = 10_000;
+/** SpanKind.INTERNAL, a constant of the API (0): read here without loading it. */
+const INTERNAL = 0 satisfies SpanKind.INTERNAL;
 /** Executions whose commits are followed in memory; cleared when full (a miss costs one history read at the end). */
 const MAX_FOLLOWED = 10_000;
 
@@ -65,6 +69,8 @@ export class Tracing implements EngineObserver {
   private readonly parents = new Map<string, Context>();
   private readonly ending = new Set<Promise<void>>();
   private readonly followed = new Map<string, Followed>();
+  private readonly stepNames = new Map<string, string>();
+  private readonly compensationNames = new Map<string, string>();
   private warnedIds = false;
 
   constructor(options: TracingOptions) {
@@ -87,26 +93,25 @@ export class Tracing implements EngineObserver {
       return parent ? { traceparent: formatTraceparent(parent) } : undefined;
     }
     const traceparent = formatTraceparent({ traceId: made.traceId, spanId: made.spanId, flags: made.traceFlags });
+    // Its steps' parent, made from the ids at hand rather than parsed back from the traceparent by the first step.
+    this.remember(traceparent, made.traceId, made.spanId, made.traceFlags);
     return { traceparent, span: { startedAt: info.startedAt, ...(parent ? { parentSpanId: parent.spanId } : {}) } };
   }
 
   stepAttemptStarted(info: StepAttemptInfo): StepAttemptScope | undefined {
     const t = info.trace;
     if (!t) return undefined;
-    const compensation = info.kind === 'compensation';
-    const span = this.tracer.startSpan(`${compensation ? 'compensation' : 'step'} ${info.step}`, {
-      kind: otel().SpanKind.INTERNAL,
+    // The options object is the one call the SDK needs: kind and every attribute at start, the
+    // parent context made once per execution (contextOf), the name made once per step.
+    const span = this.tracer.startSpan(this.spanName(info.kind, info.step), {
+      kind: INTERNAL,
       attributes: {
         'stepwise.workflow': info.workflow, 'stepwise.execution_id': info.executionId, 'stepwise.step': info.step,
         'stepwise.attempt': info.attempt, 'stepwise.kind': info.kind, 'stepwise.worker': info.worker,
       },
     }, this.contextOf(t.traceparent));
     const sc = span.spanContext();
-    const traceparent = formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags & 1 });
-    return {
-      context: { trace: { traceparent, traceId: sc.traceId, spanId: sc.spanId } },
-      end: ({ ok, errorCode }) => endAttempt(span, ok, errorCode),
-    };
+    return new AttemptScope(span, sc.traceId, sc.spanId, sc.traceFlags);
   }
 
   committed(info: { workflow: string; executionId: string; events: readonly KeptEvent[]; trace?: ExecutionTrace; firstSeq?: number }): void {
@@ -116,12 +121,27 @@ export class Tracing implements EngineObserver {
     for (const e of info.events) {
       if (!END_TYPES.has(e.type)) continue;
       this.followed.delete(info.executionId);
-      const done = this.endExecution(info.workflow, info.executionId, t, followed?.kept).catch((err: unknown) => {
-        this.log?.warn({ executionId: info.executionId, err: (err as Error).message }, 'tracing: could not export the execution span');
-      });
+      // Its steps are over: their parent context is not needed any more (the map stays as small as what runs).
+      this.parents.delete(t.traceparent);
+      if (followed) {
+        // Every event at hand: the span is made now, without the promises a history read needs.
+        try {
+          this.exportExecution(info.workflow, info.executionId, t, followed.kept);
+        } catch (err) {
+          this.notExported(info.executionId, err);
+        }
+        continue;
+      }
+      const done = readWholeHistory(this.store, info.executionId)
+        .then((history) => this.exportExecution(info.workflow, info.executionId, t, history))
+        .catch((err: unknown) => this.notExported(info.executionId, err));
       this.ending.add(done);
       void done.finally(() => this.ending.delete(done));
     }
+  }
+
+  private notExported(executionId: string, err: unknown): void {
+    this.log?.warn({ executionId, err: (err as Error).message }, 'tracing: could not export the execution span');
   }
 
   /** Resolves once the spans of executions that ended so far are handed to the SDK (flush the SDK after). */
@@ -157,14 +177,30 @@ export class Tracing implements EngineObserver {
   }
 
   private contextOf(traceparent: string): Context {
-    let ctx = this.parents.get(traceparent);
+    const ctx = this.parents.get(traceparent);
     if (ctx) return ctx;
     const p = parseTraceparent(traceparent);
+    return p ? this.remember(traceparent, p.traceId, p.spanId, p.flags) : otel().ROOT_CONTEXT;
+  }
+
+  /** The remote parent context of spans whose parent is `traceparent`, kept for the next ones. */
+  private remember(traceparent: string, traceId: string, spanId: string, traceFlags: number): Context {
     const { trace, ROOT_CONTEXT } = otel();
-    ctx = p ? trace.setSpanContext(ROOT_CONTEXT, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.flags, isRemote: true }) : ROOT_CONTEXT;
+    const ctx = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags, isRemote: true });
     if (this.parents.size >= MAX_PARENTS) this.parents.clear();
     this.parents.set(traceparent, ctx);
     return ctx;
+  }
+
+  /** `step <name>` or `compensation <name>`, one string per step rather than one per attempt. */
+  private spanName(kind: StepAttemptInfo['kind'], step: string): string {
+    const names = kind === 'compensation' ? this.compensationNames : this.stepNames;
+    let name = names.get(step);
+    if (name === undefined) {
+      if (names.size >= MAX_NAMES) names.clear();
+      names.set(step, (name = `${kind === 'compensation' ? 'compensation' : 'step'} ${step}`));
+    }
+    return name;
   }
 
   private executionSpan(workflow: string, executionId: string, startedAt: number, parent: TraceParent | undefined, ids: { traceId: string; spanId: string }): Span {
@@ -179,10 +215,9 @@ export class Tracing implements EngineObserver {
    * Exports the execution's span: its stored ids and start, its events, its end. The events are
    * those kept from its commits when this process saw all of them, else read from the history.
    */
-  private async endExecution(workflow: string, executionId: string, t: ExecutionTrace, kept: KeptEvent[] | undefined): Promise<void> {
+  private exportExecution(workflow: string, executionId: string, t: ExecutionTrace, history: readonly KeptEvent[]): void {
     const own = parseTraceparent(t.traceparent);
     if (!own || !t.span) return;
-    const history: KeptEvent[] = kept ?? await readWholeHistory(this.store, executionId);
     const parent = t.span.parentSpanId ? { traceId: own.traceId, spanId: t.span.parentSpanId, flags: own.flags } : undefined;
     const span = this.executionSpan(workflow, executionId, t.span.startedAt, parent, { traceId: own.traceId, spanId: own.spanId });
     let end: KeptEvent | undefined;
@@ -203,13 +238,26 @@ export class Tracing implements EngineObserver {
   }
 }
 
-function endAttempt(span: Span, ok: boolean, errorCode: string | undefined): void {
-  span.setAttribute('stepwise.outcome', outcomeLabel(ok, errorCode));
-  if (!ok) {
-    if (errorCode !== undefined) span.setAttribute('stepwise.error_code', errorCode);
-    span.setStatus({ code: otel().SpanStatusCode.ERROR, ...(errorCode !== undefined ? { message: errorCode } : {}) });
+/**
+ * One attempt's span, as the engine's scope of it: `ctx.trace` for the handler, `end` for its
+ * outcome. A class rather than a closure and object literals per attempt.
+ */
+class AttemptScope implements StepAttemptScope {
+  readonly context: { trace: { traceparent: string; traceId: string; spanId: string } };
+  constructor(private readonly span: Span, traceId: string, spanId: string, flags: number) {
+    // formatTraceparent's text, with the flags reduced to "sampled" as before.
+    this.context = { trace: { traceparent: `00-${traceId}-${spanId}-${flags & 1 ? '01' : '00'}`, traceId, spanId } };
   }
-  span.end();
+
+  end({ ok, errorCode }: { ok: boolean; errorCode?: string }): void {
+    const span = this.span;
+    span.setAttribute('stepwise.outcome', outcomeLabel(ok, errorCode));
+    if (!ok) {
+      if (errorCode !== undefined) span.setAttribute('stepwise.error_code', errorCode);
+      span.setStatus({ code: otel().SpanStatusCode.ERROR, ...(errorCode !== undefined ? { message: errorCode } : {}) });
+    }
+    span.end();
+  }
 }
 
 /** The span event a history event becomes on the execution's span, if any. */
