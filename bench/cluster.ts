@@ -189,7 +189,7 @@ async function pgThroughput(opts: ClusterBenchOptions, sc: Scenario, n: number):
       commitsPerBatch: round(sum('commit', 'items') / Math.max(1, sum('commit', 'calls'))),
       msPerBatch: round(sum('commit', 'ms') / Math.max(1, sum('commit', 'calls'))),
       claimedRows: sum('claimWork', 'items'),
-      loads: sum('getExecution', 'calls'),
+      loads: sum('getExecution', 'calls') + sum('getStepStates', 'items'),
       notified: sum('notified', 'calls'),
     };
     return { processes: n, executions: sc.executions, ms, perSec: (sc.executions / ms) * 1000, statuses, split, cpu, store: storeStats };
