@@ -38,6 +38,27 @@ function gate() {
   return { open, opened };
 }
 
+/**
+ * A one-task workflow per worker name: the execution started with `first` holds its handler slot
+ * until `hold` opens (`busy` resolves once it does); every call is noted as `worker:executionId`.
+ */
+function slotHolder(name: string, hold: ReturnType<typeof gate>) {
+  const calls: string[] = [];
+  let entered!: () => void;
+  const busy = new Promise<void>((resolve) => { entered = resolve; });
+  const make = (worker: string) => workflow<{ first?: boolean }>(name)
+    .task('work', async (input, ctx) => {
+      calls.push(`${worker}:${ctx.executionId}`);
+      if (input.first) {
+        entered();
+        await hold.opened;
+      }
+      return 'done';
+    }, { timeoutMs: 30_000 })
+    .build();
+  return { calls, busy, make };
+}
+
 describe('steps waiting here for a handler slot (SQLite)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stepwise-waiting-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -138,19 +159,7 @@ describe.skipIf(!pgEnabled)('steps waiting here for a handler slot (PostgreSQL)'
       },
     });
     const hold = gate();
-    let entered!: () => void;
-    const busy = new Promise<void>((resolve) => { entered = resolve; });
-    const calls: string[] = [];
-    const make = (worker: string) => workflow<{ first?: boolean }>('slots')
-      .task('work', async (input, ctx) => {
-        calls.push(`${worker}:${ctx.executionId}`);
-        if (input.first) {
-          entered();
-          await hold.opened;
-        }
-        return 'done';
-      }, { timeoutMs: 30_000 })
-      .build();
+    const { calls, busy, make } = slotHolder('slots', hold);
     const a = new Engine({ store: renewing, workerId: 'A', concurrency: 1, leaseMs: 300, pollIntervalMs: 50, logger: quiet }).register(make('A'));
     const b = new Engine({ store, workerId: 'B', concurrency: 1, leaseMs: 300, pollIntervalMs: 50, logger: quiet }).register(make('B'));
     await a.start();
@@ -176,19 +185,7 @@ describe.skipIf(!pgEnabled)('steps waiting here for a handler slot (PostgreSQL)'
   it('are handed back after WAIT_HAND_BACK_MS, for an idle process to take', async () => {
     const store = await PostgresStore.open(PG_URL, { schema });
     const hold = gate();
-    let entered!: () => void;
-    const busy = new Promise<void>((resolve) => { entered = resolve; });
-    const calls: string[] = [];
-    const make = (worker: string) => workflow<{ first?: boolean }>('slow')
-      .task('work', async (input, ctx) => {
-        calls.push(`${worker}:${ctx.executionId}`);
-        if (input.first) {
-          entered();
-          await hold.opened;
-        }
-        return 'done';
-      }, { timeoutMs: 30_000 })
-      .build();
+    const { calls, busy, make } = slotHolder('slow', hold);
     const a = new Engine({ store, workerId: 'A', concurrency: 1, leaseMs: 3000, pollIntervalMs: 50, logger: quiet }).register(make('A'));
     const b = new Engine({ store, workerId: 'B', concurrency: 1, leaseMs: 3000, pollIntervalMs: 50, logger: quiet }).register(make('B'));
     await a.start();
