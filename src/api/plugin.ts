@@ -12,7 +12,7 @@
  * maxParamLength (set `routerOptions: { maxParamLength: 256 }` for 128-character execution ids).
  */
 import fastifyRateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, preValidationHookHandler } from 'fastify';
 import type { ApiEngine } from './engine-port.js';
 import { apiError, classifyError, logInternal, redactUrl, sendError } from './http-errors.js';
 import { installJsonBodyParser } from './json-body.js';
@@ -73,21 +73,17 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
   if (app.serializerCompiler === undefined) app.setSerializerCompiler(lazySerializerCompiler(() => app.getSchemas()));
   app.addHook('onRoute', (route) => {
     if (route.bodyLimit === undefined) route.bodyLimit = bodyLimit;
+    // Query strings are text; integer parameters become numbers so the schema can check ranges.
+    // Only on routes that have such parameters: a hook on every route cost each start a promise.
+    const integers = integerQueryParameters(route.schema?.querystring);
+    if (integers.length > 0) {
+      const given = route.preValidation;
+      route.preValidation = [...(given === undefined ? [] : Array.isArray(given) ? given : [given]), coerceIntegers(integers)];
+    }
   });
   installJsonBodyParser(app);
   installSecurityHeaders(app);
   if (opts.token !== undefined && opts.token.length > 0) installAuth(app, opts.token, prefix);
-
-  // Query strings are text; turn integer parameters into numbers so the schema can check ranges.
-  app.addHook('preValidation', async (request) => {
-    const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
-    const query = request.query as Record<string, unknown> | undefined;
-    if (!schema?.properties || !query) return;
-    for (const [key, property] of Object.entries(schema.properties)) {
-      const value = query[key];
-      if (property.type === 'integer' && typeof value === 'string' && /^[+-]?\d{1,15}$/.test(value)) query[key] = Number(value);
-    }
-  });
 
   app.setErrorHandler((error, request, reply) => {
     const mapped = classifyError(error, bodyLimit);
@@ -168,3 +164,23 @@ async function stepwisePlugin(app: FastifyInstance, opts: StepwisePluginOptions)
 
 /** The plugin itself: `app.register(stepwise, { engine, prefix })`. Encapsulated on purpose. */
 export const stepwise: FastifyPluginAsync<StepwisePluginOptions> = stepwisePlugin;
+
+/** The names of a querystring schema's integer parameters. */
+function integerQueryParameters(schema: unknown): string[] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties;
+  return properties ? Object.keys(properties).filter((key) => properties[key]?.type === 'integer') : [];
+}
+
+/** A preValidation hook that turns those parameters, when given as whole numbers, into numbers. */
+function coerceIntegers(names: string[]): preValidationHookHandler {
+  return (request, _reply, done) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query) {
+      for (const key of names) {
+        const value = query[key];
+        if (typeof value === 'string' && /^[+-]?\d{1,15}$/.test(value)) query[key] = Number(value);
+      }
+    }
+    done();
+  };
+}

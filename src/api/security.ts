@@ -104,8 +104,9 @@ export function applySecurityHeaders(reply: FastifyReply): void {
 }
 
 export function installSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every reply, and a promise per reply shows.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     applySecurityHeaders(reply);
-    return payload;
+    done(null, payload);
   });
 }
