@@ -19,12 +19,6 @@ const TASK_CLAIM_EVERY_IN_BURST = 4;
 const HANDLER_KINDS: WorkKind[] = ['task', 'compensation'];
 /** At most this many rows written here are remembered as never run elsewhere (see scheduledHere). */
 const WRITTEN_HERE_MAX = 100_000;
-/**
- * On a shared store, a step leased here to wait for a handler slot (docs/architecture.md) waits at
- * most about this long: then its lease is ended, and any process with a free slot may claim it
- * (at its next look). Bounds how long a busy process keeps due work from an idle one.
- */
-export const WAIT_HAND_BACK_MS = 1000;
 /** Row kinds applied in a commit like timers: a lapsed outside wait, a child's start, a stop request, a parent's wait for its child, a correlated event. */
 const APPLIED_KINDS: WorkKind[] = ['timer', 'outside', 'start', 'stop', 'child', 'event'];
 
@@ -47,8 +41,6 @@ export interface ClaimerDeps {
   commitSettled(): Promise<void>;
   /** Runs a claim while no commit is between the store and its apply (CommitLoop.between). */
   betweenCommits<T>(fn: () => Promise<T>): Promise<T>;
-  /** Steps of these executions left the wait without running here (handed back, lease lost): their cached state may go. */
-  leftWaiting?(executionIds: string[]): void;
   /** Reads whether claimed rows ran before (see previous-runs.ts). */
   findPreviousRuns(claims: WorkItem[], reason: Rerun['reason']): Promise<Map<string, Rerun>>;
 }
@@ -71,7 +63,6 @@ export class Claimer {
   private wakeTimer: TimerHandle | undefined;
   private wakeTime = Infinity;
   private renewTimer: TimerHandle | undefined;
-  private handBackTimer: TimerHandle | undefined;
   private unsubscribe: (() => void) | undefined;
   /** Handler rows this process wrote unleased that a rerun check would otherwise read the history for. */
   private readonly writtenHere = new Set<string>();
@@ -98,33 +89,6 @@ export class Claimer {
     this.unsubscribe?.();
     if (this.wakeTimer) this.deps.clock.clearTimeout(this.wakeTimer);
     if (this.renewTimer) this.deps.clock.clearTimeout(this.renewTimer);
-    if (this.handBackTimer) this.deps.clock.clearTimeout(this.handBackTimer);
-  }
-
-  /**
-   * Steps wait here for a handler slot: on a shared store, those still waiting after
-   * WAIT_HAND_BACK_MS are handed back (their leases end now; no claim renews them), so that a
-   * process with free slots takes them. An exclusive store has no other process to take them.
-   */
-  watchWaiting(): void {
-    const { store, clock, ledger } = this.deps;
-    if (store.exclusive || this.stopped || this.handBackTimer) return;
-    const oldest = ledger.oldestWaiting();
-    if (oldest === undefined) return;
-    this.handBackTimer = clock.setTimeout(() => {
-      this.handBackTimer = undefined;
-      if (this.stopped) return;
-      const now = clock.now();
-      const stale = ledger.takeWaitingSince(now - WAIT_HAND_BACK_MS);
-      // A lease that ended a moment ago: the row is claimable by any process, this one included.
-      if (stale.length > 0) {
-        this.deps.leftWaiting?.(stale.map((w) => w.executionId));
-        store.renewLeases(this.deps.workerId, stale, now - 1).catch((error: unknown) => {
-          this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'handing back waiting steps failed; their leases lapse instead');
-        });
-      }
-      this.watchWaiting();
-    }, Math.max(0, oldest + WAIT_HAND_BACK_MS - clock.now()));
   }
 
   /** Looks for due work no later than `at`. */
@@ -274,8 +238,7 @@ export class Claimer {
       const refs = ledger.heldRefs();
       if (refs.length > 0) {
         try {
-          const dropped = ledger.loseLeases((await store.renewLeases(this.deps.workerId, refs, clock.now() + this.deps.leaseMs)).map(refKey));
-          if (dropped.length > 0) this.deps.leftWaiting?.(dropped);
+          ledger.loseLeases((await store.renewLeases(this.deps.workerId, refs, clock.now() + this.deps.leaseMs)).map(refKey));
         } catch (error) {
           this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'lease renewal failed');
         }

@@ -39,8 +39,6 @@ export interface CommitLoopDeps {
   queued?(queues: string[]): void;
   /** A commit here ended the execution (the commit that did, with its output or error). */
   ended(executionId: string, commit: ExecutionCommit): void;
-  /** Steps began to wait here for a handler slot (the claimer bounds how long, on a shared store). */
-  waiting?(): void;
   /** Rows a commit here wrote (landed), for the claimer's rerun check. */
   scheduled?(rows: NewWork[]): void;
   /** The store can no longer make a commit durable (STORE_SYNC_FAILED): only a restart helps. */
@@ -159,7 +157,7 @@ export class CommitLoop {
     for (const f of failed) this.requeueLater(f.id, f.inputs, f.error);
     const drafts: Draft[] = [];
     const env: StepEnv = {
-      now: 0, freeCapacity: ledger.freeCapacity(), waitRoom: ledger.waitRoom(), workerId: this.deps.workerId, leaseMs: this.deps.leaseMs, random: this.deps.random,
+      now: 0, freeCapacity: ledger.freeCapacity(), workerId: this.deps.workerId, leaseMs: this.deps.leaseMs, random: this.deps.random,
       stopping: this.deps.isStopping(), workflowNamed: this.deps.workflowNamed,
     };
     for (const { live, inputs } of ready) {
@@ -167,7 +165,6 @@ export class CommitLoop {
         env.now = clock.now();
         const draft = draftStep(live, inputs, env);
         env.freeCapacity -= draft.reserve.length;
-        env.waitRoom! -= draft.waiting.length;
         if (draft.commit) drafts.push(draft);
         else this.apply(draft, live.lastSeq, NONE);
       } catch (error) {
@@ -181,34 +178,6 @@ export class CommitLoop {
       await this.write(drafts);
     } finally {
       ledger.endCommit();
-      // Capacity promised to launches that did not start (a refused commit) is free again.
-      this.startWaiting();
-    }
-  }
-
-  /**
-   * Executions whose waiting steps left the wait without a commit here (handed back, lease lost):
-   * their cached state goes unless a handler of theirs still runs or waits here, or an input of
-   * theirs waits (its round applies and decides then). Otherwise it would stay in memory for good.
-   */
-  forgetIdle(executionIds: string[]): void {
-    for (const id of executionIds) if (!this.deps.ledger.hasHandlers(id) && !this.inbox.has(id)) this.live.delete(id);
-  }
-
-  /**
-   * Starts steps waiting here for a handler slot, oldest first, while capacity is free: each was
-   * committed leased to this process with its StepStarted, and its execution is in memory. Not
-   * while stopping: stop() hands their leases back.
-   */
-  startWaiting(): void {
-    const { ledger } = this.deps;
-    if (ledger.waitingCount === 0 || this.deps.isStopping()) return;
-    while (ledger.freeCapacity() > 0) {
-      const work = ledger.nextWaiting();
-      if (!work) return;
-      const live = this.live.get(work.executionId);
-      if (live) this.deps.launch(live, work);
-      else ledger.unhold(refKey(work)); // cannot happen (kept while it waits); its lease lapses
     }
   }
 
@@ -272,7 +241,7 @@ export class CommitLoop {
    * them before running anything: a step whose lease cannot be renewed is someone else's now.
    */
   private async confirmLaunches(drafts: Draft[], outcomes: CommitOutcome[]): Promise<ReadonlySet<string>> {
-    const refs = drafts.flatMap((d, i) => (outcomes[i].ok ? [...d.launches, ...d.waiting].map(toRef) : []));
+    const refs = drafts.flatMap((d, i) => (outcomes[i].ok ? d.launches.map(toRef) : []));
     if (refs.length === 0) return NONE;
     try {
       return new Set((await this.deps.store.renewLeases(this.deps.workerId, refs, this.deps.clock.now() + this.deps.leaseMs)).map(refKey));
@@ -311,19 +280,11 @@ export class CommitLoop {
         this.deps.launch(live, work);
       }
     }
-    for (const work of draft.waiting) {
-      const k = refKey(work);
-      if (lost.has(k)) continue;
-      // Shutting down, it is only held: stop() hands the lease back for the next process.
-      if (stopping) ledger.hold(work);
-      else ledger.wait(work, this.deps.clock.now());
-    }
-    if (draft.waiting.length > 0) this.deps.waiting?.();
     if (draft.wakeAt !== undefined) this.deps.wakeAt(draft.wakeAt);
     if (draft.backlog) this.deps.wakeAt(this.deps.clock.now());
     if (draft.queued.length > 0) this.deps.queued?.(draft.queued);
     if (draft.commit && isTerminalStatus(live.status)) this.deps.ended(id, draft.commit);
-    if (ledger.hasHandlers(id)) {
+    if (ledger.hasRunning(id)) {
       this.live.set(id, live);
     } else {
       this.live.delete(id);

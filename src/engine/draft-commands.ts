@@ -14,14 +14,10 @@ import { handlerLocation } from '../handlers/location.js';
 import { callbackHandler, workerBinding } from '../handlers/remote-steps.js';
 import { isInvoke, leaveChild, spawnChild, type PendingEvent } from './draft-children.js';
 
-/**
- * A launch planned by this draft; `claimed` when its capacity was reserved by the claim, `waits`
- * when no handler slot was free and it waits here for one (it takes room in the wait instead).
- */
+/** A launch planned by this draft; `claimed` when its capacity was reserved by the claim. */
 export interface PlannedLaunch {
   work: WorkItem;
   claimed: boolean;
-  waits?: boolean;
 }
 
 /** A draft while the draft step builds it. Private to the draft step; nothing outside sees it. */
@@ -38,8 +34,6 @@ export interface Bench {
   aborts: string[];
   /** Capacity left for launches this draft plans (each inline launch takes one). */
   free: number;
-  /** Room left to lease steps due now to this process while no slot is free (StepEnv.waitRoom). */
-  room: number;
   wakeAt?: number;
   backlog: boolean;
   /** A redrive in this draft took a FAILED execution back to RUNNING. */
@@ -147,26 +141,22 @@ function applyCommands(bench: Bench, commands: WorkflowCommand[]): PendingEvent[
 
 /**
  * A task or compensation due now: its row is written leased to this worker (true: the caller
- * records its started event) when capacity is left, so one commit per step suffices; when none is
- * but the wait here has room, leased all the same, to start here once a handler slot frees (no
- * claim, no reload of the execution: on PostgreSQL a claim, a history read for the rerun check
- * and a read of the execution per step); otherwise unleased, for a later claim by any process.
+ * records its started event) when capacity is left, so one commit per step suffices; otherwise
+ * unleased, for a later claim.
  */
 function runNow(bench: Bench, kind: WorkKind, key: string): boolean {
   const { env } = bench;
   const work: NewWork = { executionId: bench.base.id, kind, key, attempt: 1, dueAt: env.now };
   const k = refKey(work);
   bench.schedule.set(k, work);
-  const waits = bench.free <= 0;
-  if (env.stopping || (waits && bench.room <= 0)) {
+  if (env.stopping || bench.free <= 0) {
     bench.backlog = true;
     return false;
   }
-  if (waits) bench.room--;
-  else bench.free--;
+  bench.free--;
   work.leaseOwner = env.workerId;
   work.leaseUntil = env.now + env.leaseMs;
-  bench.launches.set(k, waits ? { work, claimed: false, waits } : { work, claimed: false });
+  bench.launches.set(k, { work, claimed: false });
   return true;
 }
 
@@ -237,7 +227,6 @@ function leave(bench: Bench, ref: WorkRef): void {
     if (started !== -1) bench.events.splice(started, 1);
     bench.launches.delete(k);
     if (planned.claimed) bench.release.push(k);
-    else if (planned.waits) bench.room++;
     else bench.free++;
   }
   bench.schedule.delete(k);

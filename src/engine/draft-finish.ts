@@ -34,7 +34,7 @@ function waitsOf(wf: Live['wf'], status: ExecutionStatus, snapshot: Live['snapsh
 export function finishDraft(bench: Bench, inputs: Input[], callers: DraftCallers): Draft {
   const { base, env } = bench;
   const draft: Draft = {
-    base, inputs, commit: undefined, snapshot: bench.snapshot, launches: [], waiting: [], reserve: [], release: bench.release,
+    base, inputs, commit: undefined, snapshot: bench.snapshot, launches: [], reserve: [], release: bench.release,
     unhold: [], aborts: [], settle: [], backlog: false, queued: [],
   };
   if (bench.events.length === 0 && bench.drop.size === 0 && bench.consume.length === 0) {
@@ -97,10 +97,6 @@ export function finishDraft(bench: Bench, inputs: Input[], callers: DraftCallers
   draft.commit = commit;
   if (transitions !== undefined) draft.transitions = transitions;
   for (const [k, planned] of bench.launches) {
-    if (planned.waits) {
-      draft.waiting.push(planned.work);
-      continue;
-    }
     draft.launches.push(planned.work);
     if (!planned.claimed) draft.reserve.push(k);
   }

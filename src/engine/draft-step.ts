@@ -25,7 +25,7 @@ import { finishDraft } from './draft-finish.js';
 export function draftStep(base: Live, inputs: Input[], env: StepEnv): Draft {
   const bench: Bench = {
     base, env, snapshot: base.snapshot, events: [], consume: [], schedule: new Map(), drop: new Map(),
-    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, room: env.waitRoom ?? 0, backlog: false, queued: new Set(), spawn: [], stopKeys: new Set(),
+    launches: new Map(), release: [], aborts: [], free: env.freeCapacity, backlog: false, queued: new Set(), spawn: [], stopKeys: new Set(),
   };
   const callers = new Callers(base.id);
   for (const input of inputs) {

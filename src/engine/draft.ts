@@ -36,11 +36,6 @@ export interface StepEnv {
   now: number;
   /** Handlers this process may still start: concurrency minus running, reserved and committing. */
   freeCapacity: number;
-  /**
-   * Steps due now that may still be leased to this process while no handler slot is free: they
-   * wait here, in memory, and start as slots free (no claim, no reload). 0 or absent: none.
-   */
-  waitRoom?: number;
   workerId: string;
   leaseMs: number;
   /** Source of retry jitter. */
@@ -81,11 +76,6 @@ export interface Draft {
   snapshot: Snapshot | undefined;
   /** Rows the commit leases to this worker, with their StepStarted: run once it lands. */
   launches: WorkItem[];
-  /**
-   * Rows the commit leases to this worker, with their StepStarted, that wait here for a handler
-   * slot (none was free): started, oldest first, as slots free.
-   */
-  waiting: WorkItem[];
   /** Keys of launches that take capacity (those not already reserved by their claim). */
   reserve: string[];
   /** Keys of claims whose reserved capacity is given back (not run here). */

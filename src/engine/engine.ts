@@ -67,7 +67,6 @@ export class Engine {
       queued: (queues) => this.door.queued(queues),
       ended: (id, commit) => this.endWaiters.ended(id, commit),
       scheduled: (rows) => this.claimer.scheduledHere(rows),
-      waiting: () => this.claimer.watchWaiting(),
       storeFailed: (error) => {
         if (this.storeFailure) return;
         this.storeFailure = error;
@@ -82,16 +81,11 @@ export class Engine {
       commitSettled: () => this.loop.settled(),
       betweenCommits: (fn) => this.loop.between(fn),
       findPreviousRuns: (claims, reason) => findPreviousRuns(store, claims, reason, log),
-      leftWaiting: (ids) => this.loop.forgetIdle(ids),
     });
     this.launcher = new Launcher({
       clock, ledger, maxOutputBytes: settings.maxOutputBytes, observer: settings.observer, workerId,
       deliver: (id, input) => this.loop.enqueue(id, input),
-      // A freed slot goes to a step waiting here first; only then may the claimer take work.
-      slotFreed: () => {
-        this.loop.startWaiting();
-        this.claimer.slotFreed();
-      },
+      slotFreed: () => this.claimer.slotFreed(),
       issueToken: () => this.door.issueToken(),
     });
     this.door = new TaskDoor({ store, clock, ledger, workerId, leaseMs, deliver: (id, input) => this.loop.enqueue(id, input) });

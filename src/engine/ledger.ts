@@ -33,14 +33,8 @@ export class Ledger {
   /** Launches of the batch being committed that no claim reserved: capacity promised until it lands. */
   private readonly committing = new Set<string>();
   private readonly running = new Map<string, Running>();
-  /**
-   * Steps leased to this process by its own commits while no handler slot was free, oldest first:
-   * each starts when a slot frees. At most `concurrency` of them, so a busy process holds back at
-   * most one slot's round of work from the others (docs/architecture.md, "Waiting for a slot").
-   */
-  private readonly waiting = new Map<string, { work: WorkItem; since: number }>();
-  /** How many handlers run or wait per execution: an execution stays in memory while it has any. */
-  private readonly perExecution = new Map<string, number>();
+  /** How many handlers run per execution: an execution stays in memory while it has any. */
+  private readonly runningPer = new Map<string, number>();
 
   constructor(private readonly concurrency: number) {}
 
@@ -53,14 +47,8 @@ export class Ledger {
     return this.running.size;
   }
 
-  /** Room left for steps to wait here for a slot (EngineOptions.concurrency at most). */
-  waitRoom(): number {
-    return Math.max(0, this.concurrency - this.waiting.size);
-  }
-
-  /** Whether a handler of the execution runs or waits here (its state is kept in memory meanwhile). */
-  hasHandlers(executionId: string): boolean {
-    return this.perExecution.has(executionId);
+  hasRunning(executionId: string): boolean {
+    return this.runningPer.has(executionId);
   }
 
   /**
@@ -86,26 +74,16 @@ export class Ledger {
     return [...this.held.values()];
   }
 
-  /**
-   * Leases renewal found held by someone else: forgotten, waiting steps dropped, and running
-   * handlers aborted as lease-lost. Returns the executions of the waiting steps dropped.
-   */
-  loseLeases(keys: Iterable<string>): string[] {
-    const dropped: string[] = [];
+  /** Leases renewal found held by someone else: forgotten, and their handlers aborted as lease-lost. */
+  loseLeases(keys: Iterable<string>): void {
     for (const k of keys) {
       this.held.delete(k);
-      const waited = this.waiting.get(k);
-      if (waited) {
-        this.unwait(k);
-        dropped.push(waited.work.executionId);
-      }
       const r = this.running.get(k);
       if (r) {
         r.leaseLost = true;
         r.abort.abort(new Error('lease lost: another worker took this step over'));
       }
     }
-    return dropped;
   }
 
   /** At the end of stop(): every lease was handed back to the store. */
@@ -135,53 +113,14 @@ export class Ledger {
 
   // ---- handlers -------------------------------------------------------------------------------
 
-  /** A committed step leased here waits for a handler slot, from `now`: its row is held (renewed) meanwhile. */
-  wait(work: WorkItem, now: number): void {
-    const key = refKey(work);
-    this.held.set(key, toRef(work));
-    this.waiting.set(key, { work, since: now });
-    this.count(work.executionId, 1);
-  }
-
-  /** The step that has waited longest, taken out of the wait (the caller starts it); undefined when none waits. */
-  nextWaiting(): WorkItem | undefined {
-    for (const [key, { work }] of this.waiting) {
-      this.waiting.delete(key);
-      this.count(work.executionId, -1);
-      return work;
-    }
-    return undefined;
-  }
-
-  /** When the step that has waited longest began to wait; undefined when none waits. */
-  oldestWaiting(): number | undefined {
-    for (const { since } of this.waiting.values()) return since;
-    return undefined;
-  }
-
-  /** Steps waiting since `before` or earlier: taken out of the wait and no longer held (the caller hands their leases back). */
-  takeWaitingSince(before: number): WorkItem[] {
-    const taken: WorkItem[] = [];
-    for (const [key, { work, since }] of this.waiting) {
-      if (since > before) break; // oldest first
-      this.unwait(key);
-      this.held.delete(key);
-      taken.push(work);
-    }
-    return taken;
-  }
-
-  get waitingCount(): number {
-    return this.waiting.size;
-  }
-
   /** A committed launch starts: its row is held and its capacity moves to running. */
   startRunning(key: string, running: Running): void {
     this.reserved.delete(key);
     this.committing.delete(key);
     this.held.set(key, toRef(running.work));
     this.running.set(key, running);
-    this.count(running.work.executionId, 1);
+    const id = running.work.executionId;
+    this.runningPer.set(id, (this.runningPer.get(id) ?? 0) + 1);
   }
 
   /** A handler settled. False when its outcome must be ignored (aborted and discarded, or replaced). */
@@ -191,9 +130,8 @@ export class Ledger {
     return true;
   }
 
-  /** The machine left the step: its handler is aborted and its outcome discarded (or, waiting, it never starts). */
+  /** The machine left the step: its handler is aborted and its outcome discarded. */
   abortRunning(key: string, reason: string): void {
-    this.unwait(key);
     const r = this.running.get(key);
     if (!r) return;
     r.discard = true;
@@ -201,29 +139,18 @@ export class Ledger {
     this.untrack(key);
   }
 
-  /** At shutdown: every handler still running is aborted, none waiting starts; their leases are handed back afterwards. */
+  /** At shutdown: every handler still running is aborted; its lease is handed back afterwards. */
   abortAll(reason: string): void {
-    for (const k of [...this.waiting.keys()]) this.unwait(k);
     for (const k of [...this.running.keys()]) this.abortRunning(k, reason);
-  }
-
-  private unwait(key: string): void {
-    const waiting = this.waiting.get(key);
-    if (!waiting) return;
-    this.waiting.delete(key);
-    this.count(waiting.work.executionId, -1);
   }
 
   private untrack(key: string): void {
     const running = this.running.get(key);
     if (!running) return;
     this.running.delete(key);
-    this.count(running.work.executionId, -1);
-  }
-
-  private count(executionId: string, by: 1 | -1): void {
-    const n = (this.perExecution.get(executionId) ?? 0) + by;
-    if (n > 0) this.perExecution.set(executionId, n);
-    else this.perExecution.delete(executionId);
+    const id = running.work.executionId;
+    const left = (this.runningPer.get(id) ?? 1) - 1;
+    if (left > 0) this.runningPer.set(id, left);
+    else this.runningPer.delete(id);
   }
 }

@@ -75,25 +75,6 @@ describe('draftStep', () => {
     expect(draft.backlog).toBe(true);
   });
 
-  it('without free capacity but with room to wait, leases the row here with its StepStarted, to start when a slot frees', () => {
-    const draft = draftStep(unborn, [start()], env({ freeCapacity: 0, waitRoom: 1 }));
-    expect(types(draft.commit!.events)).toEqual(['ExecutionStarted', 'StepStarted:charge']);
-    expect(draft.commit!.schedule).toEqual([leased('charge')]);
-    expect(draft.waiting).toEqual([leased('charge')]);
-    expect(draft.launches).toEqual([]);
-    expect(draft.reserve).toEqual([]);
-    expect(draft.backlog).toBe(false);
-  });
-
-  it('fills free capacity first, then the room to wait, then leaves the rest unleased', () => {
-    const wide = workflow('wide3').parallel('p', [(b) => b.task('a', async () => 1), (b) => b.task('b', async () => 2), (b) => b.task('c', async () => 3)]).build();
-    const draft = draftStep({ ...unborn, wf: wide }, [{ kind: 'create', wf: wide, input: {}, done: deferred() }], env({ freeCapacity: 1, waitRoom: 1 }));
-    expect(draft.launches.map((w) => w.key)).toEqual(['a']);
-    expect(draft.waiting.map((w) => w.key)).toEqual(['b']);
-    expect(draft.commit!.schedule!.find((w) => w.key === 'c')).not.toHaveProperty('leaseOwner');
-    expect(draft.backlog).toBe(true);
-  });
-
   it('shares free capacity between the launches of one draft', () => {
     const wide = workflow('wide').parallel('p', [(b) => b.task('a', async () => 1), (b) => b.task('b', async () => 2)]).build();
     const draft = draftStep({ ...unborn, wf: wide }, [{ kind: 'create', wf: wide, input: {}, done: deferred() }], env({ freeCapacity: 1 }));
