@@ -81,9 +81,20 @@ export class CountingHistogram {
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
-  /** The counts of one label set (none: the histogram has no labels); made once per label set by the caller and kept (no lookup here). */
+  /**
+   * The counts of one label set (none: the histogram has no labels). The caller keeps what this
+   * returns, so observing needs no lookup; asking again for a label set returns the same counts
+   * (one series per label set, as prom-client's `labels()`).
+   */
   child(labels?: Record<string, string>): HistogramChild {
-    const child = new HistogramChild(this.bounds, labels ?? {}, labels === undefined);
+    const wanted = labels ?? {};
+    const keys = Object.keys(wanted);
+    const same = this.children.find((c) => {
+      const have = Object.keys(c.labels);
+      return have.length === keys.length && keys.every((k) => c.labels[k] === wanted[k]);
+    });
+    if (same) return same;
+    const child = new HistogramChild(this.bounds, wanted, labels === undefined);
     this.children.push(child);
     return child;
   }

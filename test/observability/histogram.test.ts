@@ -44,3 +44,15 @@ describe('CountingHistogram', () => {
     expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 });
+
+describe('CountingHistogram.child', () => {
+  it('returns the same counts for the same label set, so a label set is one series (as prom-client\'s labels())', async () => {
+    const registry = new Registry();
+    const h = new CountingHistogram('h_seconds', 'help', [1], registry);
+    h.child({ a: 'x', b: 'y' }).observe(0.5);
+    h.child({ b: 'y', a: 'x' }).observe(2);
+    h.child({ a: 'x' }).observe(0.5);
+    const text = await registry.metrics();
+    expect(text.match(/^h_seconds_count\{.*$/gm)).toEqual(['h_seconds_count{a="x",b="y"} 2', 'h_seconds_count{a="x"} 1']);
+  });
+});
