@@ -238,10 +238,14 @@ describe.skipIf(!available)('NATS JetStream trigger', () => {
       const p = await pending(stream, 'stepwise-drop');
       return p.pending === 0 && p.ackPending === 0;
     }, 30_000);
-    // The message whose acknowledgement was cut off came back, and found its execution.
-    const refound = log.started().filter((e) => !e.created);
+    // The message whose acknowledgement was cut off came back, and found its execution. A start
+    // that finds its execution there came from a message delivered twice: it, or the other
+    // delivery of that message, is marked redelivered (on a loaded machine the first delivery's
+    // start can finish after its redelivery's, and then it is the one that finds the execution).
+    const started = log.started();
+    const refound = started.filter((e) => !e.created);
     expect(refound.length).toBeGreaterThanOrEqual(1);
-    expect(refound.every((e) => e.redelivered)).toBe(true);
+    expect(refound.filter((e) => !started.some((s) => s.executionId === e.executionId && s.redelivered))).toEqual([]);
     const executions = await t.executions(prefix('drop'));
     expect(executions).toHaveLength(K);
     expect(executions.map((e) => (e.input as { i: number }).i).sort((a, b) => a - b)).toEqual([...Array(K).keys()]);
