@@ -228,9 +228,13 @@ describe.skipIf(!available)('RabbitMQ trigger', () => {
     const executions = await t.executions('amqp.drop:');
     expect(executions).toHaveLength(K);
     expect(executions.map((e) => (e.input as { i: number }).i).sort((a, b) => a - b)).toEqual([...Array(K).keys()]);
-    const refound = log.started().filter((e) => !e.created);
+    // A start that finds its execution there came from a message delivered twice: it, or the
+    // other delivery of that message, is marked redelivered (a slow first start can finish after
+    // its redelivery's, and then it is the one that finds the execution).
+    const started = log.started();
+    const refound = started.filter((e) => !e.created);
     expect(refound.length).toBeGreaterThanOrEqual(1);
-    expect(refound.every((e) => e.redelivered)).toBe(true);
+    expect(refound.filter((e) => !started.some((s) => s.executionId === e.executionId && s.redelivered))).toEqual([]);
     await eventually('the queue to be empty', async () => (await ready(queue)) === 0);
   });
 });
