@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../core/errors.js';
 import type { HistoryEvent } from '../core/events.js';
 import type { ExecutionStatus } from '../core/status.js';
 import type { ExecutionSummary } from '../core/store.js';
@@ -17,7 +18,7 @@ export interface WorkflowDescriptionLike {
 
 export interface ApiEngine {
   /** Whether the engine can still commit (GET /healthz); absent: always. */
-  health?(): { ok: true } | { ok: false; code: string; message: string };
+  health?(): { ok: true } | { ok: false; code: ErrorCode; message: string };
   listWorkflows(): WorkflowDescriptionLike[];
   describeWorkflow(name: string): WorkflowDescriptionLike;
   startExecution(

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { ErrorCode } from '../core/errors.js';
 import { isValidExecutionId, isValidName } from '../core/ids.js';
 import type { ExecutionStatus } from '../core/status.js';
 import type { ApiEngine } from './engine-port.js';
@@ -36,7 +35,7 @@ export async function registerRoutes(app: FastifyInstance, opts: RouteOptions): 
   app.get('/healthz', { schema: routeSchemas.healthz }, async () => {
     const health = engine.health?.() ?? { ok: true };
     // A store that can no longer make commits durable: 503 with its code, so a supervisor restarts us.
-    if (!health.ok) throw httpError(health.code as ErrorCode, health.message);
+    if (!health.ok) throw httpError(health.code, health.message);
     return { ok: true };
   });
 

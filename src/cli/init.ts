@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { CliError, ExitCode } from './client.js';
 import { projectFiles } from './init-templates.js';
-import { packageInfo } from './package-info.js';
+import { packageInfo } from '../core/package-root.js';
 
 /** An npm package name from a directory name: lower case, URL-safe, not starting with . or _. */
 export function packageNameFor(dir: string): string {

@@ -11,7 +11,7 @@ import { ApiClient, CliError, ExitCode, usageError } from './client.js';
 import type { ApiHistoryEvent } from '../api/present.js';
 import { executionsTable, historyTable, type ApiExecutionItem } from './format.js';
 import { DEFAULT_URL, USAGE, helpFor } from './help.js';
-import { packageInfo } from './package-info.js';
+import { packageInfo } from '../core/package-root.js';
 
 const STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;

@@ -189,3 +189,8 @@ export function normaliseError(thrown: unknown): StepError {
 function clip(text: string, max = MAX_MESSAGE): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
+
+/** A storage fault that wrote nothing (busy, locked, disk full, connection lost): the same write may be tried again. */
+export function isStoreUnavailable(error: unknown): boolean {
+  return error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE';
+}

@@ -4,7 +4,7 @@ import { ExecutionStatus } from '../core/status.js';
 import type { ExecutionCommit, StepState, Store } from '../core/store.js';
 import { decodeTrace } from '../core/trace-context.js';
 import type { Workflow } from '../dsl/workflow.js';
-import { isStoreUnavailable } from './commit-writer.js';
+import { isStoreUnavailable } from '../core/errors.js';
 import { restore } from './decide.js';
 import { storedTransitions } from './execution-budget.js';
 import type { Live } from './draft.js';

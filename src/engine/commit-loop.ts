@@ -1,12 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import type { EngineObserver } from '../core/observer.js';
-import { StepwiseError } from '../core/errors.js';
+import { isStoreUnavailable, StepwiseError } from '../core/errors.js';
 import { isTerminalStatus } from '../core/status.js';
 import type { CommitOutcome, ExecutionCommit, NewWork, Store, WorkItem } from '../core/store.js';
 import type { Workflow } from '../dsl/workflow.js';
 import { BacklogCache } from './backlog-cache.js';
 import { loadBatch, releaseClaims, type LoaderDeps } from './batch-loader.js';
-import { CommitWriter, isStoreUnavailable } from './commit-writer.js';
+import { CommitWriter } from './commit-writer.js';
 import { draftStep } from './draft-step.js';
 import { settle, type Draft, type Live, type StepEnv } from './draft.js';
 import { settleUnapplied, type Input } from './inputs.js';

@@ -1,11 +1,7 @@
 import pRetry from 'p-retry';
-import { StepwiseError } from '../core/errors.js';
+import { isStoreUnavailable } from '../core/errors.js';
 import type { CommitOutcome, ExecutionCommit, Store } from '../core/store.js';
 import type { Logger } from './logger.js';
-
-export function isStoreUnavailable(error: unknown): boolean {
-  return error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE';
-}
 
 /**
  * Writes a batch of commits. A storage fault (busy, locked, disk full, connection lost) wrote

@@ -1,4 +1,4 @@
-import { StepwiseError } from '../core/errors.js';
+import { StepwiseError, type ErrorCode } from '../core/errors.js';
 import type { HistoryEvent } from '../core/events.js';
 import { isValidExecutionId, newExecutionId } from '../core/ids.js';
 import { canonicalJson, toJson } from '../core/json.js';
@@ -181,20 +181,20 @@ export class Engine {
   }
 
   /**
-   * For tests on a virtual clock: resolves when no input waits, no commit or claim is under way,
-   * no work is due now, and no handler runs (or handlers still run after `handlerGraceMs` of real
-   * time: they wait on the virtual clock, e.g. for their timeout).
-   */
-  /**
    * Whether this engine can still commit: not after its store failed to make a commit durable
    * (STORE_SYNC_FAILED), which only a restart clears. `GET /healthz` answers 503 then, so a
    * supervisor restarts the process.
    */
-  health(): { ok: true } | { ok: false; code: string; message: string } {
+  health(): { ok: true } | { ok: false; code: ErrorCode; message: string } {
     const failure = this.storeFailure;
     return failure ? { ok: false, code: failure.code, message: failure.message } : { ok: true };
   }
 
+  /**
+   * For tests on a virtual clock: resolves when no input waits, no commit or claim is under way,
+   * no work is due now, and no handler runs (or handlers still run after `handlerGraceMs` of real
+   * time: they wait on the virtual clock, e.g. for their timeout).
+   */
   async idle(options: { handlerGraceMs?: number } = {}): Promise<void> {
     const since = Date.now();
     const grace = options.handlerGraceMs ?? Number.POSITIVE_INFINITY;

@@ -65,7 +65,7 @@ export async function startOtelTracing(env: Env = process.env): Promise<OtelTrac
  * work (spans go as JSON). `grpc` would send HTTP to a gRPC port and every export would fail
  * quietly: refused at start instead, saying what to set.
  */
-export function checkProtocol(env: Env): void {
+function checkProtocol(env: Env): void {
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? '').trim().toLowerCase();
   if (protocol === '' || protocol === 'http/json' || protocol === 'http/protobuf') return;
   throw new Error(

@@ -7,8 +7,9 @@
  * (src/core/trace-context.ts); attempts are children of that stored context wherever they run;
  * the span itself is made when the execution ends, by the process that ends it, with its stored
  * start time and ids pinned (StepwiseIdGenerator), and its events (retries, timers,
- * compensations, re-runs after a crash) read from the history then. So the tree is whole across
- * restarts, and nothing on the step path reads the store.
+ * compensations, re-runs after a crash) kept from the commits this process saw, or read from the
+ * history then when it missed one (`follow`). So the tree is whole across restarts, and nothing
+ * on the step path reads the store.
  */
 import type { Attributes, Context, Span, SpanKind, Tracer, TracerProvider } from '@opentelemetry/api';
 import { readWholeHistory } from '../core/history-read.js';
@@ -39,12 +40,6 @@ const TRACER_NAME = 'stepwise-engine';
 /** Parent contexts kept by traceparent; cleared when full (a miss costs one parse). */
 const MAX_PARENTS = 10_000;
 const END_TYPES = new Set<string>([HistoryEventType.ExecutionSucceeded, HistoryEventType.ExecutionFailed, HistoryEventType.ExecutionCancelled]);
-/** History event types that may become an event on the execution's span (see `spanEvent`), or end it. */
-const KEPT_TYPES = new Set<string>([
-  HistoryEventType.RetryScheduled, HistoryEventType.TimerStarted, HistoryEventType.TimerFired, HistoryEventType.CancelRequested,
-  HistoryEventType.CompensationStarted, HistoryEventType.CompensationSucceeded, HistoryEventType.CompensationFailed,
-  HistoryEventType.ExecutionRedriven, HistoryEventType.StepStarted, ...END_TYPES,
-]);
 /** Span names kept per step name (a bound: step names come from registered definitions). */
 const MAX_NAMES = 10_000;
 /** SpanKind.INTERNAL, a constant of the API (0): read here without loading it. */
@@ -169,8 +164,7 @@ export class Tracing implements EngineObserver {
     }
     f.next += events.length;
     for (const e of events) {
-      // Of the StepStarted events, only a re-run's becomes a span event.
-      if (!KEPT_TYPES.has(e.type) || (e.type === HistoryEventType.StepStarted && e.data?.rerun === undefined)) continue;
+      if (!keptForSpan(e)) continue;
       f.kept.push({ type: e.type, timestamp: e.timestamp, step: e.step, attempt: e.attempt, data: e.data });
     }
     return f;
@@ -245,8 +239,8 @@ export class Tracing implements EngineObserver {
 class AttemptScope implements StepAttemptScope {
   readonly context: { trace: { traceparent: string; traceId: string; spanId: string } };
   constructor(private readonly span: Span, traceId: string, spanId: string, flags: number) {
-    // formatTraceparent's text, with the flags reduced to "sampled" as before.
-    this.context = { trace: { traceparent: `00-${traceId}-${spanId}-${flags & 1 ? '01' : '00'}`, traceId, spanId } };
+    // The flags reduced to "sampled", as the attempt's own context carries them.
+    this.context = { trace: { traceparent: formatTraceparent({ traceId, spanId, flags: flags & 1 }), traceId, spanId } };
   }
 
   end({ ok, errorCode }: { ok: boolean; errorCode?: string }): void {
@@ -258,6 +252,22 @@ class AttemptScope implements StepAttemptScope {
     }
     span.end();
   }
+}
+
+/** History event types `spanEvent` makes a span event of (kept in step with its cases below). */
+const SPAN_EVENT_TYPES = new Set<string>([
+  HistoryEventType.RetryScheduled, HistoryEventType.TimerStarted, HistoryEventType.TimerFired, HistoryEventType.CancelRequested,
+  HistoryEventType.CompensationStarted, HistoryEventType.CompensationSucceeded, HistoryEventType.CompensationFailed,
+  HistoryEventType.ExecutionRedriven, HistoryEventType.StepStarted,
+]);
+
+/**
+ * Whether a followed execution keeps this event of a commit for its span: one `spanEvent` may
+ * make a span event of (of the StepStarted events, only a re-run's), or its end.
+ */
+function keptForSpan(e: Pick<HistoryEvent, 'type' | 'data'>): boolean {
+  if (END_TYPES.has(e.type)) return true;
+  return SPAN_EVENT_TYPES.has(e.type) && (e.type !== HistoryEventType.StepStarted || e.data?.rerun !== undefined);
 }
 
 /** The span event a history event becomes on the execution's span, if any. */

@@ -4,7 +4,7 @@
  * commit batch of them at once: one query (one socket write, one statement on the server)
  * instead of one each. A lone read waits only for the end of the current turn.
  */
-import { StepwiseError } from '../../core/errors.js';
+import { isStoreUnavailable } from '../../core/errors.js';
 
 interface Waiter<V> {
   resolve(value: V | undefined): void;
@@ -57,8 +57,4 @@ export class ReadCoalescer<K, V> {
       },
     );
   }
-}
-
-function isStoreUnavailable(error: unknown): boolean {
-  return error instanceof StepwiseError && error.code === 'STORE_UNAVAILABLE';
 }

@@ -52,7 +52,7 @@ export class CheckpointSchedule {
     if (this.finishPending) this.finish();
   }
 
-  /** A checkpoint on the store's own connection, now (tests, and when the thread has failed). */
+  /** A checkpoint on the store's own connection, now (`SqliteStore.checkpoint()`, and when the thread has failed). */
   checkpointHere(): void {
     this.sinceCheckpoint = 0;
     this.db.pragma('wal_checkpoint(PASSIVE)');
