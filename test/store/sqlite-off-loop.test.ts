@@ -204,4 +204,31 @@ describe('SqliteStore at FULL: execution commits sync the WAL off the event loop
     expect((await again.getExecution('e1'))?.status).toBe('RUNNING');
     await again.close();
   });
+
+  it('takes and hands back leases without syncing (no fsync on the event loop), and leaves the connection at FULL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-leasesync-'));
+    dirs.push(dir);
+    const path = join(dir, 'x.db');
+    const store = await SqliteStore.open(path);
+    await store.commit([{ ...started('e1'), schedule: [{ executionId: 'e1', kind: 'timer', key: 'w', attempt: 1, dueAt: 5 }] }]);
+    // The synchronous level each write to `work` ran at, as SQLite saw it (2 = FULL, 1 = NORMAL).
+    const db = store.connection;
+    db.exec(`CREATE TEMP TABLE levels (level INTEGER);
+      CREATE TEMP TRIGGER work_write AFTER UPDATE ON main.work BEGIN INSERT INTO levels SELECT synchronous FROM pragma_synchronous; END;`);
+    const levels = () => (db.prepare('SELECT level FROM levels').pluck().all() as number[]).splice(0);
+    const clear = () => db.exec('DELETE FROM levels');
+
+    expect(await store.claimWork({ owner: 'w1', now: 10, leaseUntil: 100, limit: 10 })).toHaveLength(1);
+    expect(levels()).toEqual([1]);
+    clear();
+    await store.releaseLeases('w1');
+    expect(levels()).toEqual([1]);
+    clear();
+    await store.claimWork({ owner: 'w1', now: 10, leaseUntil: 100, limit: 10 });
+    clear();
+    await store.releaseAllLeases();
+    expect(levels()).toEqual([1]);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    await store.close();
+  });
 });

@@ -234,7 +234,7 @@ export class SqliteStore implements Store {
   claimWork(r: ClaimRequest): Promise<WorkItem[]> {
     const kinds = [...new Set(r.kinds ?? WORK_KINDS)].sort();
     if (kinds.length === 0 || r.limit <= 0) return Promise.resolve([]);
-    return this.guard(() => (this.claimStatement(kinds).all({ owner: r.owner, leaseUntil: r.leaseUntil, now: r.now, limit: r.limit, queue: r.queue ?? null }) as unknown[][])
+    return this.leaseWrite(() => (this.claimStatement(kinds).all({ owner: r.owner, leaseUntil: r.leaseUntil, now: r.now, limit: r.limit, queue: r.queue ?? null }) as unknown[][])
       .map(workFromTuple).sort((a, b) => a.dueAt - b.dueAt));
   }
 
@@ -256,16 +256,16 @@ export class SqliteStore implements Store {
   }
 
   renewLeases(owner: string, refs: WorkRef[], leaseUntil: number): Promise<WorkRef[]> {
-    return this.guard(() => this.db.transaction(() =>
+    return this.leaseWrite(() => this.db.transaction(() =>
       refs.filter((r) => this.stmt.renew.run(leaseUntil, r.executionId, r.kind, r.key, owner).changes === 0))());
   }
 
   releaseLeases(owner: string): Promise<void> {
-    return this.guard(() => { this.stmt.release.run(owner); });
+    return this.leaseWrite(() => { this.stmt.release.run(owner); });
   }
 
   releaseAllLeases(): Promise<void> {
-    return this.guard(() => { this.stmt.releaseAll.run(); });
+    return this.leaseWrite(() => { this.stmt.releaseAll.run(); });
   }
 
   nextDueAt(now: number): Promise<number | undefined> {
@@ -275,7 +275,7 @@ export class SqliteStore implements Store {
 
   claimByToken(tokenHash: string, owner: string, now: number, leaseUntil: number): Promise<WorkItem | undefined> {
     void now; // leases on this exclusive store do not expire
-    return this.guard(() => {
+    return this.leaseWrite(() => {
       const row = this.stmt.claimByToken.get(owner, leaseUntil, tokenHash) as WorkRow | undefined;
       return row ? toWork(row) : undefined;
     });
@@ -323,6 +323,20 @@ export class SqliteStore implements Store {
     }
     this.db.close();
     this.lock?.release();
+  }
+
+  /**
+   * A write that only takes or hands back leases, made without syncing the WAL (at FULL, SQLite
+   * would fsync it inside COMMIT, on the event loop: measured, one fsync on the loop per lone
+   * timer firing). None of them needs to survive a crash: on this exclusive store a lease only
+   * says which process runs the work, and the next process to open the file releases every lease
+   * first (releaseAllLeases) whatever is on disk. What a lease leads to (a step's result, a
+   * timer's firing, an answer to a task token) is an execution commit, synced before anything acts
+   * on it, and that sync carries the lease write with it (fsync covers every earlier write).
+   */
+  private leaseWrite<T>(work: () => T): Promise<T> {
+    const { walSync } = this;
+    return this.guard(walSync ? () => walSync.neverSynced(work) : work);
   }
 
   private guard<T>(work: () => T): Promise<T> {

@@ -55,11 +55,26 @@ export class WalSync {
 
   /**
    * Runs one transaction without SQLite's own sync; the caller must await `sync()` before it
-   * acts on the transaction. Every other write on the connection stays at FULL.
+   * acts on the transaction. Every other write on the connection stays at FULL, but lease writes
+   * (`neverSynced`).
    */
   unsynced<T>(transaction: () => T): T {
     if (this.failed) throw this.failed;
     if (this.closed) throw closedError();
+    this.normal.run();
+    try {
+      return transaction();
+    } finally {
+      this.full.run();
+    }
+  }
+
+  /**
+   * Runs one transaction that is never synced: a lease write, which need not survive a crash
+   * (sqlite-store.ts says why). Unlike `unsynced` it also runs after a failed sync, as lease
+   * writes did at FULL: a shutdown still hands its leases back.
+   */
+  neverSynced<T>(transaction: () => T): T {
     this.normal.run();
     try {
       return transaction();
