@@ -9,6 +9,19 @@ import type { Live } from './draft.js';
 export const BACKLOG_CACHE_MAX = 10_000;
 
 /**
+ * And at most this much snapshot, as stored (JSON characters; the restored objects take a few
+ * times that in heap): executions whose contexts are large (10,000 of 100 KB would be ~1 GB of
+ * JSON) are kept only while they fit, the rest are read back at their claim as before.
+ */
+export const BACKLOG_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What an entry counts against the byte bound when its store does not say how large its snapshot
+ * is: the small workflow's size, so such a store keeps up to the count bound.
+ */
+const UNKNOWN_SIZE = 1024;
+
+/**
  * Executions whose commit wrote a due handler row unleased for want of capacity (a timer burst
  * fires more executions than may run handlers at once), kept as the commit left them until the
  * claim of that row brings them back: the claim then skips the row read and the snapshot restore
@@ -21,23 +34,38 @@ export const BACKLOG_CACHE_MAX = 10_000;
  * a failed draft or commit simply reads the row again.
  */
 export class BacklogCache {
-  private readonly held = new Map<string, Live>();
+  private readonly held = new Map<string, { live: Live; bytes: number }>();
+  private heldBytes = 0;
 
-  constructor(private readonly max = BACKLOG_CACHE_MAX) {}
+  constructor(private readonly max = BACKLOG_CACHE_MAX, private readonly maxBytes = BACKLOG_CACHE_MAX_BYTES) {}
 
-  /** Keeps `live` until its execution's next input; when full, the newest are not kept (the oldest are claimed first). */
-  keep(live: Live): void {
-    if (this.held.size < this.max || this.held.has(live.id)) this.held.set(live.id, live);
+  /**
+   * Keeps `live` (its stored snapshot `snapshotBytes` long, if known) until its execution's next
+   * input; when full, by count or by size, the newest are not kept (the oldest are claimed first).
+   */
+  keep(live: Live, snapshotBytes = UNKNOWN_SIZE): void {
+    this.take(live.id); // an older state of it never stays, kept or not
+    if (this.held.size < this.max && this.heldBytes + snapshotBytes <= this.maxBytes) {
+      this.held.set(live.id, { live, bytes: snapshotBytes });
+      this.heldBytes += snapshotBytes;
+    }
   }
 
   /** The kept state of `id`, removed: the caller's round owns it now. */
   take(id: string): Live | undefined {
-    const live = this.held.get(id);
-    if (live) this.held.delete(id);
-    return live;
+    const entry = this.held.get(id);
+    if (!entry) return undefined;
+    this.held.delete(id);
+    this.heldBytes -= entry.bytes;
+    return entry.live;
   }
 
   get size(): number {
     return this.held.size;
+  }
+
+  /** Snapshot characters held (see BACKLOG_CACHE_MAX_BYTES). */
+  get bytes(): number {
+    return this.heldBytes;
   }
 }

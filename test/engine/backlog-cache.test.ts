@@ -56,4 +56,31 @@ describe('BacklogCache', () => {
     cache.keep(live('b')); // a newer state of one kept replaces it
     expect(cache.size).toBe(1);
   });
+
+  it('keeps no more snapshot than its byte bound: large contexts are read back at their claim instead', () => {
+    const cache = new BacklogCache(10, 1000);
+    cache.keep(live('a'), 400);
+    cache.keep(live('b'), 400);
+    cache.keep(live('c'), 400); // would hold 1,200
+    expect([cache.size, cache.bytes]).toEqual([2, 800]);
+    expect(cache.take('c')).toBeUndefined();
+    cache.keep(live('a'), 700); // a's newer state does not fit: its older one is not kept either
+    expect(cache.take('a')).toBeUndefined();
+    expect([cache.size, cache.bytes]).toEqual([1, 400]);
+    cache.keep(live('d'), 600);
+    expect(cache.take('d')?.id).toBe('d');
+    expect(cache.bytes).toBe(400);
+  });
+
+  it("a SQLite commit tells its stored snapshot's length, which the engine bounds the cache by", async () => {
+    const { SqliteStore } = await import('../../src/persistence/sqlite/sqlite-store.js');
+    const store = await SqliteStore.open(':memory:');
+    const snapshot = { value: 'nap', context: { text: 'x'.repeat(5000) } };
+    const [outcome] = await store.commit([{
+      executionId: 'e1', create: { workflow: 'wf', version: 'v1', input: null, startedAt: 1 }, expectedSeq: 0,
+      events: [{ type: 'ExecutionStarted', timestamp: 1, data: { input: null } }], snapshot, status: 'RUNNING',
+    }]);
+    expect(outcome).toEqual({ ok: true, lastSeq: 1, snapshotBytes: JSON.stringify(snapshot).length });
+    await store.close();
+  });
 });

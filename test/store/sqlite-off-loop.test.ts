@@ -165,7 +165,7 @@ describe('SqliteStore at FULL: execution commits sync the WAL off the event loop
     new Database(join(dir, 'real', 'x.db')).close();
     symlinkSync(join(dir, 'real', 'x.db'), join(dir, 'links', 'x.db'));
     const store = await SqliteStore.open(join(dir, 'links', 'x.db'));
-    expect(await store.commit([started('e1')])).toEqual([{ ok: true, lastSeq: 1 }]);
+    expect(await store.commit([started('e1')])).toMatchObject([{ ok: true, lastSeq: 1 }]);
     await store.close();
   });
 
@@ -179,7 +179,7 @@ describe('SqliteStore at FULL: execution commits sync the WAL off the event loop
     try {
       store = await SqliteStore.open('x.db');
       process.chdir(join(dir, 'other'));
-      expect(await store.commit([started('e1')])).toEqual([{ ok: true, lastSeq: 1 }]);
+      expect(await store.commit([started('e1')])).toMatchObject([{ ok: true, lastSeq: 1 }]);
     } finally {
       process.chdir(cwd);
       await store?.close();
@@ -196,7 +196,7 @@ describe('SqliteStore at FULL: execution commits sync the WAL off the event loop
       executionId: 'e1', create: { workflow: 'wf', version: 'v1', input: { n: 1 }, startedAt: 1 }, expectedSeq: 0,
       events: [{ type: 'ExecutionStarted', timestamp: 1, data: { input: { n: 1 } } }], snapshot: { value: 'start' }, status: 'RUNNING',
     }]);
-    expect(outcomes).toEqual([{ ok: true, lastSeq: 1 }]);
+    expect(outcomes).toMatchObject([{ ok: true, lastSeq: 1 }]);
     // Only execution commits run at NORMAL (and sync themselves); every other write stays at FULL.
     expect(store.connection.pragma('synchronous', { simple: true })).toBe(2);
     await store.close();

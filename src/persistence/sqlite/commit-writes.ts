@@ -49,10 +49,12 @@ export function prepareCommitWrites(db: Database.Database, eventWrites: EventWri
    */
   return (c: ExecutionCommit): CommitOutcome => {
     const now = c.events.length > 0 ? c.events[c.events.length - 1].timestamp : Date.now();
+    // Once per commit: a creating commit with events writes it twice (the insert, then the update).
+    const snapshot = JSON.stringify(c.snapshot);
     if (c.create) {
       const inserted = stmt.insertExecution.run(
         c.executionId, c.create.workflow, c.create.version, c.status, JSON.stringify(c.create.input ?? null),
-        JSON.stringify(c.snapshot), c.create.startedAt, now, c.create.trace ?? null,
+        snapshot, c.create.startedAt, now, c.create.trace ?? null,
       );
       if (inserted.changes === 0) return { ok: false, reason: 'exists' };
     }
@@ -68,13 +70,12 @@ export function prepareCommitWrites(db: Database.Database, eventWrites: EventWri
     let updated: Database.RunResult | undefined;
     if (c.endedAt !== undefined) {
       updated = stmt.endUpdate.run(
-        JSON.stringify(c.snapshot), lastSeq, now, c.status, c.output === undefined ? null : JSON.stringify(c.output),
+        snapshot, lastSeq, now, c.status, c.output === undefined ? null : JSON.stringify(c.output),
         c.error ? JSON.stringify(c.error) : null, c.endedAt, c.executionId, c.expectedSeq,
       );
     } else if (c.reopen) {
-      updated = stmt.reopenUpdate.run(JSON.stringify(c.snapshot), lastSeq, now, c.status, c.executionId, c.expectedSeq);
+      updated = stmt.reopenUpdate.run(snapshot, lastSeq, now, c.status, c.executionId, c.expectedSeq);
     } else if (!c.create || c.events.length > 0) {
-      const snapshot = JSON.stringify(c.snapshot);
       updated = stmt.stepUpdate.run(snapshot, lastSeq, now, c.executionId, c.expectedSeq);
       if (updated.changes === 0) updated = stmt.queuedUpdate.run(snapshot, lastSeq, now, c.status, c.executionId, c.expectedSeq);
     }
@@ -100,6 +101,6 @@ export function prepareCommitWrites(db: Database.Database, eventWrites: EventWri
     childWrites(c);
     queueWrites(c);
     eventWrites.commit(c);
-    return { ok: true, lastSeq };
+    return { ok: true, lastSeq, snapshotBytes: snapshot.length };
   };
 }
