@@ -61,12 +61,7 @@ export class WalSync {
   unsynced<T>(transaction: () => T): T {
     if (this.failed) throw this.failed;
     if (this.closed) throw closedError();
-    this.normal.run();
-    try {
-      return transaction();
-    } finally {
-      this.full.run();
-    }
+    return this.neverSynced(transaction);
   }
 
   /**
