@@ -11,7 +11,7 @@ import { WORK_KINDS } from '../../core/work-ref.js';
 
 /** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
 const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
-import { STEP_STATE_COLUMNS, toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
+import { STEP_STATE_COLUMNS, toEvent, toStored, toSummary, type ExecutionRow, type HistoryRow } from '../rows.js';
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
@@ -110,8 +110,8 @@ export class SqliteStore implements Store {
       release: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
       releaseAll: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL'),
       claimByToken: db.prepare(
-        `UPDATE work SET lease_owner = ?, lease_until = ? WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL RETURNING *`,
-      ),
+        `UPDATE work SET lease_owner = ?, lease_until = ? WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL RETURNING ${WORK_COLUMNS}`,
+      ).raw(true),
       extendByToken: db.prepare(
         `UPDATE work SET due_at = CASE WHEN heartbeat_ms IS NULL THEN due_at ELSE min(coalesce(deadline, ? + heartbeat_ms), ? + heartbeat_ms) END
          WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL`,
@@ -120,7 +120,7 @@ export class SqliteStore implements Store {
         `SELECT min(due_at) FROM (${DUE_KINDS.map(() =>
           'SELECT * FROM (SELECT due_at FROM work WHERE kind = ? AND lease_owner IS NULL ORDER BY due_at LIMIT 1)').join(' UNION ALL ')})`,
       ).pluck(),
-      listWork: db.prepare('SELECT * FROM work WHERE execution_id = ? ORDER BY due_at'),
+      listWork: db.prepare(`SELECT ${WORK_COLUMNS} FROM work WHERE execution_id = ? ORDER BY due_at`).raw(true),
     };
     this.eventWrites = prepareEventWrites(db);
     const applyCommit = prepareCommitWrites(db, this.eventWrites);
@@ -276,8 +276,8 @@ export class SqliteStore implements Store {
   claimByToken(tokenHash: string, owner: string, now: number, leaseUntil: number): Promise<WorkItem | undefined> {
     void now; // leases on this exclusive store do not expire
     return this.guard(() => {
-      const row = this.stmt.claimByToken.get(owner, leaseUntil, tokenHash) as WorkRow | undefined;
-      return row ? toWork(row) : undefined;
+      const row = this.stmt.claimByToken.get(owner, leaseUntil, tokenHash) as unknown[] | undefined;
+      return row ? workFromTuple(row) : undefined;
     });
   }
 
@@ -286,7 +286,7 @@ export class SqliteStore implements Store {
   }
 
   listWork(executionId: string): Promise<WorkItem[]> {
-    return this.guard(() => (this.stmt.listWork.all(executionId) as WorkRow[]).map(toWork));
+    return this.guard(() => (this.stmt.listWork.all(executionId) as unknown[][]).map(workFromTuple));
   }
 
   publishEvent(event: CorrelatedEvent, now: number): Promise<PublishOutcome> {
