@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
@@ -44,6 +44,22 @@ export interface SqliteStoreOptions {
 const consoleLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', obj) };
 
 /**
+ * The real path of the file `path` names (symlinks resolved, absolute), resolved once before it
+ * is opened: `lock` for the OwnerLock, and `file` for the store (its WAL sync and checkpoint
+ * thread), the same when known. A name with nothing there is the file SQLite creates, in its real
+ * directory; a dangling symlink's target is created where it points, so `file` is left to the
+ * constructor to resolve once the file exists (the lock stays on the link's real location).
+ */
+function resolveBeforeOpen(path: string): { lock: string; file: string | undefined } {
+  if (existsSync(path)) {
+    const real = realpathSync(path);
+    return { lock: real, file: real };
+  }
+  const there = join(realpathSync(dirname(path)), basename(path));
+  return { lock: there, file: lstatSync(path, { throwIfNoEntry: false }) ? undefined : there };
+}
+
+/**
  * The embedded store: one SQLite file in WAL mode, owned by one process, which `open` enforces
  * (a second store on the file fails with STORE_LOCKED; see owner-lock.ts). Being exclusive, it
  * holds a lease until it is released (releaseLeases at shutdown, releaseAllLeases when the next
@@ -62,16 +78,17 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) and migrates the file; fails with STORE_LOCKED if another store has it open. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    if (path === ':memory:') return new SqliteStore(path, options, undefined);
+    if (path === ':memory:') return new SqliteStore(path, options, undefined, undefined);
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (error) {
       throw asStorageError(error);
     }
+    const real = resolveBeforeOpen(path);
     // One lock per file, whatever name it is opened by: a symlink and its target share it.
-    const lock = OwnerLock.acquire(path, existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path)));
+    const lock = OwnerLock.acquire(path, real.lock);
     try {
-      return new SqliteStore(path, options, lock);
+      return new SqliteStore(path, options, lock, real.file);
     } catch (error) {
       lock.release();
       throw error;
@@ -82,6 +99,8 @@ export class SqliteStore implements Store {
     path: string,
     options: SqliteStoreOptions,
     private readonly lock: OwnerLock | undefined,
+    /** The file's real path as `open` resolved it; undefined for ':memory:', or when only the opened file tells it. */
+    resolvedPath: string | undefined,
   ) {
     let realPath: string | undefined;
     try {
@@ -95,7 +114,7 @@ export class SqliteStore implements Store {
       this.db.pragma('wal_autocheckpoint = 0');
       this.migrate();
       // SQLite keeps the WAL beside the file a symlink points to; absolute, it survives process.chdir().
-      if (path !== ':memory:') realPath = realpathSync(path);
+      if (path !== ':memory:') realPath = resolvedPath ?? realpathSync(path);
     } catch (error) {
       throw asStorageError(error);
     }
