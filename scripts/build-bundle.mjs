@@ -41,7 +41,9 @@ const result = await build({
   target: 'node20',
   packages: 'external',
   chunkNames: 'chunks/[name]-[hash]',
-  sourcemap: 'linked',
+  // No source maps, as tsc writes none (tsconfig.build.json): the package does not ship them, and
+  // a `//# sourceMappingURL` naming a file that is not there only makes tools look for it.
+  sourcemap: false,
   charset: 'utf8',
   legalComments: 'none',
   // Readable stack traces and debugging; minifying would save little of the start-up time.

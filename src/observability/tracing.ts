@@ -254,45 +254,70 @@ class AttemptScope implements StepAttemptScope {
   }
 }
 
-/** History event types `spanEvent` makes a span event of (kept in step with its cases below). */
-const SPAN_EVENT_TYPES = new Set<string>([
-  HistoryEventType.RetryScheduled, HistoryEventType.TimerStarted, HistoryEventType.TimerFired, HistoryEventType.CancelRequested,
-  HistoryEventType.CompensationStarted, HistoryEventType.CompensationSucceeded, HistoryEventType.CompensationFailed,
-  HistoryEventType.ExecutionRedriven, HistoryEventType.StepStarted,
-]);
+type SpanEventData = Record<string, unknown>;
+
+/** How one history event type becomes a span event on the execution's span. */
+interface SpanEventKind {
+  /** Only the events of the type this holds for become one (all of them when absent). */
+  readonly when?: (d: SpanEventData) => boolean;
+  /** `at` holds the event's step and attempt attributes. */
+  readonly build: (at: Attributes, d: SpanEventData) => { name: string; attributes: Attributes };
+}
+
+const iso = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
 
 /**
- * Whether a followed execution keeps this event of a commit for its span: one `spanEvent` may
- * make a span event of (of the StepStarted events, only a re-run's), or its end.
+ * The history event types that become span events, and how: the one list both `spanEvent` (the
+ * events of an ended execution's span) and `keptForSpan` (what a followed execution keeps of its
+ * commits) go by, so a type added here is both kept and exported.
+ */
+const SPAN_EVENTS: ReadonlyMap<string, SpanEventKind> = new Map<HistoryEventType, SpanEventKind>([
+  [HistoryEventType.RetryScheduled, {
+    build: (at, d) => ({ name: 'retry', attributes: { ...at, 'stepwise.due_at': iso(d.dueAt), 'stepwise.delay_ms': typeof d.delayMs === 'number' ? d.delayMs : undefined } }),
+  }],
+  [HistoryEventType.TimerStarted, { build: (at, d) => ({ name: 'timer started', attributes: { ...at, 'stepwise.due_at': iso(d.dueAt) } }) }],
+  [HistoryEventType.TimerFired, { build: (at) => ({ name: 'timer fired', attributes: at }) }],
+  [HistoryEventType.CancelRequested, { build: (at) => ({ name: 'cancel requested', attributes: at }) }],
+  [HistoryEventType.CompensationStarted, {
+    build: (at, d) => ({ name: 'compensation started', attributes: { ...at, 'stepwise.compensates': typeof d.for === 'string' ? d.for : undefined } }),
+  }],
+  [HistoryEventType.CompensationSucceeded, { build: (at) => ({ name: 'compensation succeeded', attributes: at }) }],
+  [HistoryEventType.CompensationFailed, {
+    build: (at, d) => ({ name: 'compensation failed', attributes: { ...at, 'stepwise.error_code': (d.error as { code?: string } | undefined)?.code } }),
+  }],
+  [HistoryEventType.ExecutionRedriven, { build: (_at, d) => ({ name: 'redriven', attributes: { 'stepwise.redrive_count': typeof d.count === 'number' ? d.count : undefined } }) }],
+  // Of the StepStarted events, only a re-run's (after a crash or a lost lease).
+  [HistoryEventType.StepStarted, {
+    when: (d) => Boolean(d.rerun),
+    build: (at, d) => {
+      const rerun = d.rerun as { previousWorker?: string; reason?: string };
+      return { name: 'step rerun', attributes: { ...at, 'stepwise.previous_worker': rerun.previousWorker, 'stepwise.rerun_reason': rerun.reason } };
+    },
+  }],
+]);
+
+const NO_DATA: SpanEventData = {};
+
+/** The kind of span event this history event becomes, if any (SPAN_EVENTS). */
+function spanEventKind(e: Pick<HistoryEvent, 'type' | 'data'>): SpanEventKind | undefined {
+  const kind = SPAN_EVENTS.get(e.type);
+  return kind && (!kind.when || kind.when(e.data ?? NO_DATA)) ? kind : undefined;
+}
+
+/**
+ * Whether a followed execution keeps this event of a commit for its span: one `spanEvent` makes
+ * a span event of, or its end.
  */
 function keptForSpan(e: Pick<HistoryEvent, 'type' | 'data'>): boolean {
-  if (END_TYPES.has(e.type)) return true;
-  return SPAN_EVENT_TYPES.has(e.type) && (e.type !== HistoryEventType.StepStarted || e.data?.rerun !== undefined);
+  return END_TYPES.has(e.type) || spanEventKind(e) !== undefined;
 }
 
 /** The span event a history event becomes on the execution's span, if any. */
 function spanEvent(e: KeptEvent): { name: string; attributes: Attributes } | undefined {
-  const d = e.data ?? {};
+  const kind = spanEventKind(e);
+  if (!kind) return undefined;
   const at: Attributes = {};
   if (e.step !== undefined) at['stepwise.step'] = e.step;
   if (e.attempt !== undefined) at['stepwise.attempt'] = e.attempt;
-  const iso = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString() : undefined);
-  switch (e.type) {
-    case HistoryEventType.RetryScheduled:
-      return { name: 'retry', attributes: { ...at, 'stepwise.due_at': iso(d.dueAt), 'stepwise.delay_ms': typeof d.delayMs === 'number' ? d.delayMs : undefined } };
-    case HistoryEventType.TimerStarted: return { name: 'timer started', attributes: { ...at, 'stepwise.due_at': iso(d.dueAt) } };
-    case HistoryEventType.TimerFired: return { name: 'timer fired', attributes: at };
-    case HistoryEventType.CancelRequested: return { name: 'cancel requested', attributes: at };
-    case HistoryEventType.CompensationStarted:
-      return { name: 'compensation started', attributes: { ...at, 'stepwise.compensates': typeof d.for === 'string' ? d.for : undefined } };
-    case HistoryEventType.CompensationSucceeded: return { name: 'compensation succeeded', attributes: at };
-    case HistoryEventType.CompensationFailed:
-      return { name: 'compensation failed', attributes: { ...at, 'stepwise.error_code': (d.error as { code?: string } | undefined)?.code } };
-    case HistoryEventType.ExecutionRedriven: return { name: 'redriven', attributes: { 'stepwise.redrive_count': typeof d.count === 'number' ? d.count : undefined } };
-    case HistoryEventType.StepStarted: {
-      const rerun = d.rerun as { previousWorker?: string; reason?: string } | undefined;
-      return rerun ? { name: 'step rerun', attributes: { ...at, 'stepwise.previous_worker': rerun.previousWorker, 'stepwise.rerun_reason': rerun.reason } } : undefined;
-    }
-    default: return undefined;
-  }
+  return kind.build(at, e.data ?? NO_DATA);
 }

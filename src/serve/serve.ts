@@ -18,6 +18,7 @@ import type { Store } from '../core/store.js';
 import { isWorkflow } from '../dsl/workflow.js';
 import { Engine } from '../engine/engine.js';
 import { openStore } from '../persistence/open.js';
+import type { WarnLogger } from '../persistence/sqlite/checkpoint-schedule.js';
 import { scheduleStoreFor } from '../persistence/schedule-store.js';
 import { ScheduleRunner } from '../schedules/runner.js';
 import { TriggerRunner } from '../triggers/runner.js';
@@ -83,7 +84,8 @@ function storeLocation(db: string, cwd: string): string {
   return isFileDb(db) ? resolve(cwd, db) : db;
 }
 
-async function openConfiguredStore(db: string, cwd: string): Promise<Store> {
+/** `logger`: where the store reports a fault it recovers from by itself (an SQLite store's failed WAL checkpoint). */
+async function openConfiguredStore(db: string, cwd: string, logger: WarnLogger): Promise<Store> {
   const location = storeLocation(db, cwd);
   if (isFileDb(db)) {
     try {
@@ -93,7 +95,7 @@ async function openConfiguredStore(db: string, cwd: string): Promise<Store> {
     }
   }
   try {
-    return await openStore(location);
+    return await openStore(location, { sqlite: { logger } });
   } catch (err) {
     throw new ServeError('STORE_UNAVAILABLE', `cannot open the store ${redactDbUrl(db)}: ${message(err)}`);
   }
@@ -161,7 +163,11 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     throw new ServeError('USAGE', 'no workflows to serve: name workflow modules (stepwise serve ./workflows.ts), or set modules in stepwise.config.ts');
   }
 
-  const store = options.store ?? (await openConfiguredStore(options.db ?? DEFAULT_DB, cwd));
+  // The engine, the runners and the store log through the server's logger (pino), which exists
+  // only once the server does; a store's line before then goes to the console, as it would unwired.
+  const sink: { log?: FastifyBaseLogger } = {};
+  const storeLogger: WarnLogger = { warn: (obj, msg) => (sink.log ? sink.log.warn(obj, msg) : console.warn(msg ?? '', obj)) };
+  const store = options.store ?? (await openConfiguredStore(options.db ?? DEFAULT_DB, cwd, storeLogger));
   const ownsStore = options.store === undefined;
   let registry: AslRegistry | undefined;
   let schedules: ScheduleRunner | undefined;
@@ -179,8 +185,6 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
     throw err instanceof ServeError ? err : new ServeError('STORE_UNAVAILABLE', `cannot keep the served state machines: ${message(err)}`);
   }
 
-  // The engine and the runners log through the server's logger (pino), which exists only once the server does.
-  const sink: { log?: FastifyBaseLogger } = {};
   const logger: TriggerLogger = {
     info: (obj, msg) => sink.log?.info(obj, msg),
     warn: (obj, msg) => sink.log?.warn(obj, msg),

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, cleanEnv, cli, ensureBuilt, run, waitExit } from '../cli/cli-helpers.js';
 import { installPacked } from './install-packed.js';
@@ -36,6 +36,17 @@ describe('npm pack', () => {
     );
     const unwanted = packedFiles.filter((f) => /^(test|bench|examples|src)\/|^dist\/(test|bench|examples)\/|\.map$|\.ts$/.test(f) && !f.endsWith('.d.ts'));
     expect(unwanted).toEqual([]);
+  });
+
+  it('ships no JavaScript that names a source map it does not ship', () => {
+    const shipped = new Set(packedFiles);
+    const dangling = packedFiles.filter((f) => /\.c?js$/.test(f)).flatMap((f) => {
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(ROOT, f), 'utf8'))?.[1];
+      if (url === undefined || url.startsWith('data:')) return [];
+      const map = posix.join(posix.dirname(f), url);
+      return shipped.has(map) ? [] : [`${f} -> ${map}`];
+    });
+    expect(dangling).toEqual([]);
   });
 });
 

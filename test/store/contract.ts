@@ -732,6 +732,19 @@ export function describeStoreContract(
           if (peer !== store) await peer.close();
         }
       });
+
+      it('gives every field of a row as claimByToken and listWork give it', async () => {
+        const id = uid();
+        const wait = { queue: 'q1', deadline: T0 + 5000, heartbeatMs: 250 };
+        const outside = (key: string, dueAt: number): NewWork => ({ executionId: id, kind: 'outside', key, attempt: 2, dueAt, tokenHash: `hash-${key}`, ...wait });
+        await withWork(id, [outside('A', T0 + 10), outside('B', T0 + 20)]);
+        const expected = (key: string, dueAt: number, owner: string): WorkItem => ({
+          executionId: id, kind: 'outside', key, attempt: 2, dueAt, tokenHash: `hash-${key}`, ...wait, leaseOwner: owner, leaseUntil: T0 + 90,
+        });
+        expect(await store.claimWork({ owner: 'w1', now: T0 + 10, leaseUntil: T0 + 90, limit: 10, kinds: ['outside'] })).toEqual([expected('A', T0 + 10, 'w1')]);
+        expect(await store.claimByToken('hash-B', 'w2', T0 + 10, T0 + 90)).toEqual(expected('B', T0 + 20, 'w2'));
+        expect(await store.listWork(id)).toEqual([expected('A', T0 + 10, 'w1'), expected('B', T0 + 20, 'w2')]);
+      });
     });
 
     describe('leases', () => {

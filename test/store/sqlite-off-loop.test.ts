@@ -169,6 +169,18 @@ describe('SqliteStore at FULL: execution commits sync the WAL off the event loop
     await store.close();
   });
 
+  it('opens a dangling symlink: creates the file it points to and syncs that file\'s WAL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepwise-dangling-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'real'));
+    mkdirSync(join(dir, 'links'));
+    symlinkSync(join(dir, 'real', 'x.db'), join(dir, 'links', 'x.db'));
+    const store = await SqliteStore.open(join(dir, 'links', 'x.db'));
+    expect(await store.commit([started('e1')])).toMatchObject([{ ok: true, lastSeq: 1 }]);
+    expect(existsSync(join(dir, 'real', 'x.db-wal'))).toBe(true);
+    await store.close();
+  });
+
   it('keeps syncing the right WAL after process.chdir, when opened by a relative path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepwise-chdir-'));
     dirs.push(dir);

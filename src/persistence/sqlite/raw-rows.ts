@@ -2,7 +2,8 @@
  * Rows of the SQLite store's hottest reads, taken as arrays (better-sqlite3's `raw` mode) rather
  * than one object per row: a timer burst claims and reads thousands of rows a second, and the
  * object cost ~1.2 µs of a 4–6 µs row (measured on 10,000 claims and 2,000 reads). The column
- * lists fix each array's order; the converters give what toWork and toStepState give.
+ * lists fix each array's order; the converters give what toWork and toStepState (rows.ts, the
+ * PostgreSQL store's) give. Every read of `work` in the SQLite store goes through workFromTuple.
  */
 import type { ExecutionStatus } from '../../core/status.js';
 import type { StepState, WorkItem, WorkKind } from '../../core/store.js';

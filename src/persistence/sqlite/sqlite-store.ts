@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
@@ -11,7 +11,7 @@ import { WORK_KINDS } from '../../core/work-ref.js';
 
 /** Kinds whose due time wakes the engine: 'queued' rows wait for a poll, not for the claimer. */
 const DUE_KINDS = WORK_KINDS.filter((kind) => kind !== 'queued');
-import { STEP_STATE_COLUMNS, toEvent, toStored, toSummary, toWork, type ExecutionRow, type HistoryRow, type WorkRow } from '../rows.js';
+import { STEP_STATE_COLUMNS, toEvent, toStored, toSummary, type ExecutionRow, type HistoryRow } from '../rows.js';
 import { asStorageError } from '../storage-error.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { OwnerLock } from './owner-lock.js';
@@ -44,6 +44,22 @@ export interface SqliteStoreOptions {
 const consoleLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', obj) };
 
 /**
+ * The real path of the file `path` names (symlinks resolved, absolute), resolved once before it
+ * is opened: `lock` for the OwnerLock, and `file` for the store (its WAL sync and checkpoint
+ * thread), the same when known. A name with nothing there is the file SQLite creates, in its real
+ * directory; a dangling symlink's target is created where it points, so `file` is left to the
+ * constructor to resolve once the file exists (the lock stays on the link's real location).
+ */
+function resolveBeforeOpen(path: string): { lock: string; file: string | undefined } {
+  if (existsSync(path)) {
+    const real = realpathSync(path);
+    return { lock: real, file: real };
+  }
+  const there = join(realpathSync(dirname(path)), basename(path));
+  return { lock: there, file: lstatSync(path, { throwIfNoEntry: false }) ? undefined : there };
+}
+
+/**
  * The embedded store: one SQLite file in WAL mode, owned by one process, which `open` enforces
  * (a second store on the file fails with STORE_LOCKED; see owner-lock.ts). Being exclusive, it
  * holds a lease until it is released (releaseLeases at shutdown, releaseAllLeases when the next
@@ -62,16 +78,17 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) and migrates the file; fails with STORE_LOCKED if another store has it open. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    if (path === ':memory:') return new SqliteStore(path, options, undefined);
+    if (path === ':memory:') return new SqliteStore(path, options, undefined, undefined);
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (error) {
       throw asStorageError(error);
     }
+    const real = resolveBeforeOpen(path);
     // One lock per file, whatever name it is opened by: a symlink and its target share it.
-    const lock = OwnerLock.acquire(path, existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path)));
+    const lock = OwnerLock.acquire(path, real.lock);
     try {
-      return new SqliteStore(path, options, lock);
+      return new SqliteStore(path, options, lock, real.file);
     } catch (error) {
       lock.release();
       throw error;
@@ -82,6 +99,8 @@ export class SqliteStore implements Store {
     path: string,
     options: SqliteStoreOptions,
     private readonly lock: OwnerLock | undefined,
+    /** The file's real path as `open` resolved it; undefined for ':memory:', or when only the opened file tells it. */
+    resolvedPath: string | undefined,
   ) {
     let realPath: string | undefined;
     try {
@@ -95,7 +114,7 @@ export class SqliteStore implements Store {
       this.db.pragma('wal_autocheckpoint = 0');
       this.migrate();
       // SQLite keeps the WAL beside the file a symlink points to; absolute, it survives process.chdir().
-      if (path !== ':memory:') realPath = realpathSync(path);
+      if (path !== ':memory:') realPath = resolvedPath ?? realpathSync(path);
     } catch (error) {
       throw asStorageError(error);
     }
@@ -110,8 +129,8 @@ export class SqliteStore implements Store {
       release: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?'),
       releaseAll: db.prepare('UPDATE work SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL'),
       claimByToken: db.prepare(
-        `UPDATE work SET lease_owner = ?, lease_until = ? WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL RETURNING *`,
-      ),
+        `UPDATE work SET lease_owner = ?, lease_until = ? WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL RETURNING ${WORK_COLUMNS}`,
+      ).raw(true),
       extendByToken: db.prepare(
         `UPDATE work SET due_at = CASE WHEN heartbeat_ms IS NULL THEN due_at ELSE min(coalesce(deadline, ? + heartbeat_ms), ? + heartbeat_ms) END
          WHERE token_hash = ? AND kind = 'outside' AND lease_owner IS NULL`,
@@ -120,7 +139,7 @@ export class SqliteStore implements Store {
         `SELECT min(due_at) FROM (${DUE_KINDS.map(() =>
           'SELECT * FROM (SELECT due_at FROM work WHERE kind = ? AND lease_owner IS NULL ORDER BY due_at LIMIT 1)').join(' UNION ALL ')})`,
       ).pluck(),
-      listWork: db.prepare('SELECT * FROM work WHERE execution_id = ? ORDER BY due_at'),
+      listWork: db.prepare(`SELECT ${WORK_COLUMNS} FROM work WHERE execution_id = ? ORDER BY due_at`).raw(true),
     };
     this.eventWrites = prepareEventWrites(db);
     const applyCommit = prepareCommitWrites(db, this.eventWrites);
@@ -276,8 +295,8 @@ export class SqliteStore implements Store {
   claimByToken(tokenHash: string, owner: string, now: number, leaseUntil: number): Promise<WorkItem | undefined> {
     void now; // leases on this exclusive store do not expire
     return this.leaseWrite(() => {
-      const row = this.stmt.claimByToken.get(owner, leaseUntil, tokenHash) as WorkRow | undefined;
-      return row ? toWork(row) : undefined;
+      const row = this.stmt.claimByToken.get(owner, leaseUntil, tokenHash) as unknown[] | undefined;
+      return row ? workFromTuple(row) : undefined;
     });
   }
 
@@ -286,7 +305,7 @@ export class SqliteStore implements Store {
   }
 
   listWork(executionId: string): Promise<WorkItem[]> {
-    return this.guard(() => (this.stmt.listWork.all(executionId) as WorkRow[]).map(toWork));
+    return this.guard(() => (this.stmt.listWork.all(executionId) as unknown[][]).map(workFromTuple));
   }
 
   publishEvent(event: CorrelatedEvent, now: number): Promise<PublishOutcome> {
