@@ -220,10 +220,10 @@ export interface ConcurrencyScope {
 
 export type CommitOutcome =
   /**
-   * `snapshotBytes`: the stored snapshot's length (JSON characters), where the store knows it
+   * `snapshotChars`: the stored snapshot's length (JSON characters), where the store knows it
    * without extra work (SQLite): the engine bounds by it the memory of executions it keeps restored.
    */
-  | { ok: true; lastSeq: number; snapshotBytes?: number }
+  | { ok: true; lastSeq: number; snapshotChars?: number }
   /** `expectedSeq` is stale: another commit for this execution landed first. Reload and recompute. */
   | { ok: false; reason: 'conflict' }
   /** A consumed work row is gone or leased by someone else: the result must not be applied. */

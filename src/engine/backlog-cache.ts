@@ -13,10 +13,10 @@ export const BACKLOG_CACHE_MAX = 10_000;
  * times that in heap): executions whose contexts are large (10,000 of 100 KB would be ~1 GB of
  * JSON) are kept only while they fit, the rest are read back at their claim as before.
  */
-export const BACKLOG_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+export const BACKLOG_CACHE_MAX_CHARS = 32 * 1024 * 1024;
 
 /**
- * What an entry counts against the byte bound when its store does not say how large its snapshot
+ * What an entry counts against the size bound when its store does not say how large its snapshot
  * is: the small workflow's size, so such a store keeps up to the count bound.
  */
 const UNKNOWN_SIZE = 1024;
@@ -34,20 +34,20 @@ const UNKNOWN_SIZE = 1024;
  * a failed draft or commit simply reads the row again.
  */
 export class BacklogCache {
-  private readonly held = new Map<string, { live: Live; bytes: number }>();
-  private heldBytes = 0;
+  private readonly held = new Map<string, { live: Live; chars: number }>();
+  private heldChars = 0;
 
-  constructor(private readonly max = BACKLOG_CACHE_MAX, private readonly maxBytes = BACKLOG_CACHE_MAX_BYTES) {}
+  constructor(private readonly max = BACKLOG_CACHE_MAX, private readonly maxChars = BACKLOG_CACHE_MAX_CHARS) {}
 
   /**
-   * Keeps `live` (its stored snapshot `snapshotBytes` long, if known) until its execution's next
+   * Keeps `live` (its stored snapshot `snapshotChars` long, if known) until its execution's next
    * input; when full, by count or by size, the newest are not kept (the oldest are claimed first).
    */
-  keep(live: Live, snapshotBytes = UNKNOWN_SIZE): void {
+  keep(live: Live, snapshotChars = UNKNOWN_SIZE): void {
     this.take(live.id); // an older state of it never stays, kept or not
-    if (this.held.size < this.max && this.heldBytes + snapshotBytes <= this.maxBytes) {
-      this.held.set(live.id, { live, bytes: snapshotBytes });
-      this.heldBytes += snapshotBytes;
+    if (this.held.size < this.max && this.heldChars + snapshotChars <= this.maxChars) {
+      this.held.set(live.id, { live, chars: snapshotChars });
+      this.heldChars += snapshotChars;
     }
   }
 
@@ -56,7 +56,7 @@ export class BacklogCache {
     const entry = this.held.get(id);
     if (!entry) return undefined;
     this.held.delete(id);
-    this.heldBytes -= entry.bytes;
+    this.heldChars -= entry.chars;
     return entry.live;
   }
 
@@ -64,8 +64,8 @@ export class BacklogCache {
     return this.held.size;
   }
 
-  /** Snapshot characters held (see BACKLOG_CACHE_MAX_BYTES). */
-  get bytes(): number {
-    return this.heldBytes;
+  /** Snapshot characters held (see BACKLOG_CACHE_MAX_CHARS). */
+  get chars(): number {
+    return this.heldChars;
   }
 }

@@ -224,7 +224,7 @@ export class CommitLoop {
     drafts.forEach((d, i) => {
       const outcome = outcomes[i];
       try {
-        if (outcome.ok) this.apply(d, outcome.lastSeq, lost, outcome.snapshotBytes);
+        if (outcome.ok) this.apply(d, outcome.lastSeq, lost, outcome.snapshotChars);
         else this.refused(d, outcome);
       } catch (error) {
         // The commit landed; only the follow-up failed (a bug). Forget the cached state so the
@@ -251,7 +251,7 @@ export class CommitLoop {
   }
 
   /** The draft's commit landed (or it had nothing to write): everything it lists happens now. */
-  private apply(draft: Draft, lastSeq: number, lost: ReadonlySet<string>, snapshotBytes?: number): void {
+  private apply(draft: Draft, lastSeq: number, lost: ReadonlySet<string>, snapshotChars?: number): void {
     const { ledger } = this.deps;
     const id = draft.base.id;
     const live: Live = draft.commit
@@ -289,7 +289,7 @@ export class CommitLoop {
     } else {
       this.live.delete(id);
       // A step of it waits for capacity: its claim will find it here instead of reading and restoring it.
-      if (draft.backlog && draft.commit && !isTerminalStatus(live.status)) this.backlogged?.keep(live, snapshotBytes);
+      if (draft.backlog && draft.commit && !isTerminalStatus(live.status)) this.backlogged?.keep(live, snapshotChars);
     }
   }
 

@@ -62,14 +62,14 @@ describe('BacklogCache', () => {
     cache.keep(live('a'), 400);
     cache.keep(live('b'), 400);
     cache.keep(live('c'), 400); // would hold 1,200
-    expect([cache.size, cache.bytes]).toEqual([2, 800]);
+    expect([cache.size, cache.chars]).toEqual([2, 800]);
     expect(cache.take('c')).toBeUndefined();
     cache.keep(live('a'), 700); // a's newer state does not fit: its older one is not kept either
     expect(cache.take('a')).toBeUndefined();
-    expect([cache.size, cache.bytes]).toEqual([1, 400]);
+    expect([cache.size, cache.chars]).toEqual([1, 400]);
     cache.keep(live('d'), 600);
     expect(cache.take('d')?.id).toBe('d');
-    expect(cache.bytes).toBe(400);
+    expect(cache.chars).toBe(400);
   });
 
   it("a SQLite commit tells its stored snapshot's length, which the engine bounds the cache by", async () => {
@@ -80,7 +80,7 @@ describe('BacklogCache', () => {
       executionId: 'e1', create: { workflow: 'wf', version: 'v1', input: null, startedAt: 1 }, expectedSeq: 0,
       events: [{ type: 'ExecutionStarted', timestamp: 1, data: { input: null } }], snapshot, status: 'RUNNING',
     }]);
-    expect(outcome).toEqual({ ok: true, lastSeq: 1, snapshotBytes: JSON.stringify(snapshot).length });
+    expect(outcome).toEqual({ ok: true, lastSeq: 1, snapshotChars: JSON.stringify(snapshot).length });
     await store.close();
   });
 });

@@ -20,13 +20,15 @@ import { serve, workflow } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/
 const dir = process.argv[2];
 const noop = workflow('noop').task('a', async () => 1).build();
 const server = await serve({ workflows: [noop], db: join(dir, 'store.db'), port: 0, logLevel: 'warn', stepFunctions: false });
-// One commit, so the next checkpoint tick asks the thread for one; then, before any timer runs
-// (this continues in a microtask), the directory goes.
-await server.store.commit([{
+// One commit, so the next checkpoint tick asks the thread for one; then, before any timer can
+// run, the directory goes: commit() writes and opens the WAL for its sync before it returns, so
+// the rename comes before the commit's sync ends and before the checkpoint thread opens the file.
+const committed = server.store.commit([{
   executionId: 'x', create: { workflow: 'other', version: 'v1', input: {}, startedAt: Date.now() }, expectedSeq: 0,
   events: [{ type: 'ExecutionStarted', timestamp: Date.now(), data: { input: {} } }], snapshot: {}, status: 'RUNNING',
 }]);
 renameSync(dir, dir + '-moved');
+await committed;
 console.error('moved');
 `;
 

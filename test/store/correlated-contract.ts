@@ -21,7 +21,7 @@ export function correlatedEventsContract(getStore: () => Store): void {
         events: [{ type: 'ExecutionStarted', timestamp: T0 }], snapshot: { value: 'start' }, status: 'RUNNING',
       };
       if (waits) commit.eventWaits = { waits, now };
-      expect(await store().commit([commit])).toMatchObject([{ ok: true, lastSeq: 1 }]);
+      expect(await store().commit([commit])).toEqual([{ ok: true, lastSeq: 1 }]);
     }
 
     /** A step commit on `id` (whose lastSeq is `seq`) setting its waits; returns the outcome. */
@@ -81,13 +81,13 @@ export function correlatedEventsContract(getStore: () => Store): void {
       const x = uid('x');
       await create(x);
       expect(await eventRows(x)).toEqual([]);
-      expect(await step(x, 1, [{ name: 'paid', key }], T0 + 20)).toMatchObject({ ok: true, lastSeq: 2 });
+      expect(await step(x, 1, [{ name: 'paid', key }], T0 + 20)).toEqual({ ok: true, lastSeq: 2 });
       expect(await eventRows(x)).toEqual([`${early.id}@${T0}`, `${later.id}@${T0 + 10}`]);
       // Consumed, then the wait is left and entered again: nothing is delivered twice.
       await store().claimWork({ owner: 'w', now: T0 + 20, leaseUntil: T0 + 100, limit: 10, kinds: ['event'] });
       const consume = [early, later].map((e) => ({ executionId: x, kind: 'event' as const, key: e.id, owner: 'w' }));
-      expect(await step(x, 2, [], T0 + 21, { consume })).toMatchObject({ ok: true, lastSeq: 3 });
-      expect(await step(x, 3, [{ name: 'paid', key }], T0 + 22)).toMatchObject({ ok: true, lastSeq: 4 });
+      expect(await step(x, 2, [], T0 + 21, { consume })).toEqual({ ok: true, lastSeq: 3 });
+      expect(await step(x, 3, [{ name: 'paid', key }], T0 + 22)).toEqual({ ok: true, lastSeq: 4 });
       expect(await eventRows(x)).toEqual([]);
       // A created execution that waits at once gets them too.
       const y = uid('y');
@@ -99,7 +99,7 @@ export function correlatedEventsContract(getStore: () => Store): void {
       const key = uid('k');
       const a = uid('a');
       await create(a, [{ name: 'paid', key }]);
-      expect(await step(a, 1, [], T0 + 1)).toMatchObject({ ok: true, lastSeq: 2 });
+      expect(await step(a, 1, [], T0 + 1)).toEqual({ ok: true, lastSeq: 2 });
       expect((await store().publishEvent(event('paid', key, T0 + 2), T0 + 2)).deliveredTo).toEqual([]);
       const key2 = uid('k');
       expect(await step(a, 1, [{ name: 'paid', key: key2 }], T0 + 3)).toEqual({ ok: false, reason: 'conflict' });

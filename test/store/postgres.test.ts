@@ -142,7 +142,7 @@ describe.skipIf(!available)('PostgresStore', () => {
       try {
         const app = await PostgresStore.open(appUrl.toString(), { schema });
         try {
-          expect(await app.commit([create('least-privilege')])).toMatchObject([{ ok: true, lastSeq: 1 }]);
+          expect(await app.commit([create('least-privilege')])).toEqual([{ ok: true, lastSeq: 1 }]);
           expect(await app.getExecution('least-privilege')).toMatchObject({ id: 'least-privilege' });
         } finally {
           await app.close();
@@ -203,7 +203,7 @@ describe.skipIf(!available)('PostgresStore', () => {
         expect((error as StepwiseError).code).toBe('STORE_UNAVAILABLE');
         expect(await s.getExecution('killed-2')).toMatchObject({ lastSeq: 1 });
         // the next commit gets a new connection
-        expect(await s.commit([{ ...create('killed-2'), create: undefined, expectedSeq: 1 }])).toMatchObject([{ ok: true, lastSeq: 2 }]);
+        expect(await s.commit([{ ...create('killed-2'), create: undefined, expectedSeq: 1 }])).toEqual([{ ok: true, lastSeq: 2 }]);
       } finally {
         await s.close();
       }
@@ -249,7 +249,7 @@ describe.skipIf(!available)('PostgresStore', () => {
             ),
           );
           const outcomes = (await Promise.all(attempts)).flat();
-          expect(outcomes.filter((o) => o.ok)).toMatchObject([{ ok: true, lastSeq: seq + 1 }]);
+          expect(outcomes.filter((o) => o.ok)).toEqual([{ ok: true, lastSeq: seq + 1 }]);
           expect(outcomes.filter((o) => !o.ok).every((o) => !o.ok && o.reason === 'conflict')).toBe(true);
           seq++;
         }
@@ -382,7 +382,7 @@ describe.skipIf(!available)('PostgresStore', () => {
         { executionId: 'one-trip-1', expectedSeq: 3, events: [{ type: 'StateEntered', timestamp: T0 + 2 }], snapshot: 1, status: 'RUNNING' },
         { executionId: 'one-trip-0', expectedSeq: 4, events: [{ type: 'StateEntered', timestamp: T0 + 3 }], snapshot: 2, status: 'RUNNING' },
       ]));
-      expect(twice.result).toMatchObject([{ ok: true, lastSeq: 4 }, { ok: true, lastSeq: 4 }, { ok: true, lastSeq: 5 }]);
+      expect(twice.result).toEqual([{ ok: true, lastSeq: 4 }, { ok: true, lastSeq: 4 }, { ok: true, lastSeq: 5 }]);
       expect(twice.sent).toEqual(['BEGIN', 'WITH', 'WITH', 'COMMIT']);
     });
 

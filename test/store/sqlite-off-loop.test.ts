@@ -169,16 +169,25 @@ describe('SqliteStore at FULL: execution commits sync the WAL off the event loop
     await store.close();
   });
 
-  it('opens a dangling symlink: creates the file it points to and syncs that file\'s WAL', async () => {
+  it('opens a dangling symlink: creates the file it points to, syncs that file\'s WAL, and locks that file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepwise-dangling-'));
     dirs.push(dir);
     mkdirSync(join(dir, 'real'));
     mkdirSync(join(dir, 'links'));
-    symlinkSync(join(dir, 'real', 'x.db'), join(dir, 'links', 'x.db'));
+    // A chain: links/x.db -> links/y.db -> real/x.db, which does not exist yet.
+    symlinkSync(join(dir, 'links', 'y.db'), join(dir, 'links', 'x.db'));
+    symlinkSync(join(dir, 'real', 'x.db'), join(dir, 'links', 'y.db'));
     const store = await SqliteStore.open(join(dir, 'links', 'x.db'));
     expect(await store.commit([started('e1')])).toMatchObject([{ ok: true, lastSeq: 1 }]);
     expect(existsSync(join(dir, 'real', 'x.db-wal'))).toBe(true);
+    // One owner, whatever name the file is opened by.
+    await expect(SqliteStore.open(join(dir, 'real', 'x.db'))).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    await expect(SqliteStore.open(join(dir, 'links', 'y.db'))).rejects.toMatchObject({ code: 'STORE_LOCKED' });
     await store.close();
+  });
+
+  it('refuses an empty path rather than syncing a WAL beside the working directory', async () => {
+    await expect(SqliteStore.open('')).rejects.toThrow(/needs a file path/);
   });
 
   it('keeps syncing the right WAL after process.chdir, when opened by a relative path', async () => {
@@ -239,6 +248,18 @@ describe('SqliteStore at FULL: execution commits sync the WAL off the event loop
     await store.claimWork({ owner: 'w1', now: 10, leaseUntil: 100, limit: 10 });
     clear();
     await store.releaseAllLeases();
+    expect(levels()).toEqual([1]);
+
+    // A task token's row: its heartbeat moves an acknowledged deadline (synced); its claim and renewal are leases.
+    await store.commit([{ ...started('e2'), schedule: [{ executionId: 'e2', kind: 'outside', key: 'o', attempt: 1, dueAt: 1000, tokenHash: 'h1', heartbeatMs: 100 }] }]);
+    clear();
+    expect(await store.extendByToken('h1', 20)).toBe(true);
+    expect(levels()).toEqual([2]);
+    clear();
+    expect(await store.claimByToken('h1', 'w2', 20, 200)).toMatchObject({ executionId: 'e2', leaseOwner: 'w2' });
+    expect(levels()).toEqual([1]);
+    clear();
+    expect(await store.renewLeases('w2', [{ executionId: 'e2', kind: 'outside', key: 'o' }], 300)).toEqual([]);
     expect(levels()).toEqual([1]);
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
     await store.close();

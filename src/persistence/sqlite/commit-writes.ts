@@ -101,6 +101,6 @@ export function prepareCommitWrites(db: Database.Database, eventWrites: EventWri
     childWrites(c);
     queueWrites(c);
     eventWrites.commit(c);
-    return { ok: true, lastSeq, snapshotBytes: snapshot.length };
+    return { ok: true, lastSeq, snapshotChars: snapshot.length };
   };
 }

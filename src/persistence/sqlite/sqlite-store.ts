@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { lstatSync, mkdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { decodeListCursor, encodeListCursor } from '../../core/cursor.js';
 import type { HistoryEvent } from '../../core/events.js';
 import type {
@@ -44,19 +44,23 @@ export interface SqliteStoreOptions {
 const consoleLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', obj) };
 
 /**
- * The real path of the file `path` names (symlinks resolved, absolute), resolved once before it
- * is opened: `lock` for the OwnerLock, and `file` for the store (its WAL sync and checkpoint
- * thread), the same when known. A name with nothing there is the file SQLite creates, in its real
- * directory; a dangling symlink's target is created where it points, so `file` is left to the
- * constructor to resolve once the file exists (the lock stays on the link's real location).
+ * The file SQLite opens for `path`, as a real path (absolute, symlinks resolved), worked out once
+ * before it is opened: the OwnerLock sits beside it, and the WAL sync and the checkpoint thread
+ * use it. A name with nothing there is the file SQLite creates, in its real directory; a symlink
+ * to a file not made yet is followed too, since SQLite creates the file where it points (a lock
+ * beside the link instead would let a second process open the same file by its own name).
  */
-function resolveBeforeOpen(path: string): { lock: string; file: string | undefined } {
-  if (existsSync(path)) {
-    const real = realpathSync(path);
-    return { lock: real, file: real };
+const MAX_SYMLINK_HOPS = 40;
+
+function resolveBeforeOpen(path: string): string {
+  let p = resolve(path);
+  // A link to a file not made yet is followed too: SQLite creates the file where it points.
+  for (let hops = 0; ; hops++) {
+    if (!lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) break;
+    if (hops === MAX_SYMLINK_HOPS) return realpathSync(p); // a loop: fails with ELOOP
+    p = resolve(dirname(p), readlinkSync(p));
   }
-  const there = join(realpathSync(dirname(path)), basename(path));
-  return { lock: there, file: lstatSync(path, { throwIfNoEntry: false }) ? undefined : there };
+  return join(realpathSync(dirname(p)), basename(p));
 }
 
 /**
@@ -79,16 +83,18 @@ export class SqliteStore implements Store {
   /** Opens (creating if needed) and migrates the file; fails with STORE_LOCKED if another store has it open. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (path === ':memory:') return new SqliteStore(path, options, undefined, undefined);
+    if (path === '') throw new TypeError("an SQLite store needs a file path (or ':memory:'), not ''");
+    let real: string;
     try {
       mkdirSync(dirname(path), { recursive: true });
+      real = resolveBeforeOpen(path);
     } catch (error) {
       throw asStorageError(error);
     }
-    const real = resolveBeforeOpen(path);
     // One lock per file, whatever name it is opened by: a symlink and its target share it.
-    const lock = OwnerLock.acquire(path, real.lock);
+    const lock = OwnerLock.acquire(path, real);
     try {
-      return new SqliteStore(path, options, lock, real.file);
+      return new SqliteStore(path, options, lock, real);
     } catch (error) {
       lock.release();
       throw error;
@@ -99,10 +105,12 @@ export class SqliteStore implements Store {
     path: string,
     options: SqliteStoreOptions,
     private readonly lock: OwnerLock | undefined,
-    /** The file's real path as `open` resolved it; undefined for ':memory:', or when only the opened file tells it. */
-    resolvedPath: string | undefined,
+    /**
+     * The file's real path as `open` resolved it, undefined for ':memory:': SQLite keeps the WAL
+     * beside the file a symlink points to, and absolute, it survives process.chdir().
+     */
+    realPath: string | undefined,
   ) {
-    let realPath: string | undefined;
     try {
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
@@ -113,8 +121,6 @@ export class SqliteStore implements Store {
       this.db.pragma('temp_store = MEMORY');
       this.db.pragma('wal_autocheckpoint = 0');
       this.migrate();
-      // SQLite keeps the WAL beside the file a symlink points to; absolute, it survives process.chdir().
-      if (path !== ':memory:') realPath = resolvedPath ?? realpathSync(path);
     } catch (error) {
       throw asStorageError(error);
     }
@@ -348,8 +354,8 @@ export class SqliteStore implements Store {
    * A write that only takes or hands back leases, made without syncing the WAL (at FULL, SQLite
    * would fsync it inside COMMIT, on the event loop: measured, one fsync on the loop per lone
    * timer firing). None of them needs to survive a crash: on this exclusive store a lease only
-   * says which process runs the work, and the next process to open the file releases every lease
-   * first (releaseAllLeases) whatever is on disk. What a lease leads to (a step's result, a
+   * says which process runs the work, and the next engine to start on the file releases every
+   * lease first (Engine.start calls releaseAllLeases on an exclusive store) whatever is on disk. What a lease leads to (a step's result, a
    * timer's firing, an answer to a task token) is an execution commit, synced before anything acts
    * on it, and that sync carries the lease write with it (fsync covers every earlier write).
    */
