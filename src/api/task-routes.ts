@@ -121,7 +121,7 @@ export async function registerTaskRoutes(app: FastifyInstance, opts: { engine: T
   );
 
   app.post<{ Params: { token: string }; Body: { output: unknown } }>('/v1/tasks/:token/succeed', { schema: taskRouteSchemas.succeed }, async (request) => {
-    const checked = toJson(request.body.output ?? null, { maxChars: MAX_OUTPUT_BYTES });
+    const checked = toJson(request.body.output ?? null, { maxBytes: MAX_OUTPUT_BYTES });
     if (!checked.ok) {
       if (checked.reason === 'too-large') throw httpError('PAYLOAD_TOO_LARGE', `body.output is over the output limit of ${MAX_OUTPUT_BYTES} bytes`);
       throw httpError(checked.reason === 'too-deep' ? 'INPUT_TOO_DEEP' : 'VALIDATION_FAILED', `body.output: ${checked.message}`);

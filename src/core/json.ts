@@ -6,17 +6,17 @@ export type JsonCheck = { ok: true; json: string } | { ok: false; reason: 'not-j
 
 /**
  * Serialises `value` as JSON, refusing what JSON cannot hold faithfully: BigInt, functions,
- * symbols, cycles, non-finite numbers, nesting past `maxDepth`, and results over `maxChars`.
+ * symbols, cycles, non-finite numbers, nesting past `maxDepth`, and results over `maxBytes`.
  * `undefined` at the top becomes null (a handler that returns nothing has an empty output).
  */
-export function toJson(value: unknown, limits: { maxChars: number; maxDepth?: number }): JsonCheck {
+export function toJson(value: unknown, limits: { maxBytes: number; maxDepth?: number }): JsonCheck {
   const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
   const problem = findNonJson(value === undefined ? null : value, maxDepth);
   if (problem) return problem;
   const json = JSON.stringify(value === undefined ? null : value);
   const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > limits.maxChars) {
-    return { ok: false, reason: 'too-large', message: `output is ${bytes} bytes, over the limit of ${limits.maxChars}` };
+  if (bytes > limits.maxBytes) {
+    return { ok: false, reason: 'too-large', message: `output is ${bytes} bytes, over the limit of ${limits.maxBytes}` };
   }
   return { ok: true, json };
 }

@@ -58,7 +58,7 @@ export function spawnChild(bench: Bench, step: string, key: string, attempt: num
   } catch (error) {
     return fail(StepErrorCodes.ChildNotStarted, `the child's input function threw: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const checked = toJson(input, { maxChars: MAX_CHILD_INPUT_BYTES });
+  const checked = toJson(input, { maxBytes: MAX_CHILD_INPUT_BYTES });
   if (!checked.ok) return fail(StepErrorCodes.ChildNotStarted, `the child's input: ${checked.message}`);
   bench.spawn.push({
     id: childId, workflow: wf.name, version: wf.version, input: JSON.parse(checked.json), startedAt: env.now,

@@ -235,7 +235,7 @@ export class Engine {
     if (!isValidExecutionId(id)) {
       throw new StepwiseError('VALIDATION_FAILED', 'id must be 1-128 characters of letters, digits and ._:- starting with a letter or digit', { field: 'id' });
     }
-    const checked = toJson(input, { maxChars: this.settings.maxInputBytes });
+    const checked = toJson(input, { maxBytes: this.settings.maxInputBytes });
     if (!checked.ok) {
       throw new StepwiseError(checked.reason === 'too-deep' ? 'INPUT_TOO_DEEP' : 'VALIDATION_FAILED', `input: ${checked.message}`, { field: 'input' });
     }

@@ -16,14 +16,14 @@ export interface CheckedEvent {
   payload: unknown;
 }
 
-export function checkEvent(name: string, payload: unknown, id: string | undefined, maxChars: number): CheckedEvent {
+export function checkEvent(name: string, payload: unknown, id: string | undefined, maxBytes: number): CheckedEvent {
   if (typeof name !== 'string' || !EVENT_NAME.test(name)) {
     throw new StepwiseError('VALIDATION_FAILED', "event name must be 1-128 letters, digits, '_', '-', '.' or ':'", { field: 'name' });
   }
   if (id !== undefined && (typeof id !== 'string' || !EVENT_ID.test(id))) {
     throw new StepwiseError('VALIDATION_FAILED', 'event id must be 1-128 characters of letters, digits and ._:- starting with a letter or digit', { field: 'id' });
   }
-  const checked = toJson(payload ?? null, { maxChars });
+  const checked = toJson(payload ?? null, { maxBytes });
   if (!checked.ok) {
     throw new StepwiseError(checked.reason === 'too-deep' ? 'INPUT_TOO_DEEP' : 'VALIDATION_FAILED', `payload: ${checked.message}`, { field: 'payload' });
   }

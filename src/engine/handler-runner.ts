@@ -88,11 +88,11 @@ export function runHandler(opts: RunOptions, done: (outcome: HandlerOutcome) => 
   );
 }
 
-function checkOutput(output: unknown, maxChars: number): HandlerOutcome {
+function checkOutput(output: unknown, maxBytes: number): HandlerOutcome {
   if (output === undefined || output === null) return { ok: true, output: null };
   if (typeof output === 'boolean' || (typeof output === 'number' && Number.isFinite(output))) return { ok: true, output };
-  if (typeof output === 'string' && output.length * 3 <= maxChars) return { ok: true, output };
-  const checked = toJson(output, { maxChars });
+  if (typeof output === 'string' && output.length * 3 <= maxBytes) return { ok: true, output };
+  const checked = toJson(output, { maxBytes });
   if (checked.ok) return { ok: true, output: JSON.parse(checked.json) };
   const code = checked.reason === 'too-large' ? StepErrorCodes.OutputTooLarge : StepErrorCodes.OutputNotJson;
   return { ok: false, error: { code, message: `handler output refused: ${checked.message}` } };

@@ -64,12 +64,12 @@ export async function resultOf(response: Response, limits: AnswerLimits): Promis
 }
 
 /**
- * The body, or undefined when it is over `maxChars`: a declared Content-Length over the limit is
+ * The body, or undefined when it is over `maxBytes`: a declared Content-Length over the limit is
  * refused before reading, and a streamed body is cancelled as soon as it passes the limit.
  */
-export async function readLimited(response: Response, maxChars: number): Promise<Buffer | undefined> {
+export async function readLimited(response: Response, maxBytes: number): Promise<Buffer | undefined> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxChars) {
+  if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => {});
     return undefined;
   }
@@ -81,7 +81,7 @@ export async function readLimited(response: Response, maxChars: number): Promise
     const { done, value } = await reader.read();
     if (done) return Buffer.concat(chunks, total);
     total += value.byteLength;
-    if (total > maxChars) {
+    if (total > maxBytes) {
       await reader.cancel().catch(() => {});
       return undefined;
     }

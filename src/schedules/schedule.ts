@@ -77,7 +77,7 @@ export function schedule(options: ScheduleOptions): Schedule {
     problems.push(`catchUpLimit must be an integer from 1 to ${MAX_CATCH_UP_LIMIT}`);
   }
   if (options.paused !== undefined && typeof options.paused !== 'boolean') problems.push('paused must be a boolean');
-  const checked = toJson(options.input === undefined ? {} : options.input, { maxChars: MAX_SCHEDULE_INPUT_BYTES });
+  const checked = toJson(options.input === undefined ? {} : options.input, { maxBytes: MAX_SCHEDULE_INPUT_BYTES });
   if (!checked.ok) {
     const code = checked.reason === 'too-deep' ? 'INPUT_TOO_DEEP' : 'INVALID_DEFINITION';
     if (code === 'INPUT_TOO_DEEP') throw new StepwiseError(code, `schedule '${id}': input is ${checked.message}`, { field: 'input', schedule: id });

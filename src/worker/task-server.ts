@@ -128,9 +128,9 @@ export class TaskServer {
   }
 }
 
-async function readJson(response: Response, maxChars: number): Promise<unknown> {
-  const body = await readLimited(response, maxChars);
-  if (body === undefined) throw new Error(`the body is over ${maxChars} bytes`);
+async function readJson(response: Response, maxBytes: number): Promise<unknown> {
+  const body = await readLimited(response, maxBytes);
+  if (body === undefined) throw new Error(`the body is over ${maxBytes} bytes`);
   return JSON.parse(body.toString('utf8'));
 }
 

@@ -279,7 +279,7 @@ export class Worker<In = any, Out = unknown> {
 
 /** The answer for a handler's output; what JSON cannot hold fails here, as it would in the engine. */
 function success(output: unknown): Outcome {
-  const checked = toJson(output, { maxChars: Number.POSITIVE_INFINITY });
+  const checked = toJson(output, { maxBytes: Number.POSITIVE_INFINITY });
   if (!checked.ok) return failure(StepErrorCodes.OutputNotJson, `handler output refused: ${checked.message}`);
   return { verb: 'succeed', body: { output: output === undefined ? null : output } };
 }

@@ -79,7 +79,7 @@ export const TASK_OPERATIONS: Record<string, Operation> = {
     } catch {
       throw new AwsError('InvalidOutput', 'Invalid Output: output is not valid JSON');
     }
-    const checked = toJson(output, { maxChars: MAX_OUTPUT_CHARS });
+    const checked = toJson(output, { maxBytes: MAX_OUTPUT_CHARS });
     if (!checked.ok) throw new AwsError('InvalidOutput', `Invalid Output: ${checked.message}`);
     return answered(await tasks(catalog).answerTask(t, { ok: true, output }));
   },

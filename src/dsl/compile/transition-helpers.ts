@@ -66,7 +66,7 @@ export function copyOf(data: unknown): unknown {
 export function safeJson(fn: (data: unknown) => unknown, data: unknown): Attempt {
   const found = safely(() => fn(copyOf(data)));
   if (!found.ok || found.value === undefined) return found;
-  const checked = toJson(found.value, { maxChars: Number.MAX_SAFE_INTEGER });
+  const checked = toJson(found.value, { maxBytes: Number.MAX_SAFE_INTEGER });
   if (!checked.ok) return { ok: false, error: { code: StepErrorCodes.OutputNotJson, message: checked.message, terminal: true } };
   return { ok: true, value: JSON.parse(checked.json) };
 }
