@@ -17,7 +17,8 @@ export const BACKLOG_CACHE_MAX_CHARS = 32 * 1024 * 1024;
 
 /**
  * What an entry counts against the size bound when its store does not say how large its snapshot
- * is: the small workflow's size, so such a store keeps up to the count bound.
+ * is: a generous small snapshot (the bench's are ~300 characters). 10,000 of them come to 10 Mi,
+ * under the size bound, so such a store is bounded by count, as before.
  */
 const UNKNOWN_SIZE = 1024;
 

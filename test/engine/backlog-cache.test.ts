@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { workflow } from '../../src/index.js';
 import { BacklogCache } from '../../src/engine/backlog-cache.js';
 import type { Live } from '../../src/engine/draft.js';
@@ -29,6 +29,19 @@ describe('a timer burst beyond the engine capacity', () => {
     const ids = await Promise.all(Array.from({ length: 12 }, (_, n) => h!.start('probe', { n }, `p${n}`)));
     await h.settle();
     read.length = 0;
+    // The length of the snapshot each execution's latest commit stored, and what keep() was given.
+    const stored = new Map<string, number>();
+    const commit = store.commit.bind(store);
+    store.commit = (commits) => {
+      for (const c of commits) stored.set(c.executionId, JSON.stringify(c.snapshot).length);
+      return commit(commits);
+    };
+    const kept: Array<{ chars: number | undefined; stored: number | undefined }> = [];
+    const realKeep = BacklogCache.prototype.keep;
+    const keep = vi.spyOn(BacklogCache.prototype, 'keep').mockImplementation(function (this: BacklogCache, live, chars) {
+      kept.push({ chars, stored: stored.get(live.id) });
+      realKeep.call(this, live, chars);
+    });
     expect(await h.advanceToNextTimer()).toBe(true); // all twelve timers are due at once
     for (const id of ids) await h.runToEnd(id);
     for (const [n, id] of ids.entries()) {
@@ -38,6 +51,10 @@ describe('a timer burst beyond the engine capacity', () => {
     }
     // One read per firing; the ten whose step waited for capacity were not read again at its claim.
     expect(read.sort()).toEqual([...ids].sort());
+    // Each kept with the length of the snapshot its commit stored, as SQLite told it (what the size bound counts).
+    keep.mockRestore();
+    expect(kept.length).toBeGreaterThanOrEqual(10);
+    for (const k of kept) expect(k.chars).toBe(k.stored);
   });
 });
 
@@ -57,7 +74,7 @@ describe('BacklogCache', () => {
     expect(cache.size).toBe(1);
   });
 
-  it('keeps no more snapshot than its byte bound: large contexts are read back at their claim instead', () => {
+  it('keeps no more snapshot than its character bound: large contexts are read back at their claim instead', () => {
     const cache = new BacklogCache(10, 1000);
     cache.keep(live('a'), 400);
     cache.keep(live('b'), 400);

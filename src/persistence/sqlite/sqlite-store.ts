@@ -43,6 +43,9 @@ export interface SqliteStoreOptions {
 
 const consoleLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', obj) };
 
+/** Links followed at most when resolving the file to open, as the kernel's own limit (Linux: 40). */
+const MAX_SYMLINK_HOPS = 40;
+
 /**
  * The file SQLite opens for `path`, as a real path (absolute, symlinks resolved), worked out once
  * before it is opened: the OwnerLock sits beside it, and the WAL sync and the checkpoint thread
@@ -50,14 +53,12 @@ const consoleLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', 
  * to a file not made yet is followed too, since SQLite creates the file where it points (a lock
  * beside the link instead would let a second process open the same file by its own name).
  */
-const MAX_SYMLINK_HOPS = 40;
-
 function resolveBeforeOpen(path: string): string {
   let p = resolve(path);
-  // A link to a file not made yet is followed too: SQLite creates the file where it points.
   for (let hops = 0; ; hops++) {
     if (!lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) break;
-    if (hops === MAX_SYMLINK_HOPS) return realpathSync(p); // a loop: fails with ELOOP
+    // Too many links: what the kernel makes of the rest (a loop throws ELOOP).
+    if (hops === MAX_SYMLINK_HOPS) return realpathSync(p);
     p = resolve(dirname(p), readlinkSync(p));
   }
   return join(realpathSync(dirname(p)), basename(p));
@@ -77,7 +78,10 @@ export class SqliteStore implements Store {
   private readonly eventWrites: EventWrites;
   private readonly commitAll: (commits: ExecutionCommit[]) => CommitOutcome[];
   private readonly checkpoints: CheckpointSchedule | undefined;
-  /** At FULL on a file: commits sync the WAL off the event loop (wal-sync.ts says why that is as durable). */
+  /**
+   * At FULL on a file: commits sync the WAL off the event loop (wal-sync.ts says why that is as
+   * durable), and lease writes are never synced (leaseWrite says why they need not be).
+   */
   private readonly walSync: WalSync | undefined;
 
   /** Opens (creating if needed) and migrates the file; fails with STORE_LOCKED if another store has it open. */
@@ -355,9 +359,10 @@ export class SqliteStore implements Store {
    * would fsync it inside COMMIT, on the event loop: measured, one fsync on the loop per lone
    * timer firing). None of them needs to survive a crash: on this exclusive store a lease only
    * says which process runs the work, and the next engine to start on the file releases every
-   * lease first (Engine.start calls releaseAllLeases on an exclusive store) whatever is on disk. What a lease leads to (a step's result, a
-   * timer's firing, an answer to a task token) is an execution commit, synced before anything acts
-   * on it, and that sync carries the lease write with it (fsync covers every earlier write).
+   * lease first (Engine.start calls releaseAllLeases on an exclusive store) whatever is on disk.
+   * What a lease leads to (a step's result, a timer's firing, an answer to a task token) is an
+   * execution commit, synced before anything acts on it, and that sync carries the lease write
+   * with it (fsync covers every earlier write).
    */
   private leaseWrite<T>(work: () => T): Promise<T> {
     const { walSync } = this;

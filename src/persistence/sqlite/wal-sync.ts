@@ -55,8 +55,8 @@ export class WalSync {
 
   /**
    * Runs one transaction without SQLite's own sync; the caller must await `sync()` before it
-   * acts on the transaction. Every other write on the connection stays at FULL, but lease writes
-   * (`neverSynced`).
+   * acts on the transaction. Every other write on the connection stays at FULL, except lease
+   * writes (`neverSynced`).
    */
   unsynced<T>(transaction: () => T): T {
     if (this.failed) throw this.failed;
