@@ -111,7 +111,6 @@ async function main(): Promise<void> {
   const perSlice = Number(perArg ?? 200);
   const script = await record();
   const steps = script.filter((c) => c[0] === 'stepAttemptStarted').length;
-  if (process.env.AB_DEBUG) console.log(script.map((c) => c[0]).join(","), JSON.stringify(script[2]));
   const sides = [await observersOf(a), await observersOf(b)];
   const modes = sides.flatMap((s, k) => [[`metrics ${k === 0 ? 'A' : 'B'}`, s.metrics], [`traces ${k === 0 ? 'A' : 'B'}`, s.traces]] as const);
   const us = new Map<string, number[]>(modes.map(([name]) => [name, []]));

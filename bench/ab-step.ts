@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Workflow } from '../src/index.js';
 import type { LoopResult, Rig } from './harness.js';
-import { percentile, type Sync } from './util.js';
+import { quantile, type Sync } from './util.js';
 
 interface Side {
   slice(warmupMs: number): Promise<number>;
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   }
   await sideA.close();
   await sideB.close();
-  const q = (xs: number[], p: number) => percentile([...xs].sort((m, n) => m - n), p * 100);
+  const q = (xs: number[], p: number) => quantile(xs, p * 100);
   const f = (x: number) => x.toFixed(1);
   console.log(`CPU per step, µs (lowest quartile / median of ${pairs} slices): A ${f(q(cpuA, 0.25))} / ${f(q(cpuA, 0.5))}, B ${f(q(cpuB, 0.25))} / ${f(q(cpuB, 0.5))}`);
   console.log(`B ÷ A, paired: median ${q(ratios, 0.5).toFixed(3)} (quartiles ${q(ratios, 0.25).toFixed(3)}–${q(ratios, 0.75).toFixed(3)})`);

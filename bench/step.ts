@@ -7,7 +7,7 @@
  */
 import { interleaved } from './baseline.js';
 import { closedLoop, mergeLoops, openRig, withoutSamples, type LoopResult } from './harness.js';
-import { benchDir, percentile, removeDir, round, type BenchResult, type Row, type Sync } from './util.js';
+import { benchDir, quantile, removeDir, round, type BenchResult, type Row, type Sync } from './util.js';
 import { noop10 } from './workflows.js';
 import { pureTransitions } from './pure.js';
 import { Metrics } from '../src/observability/metrics.js';
@@ -51,9 +51,8 @@ export async function run(given: Partial<StepOptions> = {}): Promise<BenchResult
       });
       await rig.close();
       const loop = mergeLoops(values);
-      const q = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
-      const cpuPerStep = q(engineUs, 25);
-      const cpuPerTransition = q(pureUs, 25);
+      const cpuPerStep = quantile(engineUs, 25);
+      const cpuPerTransition = quantile(pureUs, 25);
       const cpuRatio = cpuPerStep / cpuPerTransition;
       const stepsPerSec = loop.execPerSec * 10;
       const ratio = stepsPerSec / raw.txPerSec;
@@ -68,7 +67,7 @@ export async function run(given: Partial<StepOptions> = {}): Promise<BenchResult
         key: `step.${sync}.cpuPerStep`, bench: 'step', label: `10-step no-op, 1 at a time, CPU per step (${sync.toUpperCase()})`,
         value: round(cpuPerStep, 1), unit: 'µs', baseline: round(cpuPerTransition, 1), baselineLabel: 'one pure xstate transition() of the same machine, µs CPU',
         ratio: round(cpuRatio, 2), ...(sync === 'normal' ? { target: '≤ 2× transition', pass: cpuRatio <= 2 } : {}),
-        note: `process CPU (user + system) ÷ steps, lowest quartile of ${engineUs.length} slices; medians ${round(q(engineUs, 50), 1)} vs ${round(q(pureUs, 50), 1)} µs (${round(q(engineUs, 50) / q(pureUs, 50), 2)}×)`,
+        note: `process CPU (user + system) ÷ steps, lowest quartile of ${engineUs.length} slices; medians ${round(quantile(engineUs, 50), 1)} vs ${round(quantile(pureUs, 50), 1)} µs (${round(quantile(engineUs, 50) / quantile(pureUs, 50), 2)}×)`,
       });
     } finally {
       removeDir(dir);
@@ -126,7 +125,7 @@ async function observerOverhead(opts: StepOptions): Promise<Row[]> {
     const tracesRatio = tracesRate / offRate;
     // CPU per step of each mode (lowest quartile of its slices): what the observers cost, less
     // moved than the rates by other processes on the machine.
-    const cpu = (m: (typeof modes)[number]) => percentile(slices[m].filter((x) => x.executions > 0).map((x) => x.cpuUs / (x.executions * 10)).sort((a, b) => a - b), 25);
+    const cpu = (m: (typeof modes)[number]) => quantile(slices[m].filter((x) => x.executions > 0).map((x) => x.cpuUs / (x.executions * 10)), 25);
     const cpuNote = `CPU per step off ${round(cpu('off'), 1)}, metrics ${round(cpu('metrics'), 1)}, traces ${round(cpu('traces'), 1)} µs (lowest quartile of slices)`;
     return [{
       key: 'step.metrics.stepsPerSec', bench: 'step', label: '10-step no-op, 1 at a time, steps/s with metrics + ctx.log (NORMAL)',

@@ -78,6 +78,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
+/** The p-th percentile of unsorted `values` (a sorted copy is taken). */
+export function quantile(values: readonly number[], p: number): number {
+  return percentile([...values].sort((a, b) => a - b), p);
+}
+
 export function summarize(values: number[]): { n: number; p50: number; p90: number; p99: number; max: number; mean: number } {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length);

@@ -6,7 +6,7 @@ import type { Live } from './draft.js';
  * with due handler work are kept, never parked ones, so the memory of parked executions does
  * not grow with it.
  */
-export const BACKLOG_CACHE_MAX = 10_000;
+const BACKLOG_CACHE_MAX = 10_000;
 
 /**
  * And at most this much snapshot, as stored (JSON characters; the restored objects take a few

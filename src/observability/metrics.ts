@@ -138,11 +138,11 @@ export class Metrics implements EngineObserver {
   }
 
   stepAttemptStarted(info: StepAttemptInfo): StepAttemptScope {
-    return new StepTimer(this, info.workflow, info.step);
+    return new StepTimer(this.observeStep, info.workflow, info.step);
   }
 
-  /** Records one attempt's handler time under its workflow, step and outcome. */
-  observeStep(workflow: string, step: string, outcome: string, seconds: number): void {
+  /** Records one attempt's handler time under its workflow, step and outcome (StepTimer's, not public). */
+  private readonly observeStep: ObserveStep = (workflow, step, outcome, seconds) => {
     // A child per label set, found through nested maps: no label text is built per attempt.
     let bySteps = this.stepChildren.get(workflow);
     if (!bySteps) this.stepChildren.set(workflow, (bySteps = new Map()));
@@ -151,7 +151,7 @@ export class Metrics implements EngineObserver {
     let child = byOutcome.get(outcome);
     if (!child) byOutcome.set(outcome, (child = this.m.stepDuration.child({ workflow, step, outcome })));
     child.observe(seconds);
-  }
+  };
 
   /** The text a scrape gets: gauges read from the store first. */
   async scrape(): Promise<string> {
@@ -181,12 +181,14 @@ export class Metrics implements EngineObserver {
   }
 }
 
+type ObserveStep = (workflow: string, step: string, outcome: string, seconds: number) => void;
+
 /** One attempt's timing: a class rather than a closure per attempt. */
 class StepTimer implements StepAttemptScope {
   private readonly t0 = performance.now();
-  constructor(private readonly metrics: Metrics, private readonly workflow: string, private readonly step: string) {}
+  constructor(private readonly observe: ObserveStep, private readonly workflow: string, private readonly step: string) {}
 
   end({ ok, errorCode }: StepAttemptEnd): void {
-    this.metrics.observeStep(this.workflow, this.step, outcomeLabel(ok, errorCode), (performance.now() - this.t0) / 1000);
+    this.observe(this.workflow, this.step, outcomeLabel(ok, errorCode), (performance.now() - this.t0) / 1000);
   }
 }

@@ -88,8 +88,6 @@ export class Tracing implements EngineObserver {
       return parent ? { traceparent: formatTraceparent(parent) } : undefined;
     }
     const traceparent = formatTraceparent({ traceId: made.traceId, spanId: made.spanId, flags: made.traceFlags });
-    // Its steps' parent, made from the ids at hand rather than parsed back from the traceparent by the first step.
-    this.remember(traceparent, made.traceId, made.spanId, made.traceFlags);
     return { traceparent, span: { startedAt: info.startedAt, ...(parent ? { parentSpanId: parent.spanId } : {}) } };
   }
 

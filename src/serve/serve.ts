@@ -18,7 +18,7 @@ import type { Store } from '../core/store.js';
 import { isWorkflow } from '../dsl/workflow.js';
 import { Engine } from '../engine/engine.js';
 import { openStore } from '../persistence/open.js';
-import type { WarnLogger } from '../persistence/sqlite/checkpoint-schedule.js';
+import { consoleWarnLogger, type WarnLogger } from '../persistence/sqlite/checkpoint-schedule.js';
 import { scheduleStoreFor } from '../persistence/schedule-store.js';
 import { ScheduleRunner } from '../schedules/runner.js';
 import { TriggerRunner } from '../triggers/runner.js';
@@ -166,7 +166,7 @@ export async function serve(given: ServeOptions = {}): Promise<StepwiseServer> {
   // The engine, the runners and the store log through the server's logger (pino), which exists
   // only once the server does; a store's line before then goes to the console, as it would unwired.
   const sink: { log?: FastifyBaseLogger } = {};
-  const storeLogger: WarnLogger = { warn: (obj, msg) => (sink.log ? sink.log.warn(obj, msg) : console.warn(msg ?? '', obj)) };
+  const storeLogger: WarnLogger = { warn: (obj, msg) => (sink.log ?? consoleWarnLogger).warn(obj, msg) };
   const store = options.store ?? (await openConfiguredStore(options.db ?? DEFAULT_DB, cwd, storeLogger));
   const ownsStore = options.store === undefined;
   let registry: AslRegistry | undefined;

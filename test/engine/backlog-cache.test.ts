@@ -70,8 +70,16 @@ describe('BacklogCache', () => {
     expect(cache.take('c')).toBeUndefined();
     expect(cache.take('a')?.id).toBe('a');
     expect(cache.take('a')).toBeUndefined();
-    cache.keep(live('b')); // a newer state of one kept replaces it
-    expect(cache.size).toBe(1);
+
+    // At the bound, a newer state of one kept replaces it (the older one is never given back).
+    const full = new BacklogCache(2);
+    const older = live('x');
+    const newer = live('x');
+    full.keep(older);
+    full.keep(live('y'));
+    full.keep(newer);
+    expect(full.size).toBe(2);
+    expect(full.take('x')).toBe(newer);
   });
 
   it('keeps no more snapshot than its character bound: large contexts are read back at their claim instead', () => {

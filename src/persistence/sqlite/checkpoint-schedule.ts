@@ -16,6 +16,9 @@ export interface WarnLogger {
   warn(obj: object, msg?: string): void;
 }
 
+/** Where a store reports its own faults when no logger is given. */
+export const consoleWarnLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', obj) };
+
 /**
  * A WAL left to grow makes each checkpoint long (measured: 70-110 ms stalls at ~200 MB), so
  * checkpoint every few thousand commits too, just after one, rather than inside one.

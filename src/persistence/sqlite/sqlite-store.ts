@@ -20,7 +20,7 @@ import { prepareCommitWrites } from './commit-writes.js';
 import { stepStateFromTuple, workFromTuple, WORK_COLUMNS } from './raw-rows.js';
 import { sqliteStats } from './stats.js';
 import { WalSync } from './wal-sync.js';
-import { CheckpointSchedule, type WarnLogger } from './checkpoint-schedule.js';
+import { CheckpointSchedule, consoleWarnLogger, type WarnLogger } from './checkpoint-schedule.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -40,8 +40,6 @@ export interface SqliteStoreOptions {
   /** Where a fault the store recovers from by itself (a failed checkpoint) is reported. @default console.warn */
   logger?: WarnLogger;
 }
-
-const consoleLogger: WarnLogger = { warn: (obj, msg) => console.warn(msg ?? '', obj) };
 
 /** Links followed at most when resolving the file to open, as the kernel's own limit (Linux: 40). */
 const MAX_SYMLINK_HOPS = 40;
@@ -158,7 +156,7 @@ export class SqliteStore implements Store {
       // Not on Windows, where syncing a directory or a read-only handle fails: commits stay at
       // FULL there, synced by SQLite inside COMMIT.
       if (options.synchronous !== 'normal' && process.platform !== 'win32') this.walSync = new WalSync(db, realPath);
-      this.checkpoints = new CheckpointSchedule(db, realPath, options.checkpointIntervalMs ?? 1000, options.logger ?? consoleLogger);
+      this.checkpoints = new CheckpointSchedule(db, realPath, options.checkpointIntervalMs ?? 1000, options.logger ?? consoleWarnLogger);
     }
   }
 
